@@ -1,0 +1,11 @@
+"""Options shared by several commands, so every command spells them the same way."""
+
+from __future__ import annotations
+
+import click
+
+dataset = click.option("--dataset", default="toy", show_default=True, help="Dataset adapter (see docs/datasets.md).")
+data_root = click.option("--data-root", default=None, help="Root of the dataset release on disk (not needed for toy).")
+category = click.option("--category", default="wood", show_default=True, help="Product category = one segmentation task.")
+split = click.option("--split", default="ds-5shot", show_default=True, help="Split preset.")
+seed = click.option("--seed", default=0, show_default=True, type=int, help="Seed of generation and training.")

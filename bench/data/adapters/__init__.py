@@ -1,0 +1,1 @@
+"""Dataset adapters, one module per release layout; each registers itself in ``DATASETS``."""

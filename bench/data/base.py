@@ -1,0 +1,90 @@
+"""Dataset adapters: each turns one release layout into a per-category *pool* pair set, cached once.
+
+A pool holds every pair of one product category: defect images filed under their defect type
+(``group``) and normals under ``good``, with the release's own train/test origin where it has one.
+Split presets (bench.data.splits) then choose train/val/test ids from the pool.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import ClassVar, Iterable
+
+from bench.errors import BenchError
+from bench.pairset import Pair, PairSet, canonical_json, sha256_text, write_pairset
+from bench.paths import cache_dir
+from bench.registry import Registry
+
+
+class DatasetAdapter(ABC):
+    name: ClassVar[str]
+    version: ClassVar[int] = 1  # bump when the normalization changes, so old caches are not reused
+    needs_root: ClassVar[bool] = True
+
+    @abstractmethod
+    def categories(self, root: Path | None) -> list[str]:
+        """Product categories available under ``root``."""
+
+    @abstractmethod
+    def classes(self, root: Path | None, category: str) -> dict[int, str]:
+        """Class map of one category, 0 = background."""
+
+    @abstractmethod
+    def pairs(self, root: Path | None, category: str) -> Iterable[Pair]:
+        """Every pair of one category, already in the pair-set encoding."""
+
+    def fingerprint(self, root: Path | None, category: str) -> str:
+        """Cheap identity of the source data: file names, sizes and mtimes under the category."""
+        base = Path(root) / category if root is not None else None
+        if base is None or not base.exists():
+            return ""
+        entries = sorted(
+            (str(p.relative_to(base)), p.stat().st_size, int(p.stat().st_mtime))
+            for p in base.rglob("*")
+            if p.is_file()
+        )
+        return sha256_text(canonical_json(entries))
+
+
+DATASETS: Registry[type[DatasetAdapter]] = Registry("dataset", "bench.datasets", discover="bench.data.adapters")
+
+
+def resolve_root(adapter: DatasetAdapter, data_root: str | Path | None) -> Path | None:
+    if data_root is None:
+        if adapter.needs_root:
+            raise BenchError(f"dataset '{adapter.name}' needs --data-root", "point it at the extracted release")
+        return None
+    root = Path(data_root).expanduser()
+    if not root.is_dir():
+        raise BenchError(f"data root {root} does not exist or is not a directory", "check the --data-root path")
+    return root.resolve()
+
+
+def load_pool(dataset: str, category: str, data_root: str | Path | None = None, progress: bool = False) -> PairSet:
+    """The normalized pool of one category, imported into the cache on first use."""
+    adapter = DATASETS.get(dataset)()
+    root = resolve_root(adapter, data_root)
+    available = adapter.categories(root)
+    if category not in available:
+        where = f" under {root}" if root else ""
+        raise BenchError(f"dataset '{dataset}' has no category '{category}'{where}", f"choose one of: {', '.join(available)}")
+    key = sha256_text(
+        canonical_json(
+            {
+                "dataset": adapter.name,
+                "version": adapter.version,
+                "root": str(root) if root else None,
+                "fingerprint": adapter.fingerprint(root, category),
+            }
+        )
+    )[:16]
+    target = cache_dir() / "data" / adapter.name / key / category
+    if (target / "meta.json").is_file():
+        return PairSet.open(target)
+    pairs = adapter.pairs(root, category)
+    source = {"dataset": adapter.name, "category": category, "root": str(root) if root else None}
+    pool = write_pairset(target, pairs, adapter.classes(root, category), source, progress=progress)
+    if len(pool) == 0:
+        raise BenchError(f"category '{category}' of dataset '{dataset}' has no images", "check the data root")
+    return pool

@@ -1,0 +1,62 @@
+"""Where a number came from: code version, package versions, device."""
+
+from __future__ import annotations
+
+import platform
+import subprocess
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import torch
+
+PACKAGES = (
+    "torch",
+    "torchvision",
+    "onedl-mmengine",
+    "onedl-mmcv",
+    "onedl-mmsegmentation",
+    "onedl-mmdetection",
+    "torch-fidelity",
+    "lpips",
+    "numpy",
+)
+
+
+def git_describe() -> str | None:
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--tags"], cwd=repo, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def package_versions() -> dict[str, str | None]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{platform.processor() or platform.machine()} ({torch.get_num_threads()} threads)"
+
+
+def provenance(device: torch.device) -> dict:
+    from bench import __version__
+
+    return {
+        "bench_version": __version__,
+        "git": git_describe(),
+        "python": platform.python_version(),
+        "packages": package_versions(),
+        "device": device_name(device),
+        "platform": platform.platform(),
+    }
