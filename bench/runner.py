@@ -13,7 +13,7 @@ import torch
 from bench.data.base import load_pool
 from bench.data.splits import make_split
 from bench.errors import BenchError
-from bench.metrics.segmentation import segmentation_summary
+from bench.metrics.evaluate import evaluate_predictions
 from bench.provenance import provenance
 from bench.spec import RunSpec
 from bench.store import SCHEMA, RecordStore
@@ -117,8 +117,7 @@ def execute(
             "loss_first": result.losses[0],
             "loss_last": result.losses[-1],
         },
-        "metrics": segmentation_summary(result.confusion, pool.classes),
-        "confusion_matrix": result.confusion.tolist(),
+        **evaluate_predictions(test, result.predictions, pool.classes),
         "metric_variants": METRIC_VARIANTS,
         "units": "fractions in [0, 1]",
         "timings": timings,

@@ -19,7 +19,6 @@ import numpy as np
 import torch
 
 from bench.errors import BenchError
-from bench.metrics.segmentation import confusion_matrix
 from bench.pairset import PairSet
 from bench.paths import weights_dir
 from segmenters.registry import SegmenterSpec
@@ -27,8 +26,17 @@ from segmenters.schedules import Schedule
 
 
 @dataclass(frozen=True)
+class Predictions:
+    """A trained segmenter's output on the test set, in test-set id order."""
+
+    ids: tuple[str, ...]
+    labels: np.ndarray  # N x H x W uint8: predicted class per pixel (argmax)
+    defect_prob: np.ndarray  # N x H x W float16: 1 - p(background), the pixel's defect score
+
+
+@dataclass(frozen=True)
 class TrainResult:
-    confusion: np.ndarray  # num_classes x num_classes over the test set
+    predictions: Predictions
     losses: tuple[float, ...]  # training loss per iteration
     train_seconds: float
     eval_seconds: float
@@ -249,9 +257,9 @@ def train_and_evaluate(
     train_seconds = time.perf_counter() - start
 
     start = time.perf_counter()
-    cm = evaluate(model, test_set, num_classes, schedule.eval_batch_size, device)
+    predictions = predict(model, test_set, schedule.eval_batch_size, device)
     return TrainResult(
-        confusion=cm,
+        predictions=predictions,
         losses=tuple(losses),
         train_seconds=train_seconds,
         eval_seconds=time.perf_counter() - start,
@@ -260,14 +268,14 @@ def train_and_evaluate(
 
 
 @torch.no_grad()
-def evaluate(model, test_set: PairSet, num_classes: int, batch_size: int, device: torch.device) -> np.ndarray:
+def predict(model, test_set: PairSet, batch_size: int, device: torch.device) -> Predictions:
     model.eval()
-    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
     ids = list(test_set.ids)
+    labels, probs = [], []
     for start in range(0, len(ids), batch_size):
-        pairs = [test_set.pair(i) for i in ids[start : start + batch_size]]
-        data = _batch(np.stack([p.image for p in pairs]), None, device)
-        for pair, sample in zip(pairs, model.test_step(data)):
-            pred = sample.pred_sem_seg.data[0].cpu().numpy()
-            cm += confusion_matrix(pair.mask, pred, num_classes)
-    return cm
+        images = np.stack([test_set.image(i) for i in ids[start : start + batch_size]])
+        for sample in model.test_step(_batch(images, None, device)):
+            labels.append(sample.pred_sem_seg.data[0].to(torch.uint8).cpu().numpy())
+            prob = torch.softmax(sample.seg_logits.data.float(), dim=0)
+            probs.append((1 - prob[0]).to(torch.float16).cpu().numpy())
+    return Predictions(tuple(ids), np.stack(labels), np.stack(probs))
