@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): each module measures one thing and writes JSON + markdown under results/perf/."""
