@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
@@ -24,6 +21,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from bench.atomic import atomic_dir
 from bench.errors import BenchError
 
 FORMAT = "bench.pairset/1"
@@ -226,18 +224,16 @@ def write_pairset(
 ) -> PairSet:
     """Write pairs as a pair set at ``root``, atomically (temp dir + rename), replacing any old set."""
     root = Path(root)
-    root.parent.mkdir(parents=True, exist_ok=True)
     classes = {int(k): str(v) for k, v in classes.items()}
     if 0 not in classes:
         classes = {0: "background", **classes}
-    tmp = root.parent / f".{root.name}.tmp-{uuid.uuid4().hex[:8]}"
-    (tmp / "images").mkdir(parents=True)
-    (tmp / "masks").mkdir()
     ids: list[str] = []
     groups: dict[str, str] = {}
     origins: dict[str, str] = {}
     hashes: dict[str, str] = {}
-    try:
+    with atomic_dir(root) as tmp:
+        (tmp / "images").mkdir()
+        (tmp / "masks").mkdir()
         if progress:
             from tqdm import tqdm
 
@@ -267,18 +263,5 @@ def write_pairset(
             "hashes": hashes,
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
-        _replace_dir(tmp, root)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return PairSet(root, meta)
 
-
-def _replace_dir(src: Path, dst: Path) -> None:
-    if dst.exists():
-        trash = dst.parent / f".{dst.name}.old-{uuid.uuid4().hex[:8]}"
-        os.replace(dst, trash)
-        os.replace(src, dst)
-        shutil.rmtree(trash, ignore_errors=True)
-    else:
-        os.replace(src, dst)

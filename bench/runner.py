@@ -8,25 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from bench.data.base import load_pool
 from bench.data.splits import make_split
 from bench.errors import BenchError
-from bench.metrics.evaluate import evaluate_predictions
+from bench.metrics.benign import DEFAULT_RULES, load_rules
+from bench.metrics.evaluate import METRIC_VARIANTS, evaluate_predictions
 from bench.provenance import provenance
 from bench.spec import RunSpec
 from bench.store import SCHEMA, RecordStore
 
 log = logging.getLogger("bench.run")
-
-METRIC_VARIANTS = {
-    "mIoU": "mean IoU over all classes incl. background, pixels accumulated over the test set, "
-    "classes absent from ground truth and prediction left out (MMSegmentation IoUMetric convention)",
-    "mIoU_defect": "the same mean over defect classes only (background excluded)",
-    "test_set": "defect test images of the split plus the release's test normals",
-}
-
 
 @dataclass(frozen=True)
 class RunOutcome:
@@ -45,6 +39,14 @@ def resolve_device(requested: str) -> torch.device:
     return torch.device(requested)
 
 
+def pick_normals(available: tuple[str, ...], n: int, seed: int) -> tuple[str, ...]:
+    """A seeded choice of ``n`` defect-free training images; fewer when the split has fewer (logged)."""
+    if n > len(available):
+        log.warning("asked for %d normal images, the split has %d: using all", n, len(available))
+    order = np.random.default_rng(seed).permutation(len(available))
+    return tuple(sorted(available[i] for i in order[: min(n, len(available))]))
+
+
 def execute(
     spec: RunSpec,
     store: RecordStore,
@@ -55,12 +57,14 @@ def execute(
     from generators import GENERATORS
     from generators.synthesize import synthesize
     from segmenters import SCHEDULES, SEGMENTERS
-    from segmenters.train import train_and_evaluate
+    from segmenters.train import pretrained_path, train_and_evaluate
 
     spec = spec.normalized()
     GENERATORS.get(spec.generator.name)  # fail on unknown names before any work
     seg_spec = SEGMENTERS.get(spec.segmenter)
     schedule = SCHEDULES.get(spec.schedule)
+    if spec.pretrained and seg_spec.pretrained is not None:
+        pretrained_path(seg_spec)  # a missing weights file fails now, not after data and generation
     device = torch.device(spec.device)
 
     timings: dict[str, float] = {}
@@ -76,10 +80,14 @@ def execute(
     train = pool.subset(split.train)
     normals = pool.subset(split.normal_train)
     test = pool.subset(split.test + split.normal_test)
-    n_synthetic = int(round(spec.ratio * len(train)))
+    if spec.fill_to:
+        n_synthetic = max(0, spec.fill_to - len(train))
+    else:
+        n_synthetic = int(round(spec.ratio * len(train)))
+    added_normals = pick_normals(split.normal_train, int(round(spec.normal_ratio * len(train))), spec.seed)
 
     t0 = time.perf_counter()
-    train_sets = [train]
+    train_sets = [train, pool.subset(added_normals)] if added_normals else [train]
     cache_hit = None
     if n_synthetic:
         synthetic, cache_hit = synthesize(spec.generator, train, normals, n_synthetic, spec.seed, progress=progress)
@@ -103,6 +111,7 @@ def execute(
             "classes": {str(k): v for k, v in pool.classes.items()},
             "n_train_real": len(train),
             "n_synthetic": n_synthetic,
+            "n_normal_added": len(added_normals),
             "n_test": len(test),
             "n_test_normal": len(split.normal_test),
             "generator_cache_hit": cache_hit,
@@ -114,10 +123,14 @@ def execute(
             "num_params": result.num_params,
             "schedule": {k: v for k, v in schedule.__dict__.items()},
             "pretrained": spec.pretrained,
+            "pretrained_checkpoint": result.pretrained_checkpoint,
+            "class_weight": result.class_weight,
+            "input_size": result.input_size,
+            "precision": result.precision,
             "loss_first": result.losses[0],
             "loss_last": result.losses[-1],
         },
-        **evaluate_predictions(test, result.predictions, pool.classes),
+        **evaluate_predictions(test, result.predictions, pool.classes, spec.category, load_rules(DEFAULT_RULES)),
         "metric_variants": METRIC_VARIANTS,
         "units": "fractions in [0, 1]",
         "timings": timings,

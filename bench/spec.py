@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields
 
 from bench.errors import BenchError
 from bench.pairset import canonical_json, sha256_text
 from generators.base import GeneratorSpec
 
 NO_GENERATOR = GeneratorSpec("none")
+
+
+def with_schedule_profile(generator: GeneratorSpec, schedule: str) -> GeneratorSpec:
+    from generators import GENERATORS
+
+    params = dict(generator.params)
+    if "profile" in params or "profile" not in GENERATORS.get(generator.name).describe()["params"]:
+        return generator
+    return GeneratorSpec.of(generator.name, **params, profile=schedule)
 
 
 @dataclass(frozen=True)
@@ -23,19 +32,34 @@ class RunSpec:
     seed: int = 0
     device: str = "cpu"  # the device class the run trained on: cpu or cuda
     pretrained: bool = False
-    protocol: str = field(default="synthetic-ratio")
+    normal_ratio: float = 0.0  # defect-free training images added per real training pair (normal-data)
+    fill_to: int = 0  # upsample: synthetic pairs fill the training set up to this size (replaces ratio)
 
     def __post_init__(self):
         if self.ratio < 0:
             raise BenchError(f"--ratio must be >= 0, got {self.ratio}")
-        if self.ratio > 0 and self.generator.name == "none":
+        if self.normal_ratio < 0:
+            raise BenchError(f"--normal-ratio must be >= 0, got {self.normal_ratio}")
+        if self.fill_to < 0 or (self.fill_to and self.ratio):
+            raise BenchError(f"--fill-to must be >= 0 and is used instead of --ratio, got {self.fill_to} with ratio {self.ratio}")
+        if (self.ratio > 0 or self.fill_to > 0) and self.generator.name == "none":
             raise BenchError("generator 'none' produces no pairs", "use --ratio 0 or choose another generator")
 
+    @property
+    def synthetic(self) -> bool:
+        return self.ratio > 0 or self.fill_to > 0
+
     def normalized(self) -> "RunSpec":
-        """Ratio 0 trains on real data only, whatever the generator: all generators share that baseline."""
-        if self.ratio == 0 and self.generator != NO_GENERATOR:
-            return RunSpec(**{**self.__dict__, "generator": NO_GENERATOR})
-        return self
+        """The effective spec. Ratio 0 trains on real data only, whatever the generator, so all generators
+        share that baseline; a learned generator given no ``profile`` trains at the run's schedule (smoke,
+        short, paper), written into its parameters so the run id and record say which."""
+        if not self.synthetic:
+            generator = NO_GENERATOR
+        else:
+            generator = with_schedule_profile(self.generator, self.schedule)
+        if generator == self.generator:
+            return self
+        return RunSpec(**{**self.__dict__, "generator": generator})
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -45,7 +69,8 @@ class RunSpec:
     @classmethod
     def from_dict(cls, d: dict) -> "RunSpec":
         g = d["generator"]
-        return cls(**{**d, "generator": GeneratorSpec.of(g["name"], **g.get("params", {}))})
+        known = {f.name for f in fields(cls)}
+        return cls(**{**{k: v for k, v in d.items() if k in known}, "generator": GeneratorSpec.of(g["name"], **g.get("params", {}))})
 
     def run_id(self, manifest_hash: str) -> str:
         return sha256_text(canonical_json({"spec": self.to_dict(), "data": manifest_hash}))[:16]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
 from bench.errors import BenchError
@@ -45,6 +46,12 @@ class Generator(ABC):
     def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
         """Learn from the few-shot training pairs (and defect-free normals); a no-op for most baselines."""
 
+    def fingerprint(self) -> str:
+        """Identity of outside inputs the parameters only point at (e.g. an import directory's files).
+
+        It joins the generation cache key, so changed files on disk are not served from a stale cache."""
+        return ""
+
     @abstractmethod
     def sample(self, n: int, seed: int) -> Iterator[Pair]:
         """Yield ``n`` new pairs, a pure function of the fitted state and ``seed``."""
@@ -57,6 +64,11 @@ class Generator(ABC):
             "needs_training": cls.needs_training,
             "needs_weights": cls.needs_weights,
             "summary": (inspect.getdoc(cls) or "").splitlines()[0] if inspect.getdoc(cls) else "",
+            "params": {
+                name: (None if p.default is inspect.Parameter.empty else p.default)
+                for name, p in inspect.signature(cls.__init__).parameters.items()
+                if name != "self" and p.kind is p.POSITIONAL_OR_KEYWORD
+            },
         }
 
 
@@ -68,3 +80,39 @@ def build(spec: GeneratorSpec) -> Generator:
         return cls(**dict(spec.params))
     except TypeError as exc:
         raise BenchError(f"bad parameters for generator '{spec.name}': {exc}") from None
+
+
+def resolve_class(classes: dict[int, str], wanted: int | str | None, generator: str) -> int:
+    """The class id a generator labels its defects with: a class name or id, default the first defect class."""
+    defect = {k: v for k, v in classes.items() if k != 0}
+    if not defect:
+        raise BenchError(f"generator '{generator}' needs a task with defect classes; the class map has none")
+    if wanted is None:
+        return min(defect)
+    for class_id, class_name in defect.items():
+        if wanted == class_name or str(wanted) == str(class_id):
+            return class_id
+    choices = ", ".join(f"{k}={v}" for k, v in sorted(defect.items()))
+    raise BenchError(
+        f"generator '{generator}': defect_class {wanted!r} is not a defect class of this task",
+        f"pass one of: {choices}",
+    )
+
+
+def defect_pairs(train: PairSet, generator: str) -> list[Pair]:
+    """The training pairs that carry a defect; generators that copy real defects need at least one."""
+    pairs = [p for p in train if p.mask.any()]
+    if not pairs:
+        raise BenchError(f"generator '{generator}' needs training pairs with defects; {train.root} has none")
+    return pairs
+
+
+def backgrounds(train: PairSet, normals: PairSet | None) -> list[Pair]:
+    """Images to composite onto: the defect-free normals, or the training images (labels kept) without them."""
+    return list(normals) if normals is not None and len(normals) else list(train)
+
+
+def folder_fingerprint(root: Path) -> str:
+    """Names, sizes and modification times of every file below ``root``: changes when its files change."""
+    files = sorted((str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file())
+    return sha256_text(canonical_json(files))

@@ -7,7 +7,7 @@ import numpy as np
 from bench.errors import BenchError
 from bench.pairset import Pair, PairSet
 from generators import GENERATORS
-from generators.base import Generator
+from generators.base import Generator, backgrounds, defect_pairs
 
 
 def defect_patch(pair: Pair) -> tuple[np.ndarray, np.ndarray]:
@@ -42,11 +42,8 @@ class CopyPaste(Generator):
         self._bases: list[Pair] = []
 
     def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
-        self._defects = [p for p in train if p.mask.any()]
-        if not self._defects:
-            raise BenchError(f"copy-paste needs training pairs with defects; {train.root} has none")
-        # Without normals, real defect images serve as backgrounds: their own labels are kept.
-        self._bases = list(normals) if normals is not None and len(normals) else list(train)
+        self._defects = defect_pairs(train, self.name)
+        self._bases = backgrounds(train, normals)  # without normals, defect images (labels kept)
 
     def sample(self, n: int, seed: int) -> Iterator[Pair]:
         for index in range(n):

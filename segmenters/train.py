@@ -41,6 +41,11 @@ class TrainResult:
     train_seconds: float
     eval_seconds: float
     num_params: int
+    # Facts for the run record beside the spec:
+    pretrained_checkpoint: str | None = None  # the backbone file loaded; None = trained from scratch
+    class_weight: tuple[float, ...] | None = None  # cross-entropy class weights; None = plain CE
+    input_size: int = 0  # side of the square training input after padding
+    precision: str = "fp32"  # fp32, or bf16 autocast on CUDA
 
 
 def seed_everything(seed: int) -> None:
@@ -74,19 +79,42 @@ def _set_num_classes(node, num_classes: int) -> None:
             _set_num_classes(item, num_classes)
 
 
-def _strip_pretrained(node) -> None:
-    """Drop every ``init_cfg`` that would load a checkpoint: from-scratch runs must not touch the network."""
-    if isinstance(node, dict):
-        init_cfg = node.get("init_cfg")
-        if isinstance(init_cfg, dict) and init_cfg.get("type") == "Pretrained":
-            node["init_cfg"] = None
-        if "pretrained" in node and isinstance(node["pretrained"], str):
-            node["pretrained"] = None
-        for v in node.values():
-            _strip_pretrained(v)
-    elif isinstance(node, (list, tuple)):
-        for item in node:
-            _strip_pretrained(item)
+def _head_losses(head: dict) -> list[dict]:
+    """The per-pixel classification losses of a decode or auxiliary head (one dict or a list)."""
+    losses = head.get("loss_decode")
+    return [losses] if isinstance(losses, dict) else list(losses or [])
+
+
+def _adapt_heads(model: dict, num_classes: int, class_weight: Sequence[float] | None) -> None:
+    """Set the class count everywhere it lives, and the cross-entropy class weights when balancing.
+
+    Mask2Former classifies queries into ``num_classes`` + one "no object" class; its classification
+    loss carries a weight per class (MMSegmentation's 0.1 for "no object"), so that list follows too.
+    """
+    heads = [model.get("decode_head")]
+    auxiliary = model.get("auxiliary_head")
+    heads += auxiliary if isinstance(auxiliary, list) else [auxiliary]
+    for head in filter(None, heads):
+        _set_num_classes(head, num_classes)
+        for loss in _head_losses(head):
+            if "CrossEntropyLoss" in loss.get("type", ""):
+                loss["class_weight"] = list(class_weight) if class_weight is not None else None
+        loss_cls = head.get("loss_cls")
+        if loss_cls is not None and loss_cls.get("class_weight") is not None:
+            no_object = loss_cls["class_weight"][-1]
+            loss_cls["class_weight"] = [*(class_weight or [1.0] * num_classes), no_object]
+
+
+def _set_pretrained(model: dict, checkpoint: str | None) -> None:
+    """Load the backbone from a local file, or from nothing: never from a URL or ``open-mmlab://`` name."""
+    model["pretrained"] = None
+    backbone = model["backbone"]
+    backbone.pop("pretrained", None)
+    init_cfg = backbone.get("init_cfg")
+    if checkpoint is not None:
+        backbone["init_cfg"] = dict(type="Pretrained", checkpoint=checkpoint)
+    elif isinstance(init_cfg, dict) and init_cfg.get("type") == "Pretrained":
+        backbone["init_cfg"] = None
 
 
 def _resolve_onedl_packages() -> None:
@@ -102,58 +130,76 @@ def _resolve_onedl_packages() -> None:
             utils.MODULE2PACKAGE[module] = dist
 
 
-def load_config(spec: SegmenterSpec, num_classes: int, schedule: Schedule, pretrained: bool):
-    """The segmenter's mmengine Config, adapted to the task: classes, single-device BN, input size, weights."""
+def ops_available() -> bool:
+    """Whether mmcv's compiled ops (multi-scale deformable attention for Mask2Former) can be loaded."""
+    try:
+        import mmcv._ext  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def round_up(size: int, multiple: int = 32) -> int:
+    return -(-size // multiple) * multiple
+
+
+def load_config(
+    spec: SegmenterSpec,
+    num_classes: int,
+    schedule: Schedule,
+    pretrained: bool,
+    input_size: int | None = None,
+    class_weight: Sequence[float] | None = None,
+):
+    """The segmenter's mmengine Config, adapted to the task: classes, single-device BN, input size, weights.
+
+    ``input_size`` is the side of the (square) training input; the schedule's crop wins when it has one.
+    Sizes are rounded up to a multiple of 32, the coarsest stride of every model here.
+    """
     from mmengine.config import Config
 
+    if spec.needs_ops and not ops_available():
+        raise BenchError(
+            f"segmenter '{spec.name}' needs mmcv's compiled ops, which do not load (import mmcv._ext)",
+            "rebuild the environment with `make demo` (it compiles onedl-mmcv) or choose another segmenter",
+        )
     _resolve_onedl_packages()
     cfg = Config.fromfile(str(spec.config_path))
     model = cfg.model.to_dict()
     _replace_in_cfg(model, "type", "SyncBN", "BN")
-    _set_num_classes(model.get("decode_head"), num_classes)
-    _set_num_classes(model.get("auxiliary_head"), num_classes)
+    _adapt_heads(model, num_classes, class_weight)
+    side = schedule.crop_size or input_size
+    preprocessor = cfg.bench_preprocessor.to_dict()
     if schedule.crop_size is not None:
-        model["data_preprocessor"].update(size=(schedule.crop_size, schedule.crop_size), size_divisor=None)
-    if pretrained:
-        if spec.pretrained is None:
-            raise BenchError(f"segmenter '{spec.name}' has no pretrained backbone", "run it with --from-scratch")
-        local = _pretrained_path(spec)
-        _replace_checkpoint(model, str(local))
-    else:
-        _strip_pretrained(model)
+        preprocessor.update(size=(round_up(schedule.crop_size),) * 2, size_divisor=None)
+    model["data_preprocessor"] = preprocessor
+    model["test_cfg"] = dict(mode="whole")  # test images are whole products, at the training scale
+    if model["backbone"].get("type") == "VisionTransformer" and side is not None:
+        model["backbone"]["img_size"] = (round_up(side),) * 2
+    _set_pretrained(model, str(pretrained_path(spec)) if pretrained and spec.pretrained else None)
     cfg.model = model
     return cfg
 
 
-def _pretrained_path(spec: SegmenterSpec) -> Path:
+def pretrained_path(spec: SegmenterSpec) -> Path:
+    """The local file of the segmenter's ImageNet backbone; a one-line error naming it when it is missing."""
     root = weights_dir()
     path = (root / "checkpoints" / spec.pretrained.file) if root else None
     if path is None or not path.is_file():
         where = path if path else "$BENCH_WEIGHTS/checkpoints/" + spec.pretrained.file
         raise BenchError(
             f"pretrained weights for '{spec.name}' missing: {where} (source: {spec.pretrained.source})",
-            "download it there, set BENCH_WEIGHTS, or pass --from-scratch; `bench weights check` lists all",
+            "download it there, set BENCH_WEIGHTS, or pass --from-scratch; `bench weights check` lists every expected file",
         )
     return path
-
-
-def _replace_checkpoint(node, checkpoint: str) -> None:
-    if isinstance(node, dict):
-        init_cfg = node.get("init_cfg")
-        if isinstance(init_cfg, dict) and init_cfg.get("type") == "Pretrained":
-            init_cfg["checkpoint"] = checkpoint
-        for v in node.values():
-            _replace_checkpoint(v, checkpoint)
-    elif isinstance(node, (list, tuple)):
-        for item in node:
-            _replace_checkpoint(item, checkpoint)
 
 
 def import_mmseg():
     """Import and register MMSegmentation quietly: its import prints to stdout, which belongs to bench's output."""
     from mmengine.logging import MMLogger
 
-    MMLogger.get_instance("bench", log_level="WARNING")  # mmengine logs through the newest instance
+    if not MMLogger.check_instance_created("bench"):
+        MMLogger.get_instance("bench", log_level="WARNING")  # mmengine logs through the newest instance
     with contextlib.redirect_stdout(io.StringIO()):
         import mmseg.models  # noqa: F401  (registers the model classes)
         from mmseg.utils import register_all_modules
@@ -161,13 +207,47 @@ def import_mmseg():
         register_all_modules(init_default_scope=True)
 
 
-def build_model(cfg, device: torch.device):
+def build_model(cfg, device: torch.device, channels_last: bool = False):
+    from mmengine.utils import import_modules_from_strings
     from mmseg.registry import MODELS
 
     import_mmseg()
+    if cfg.get("custom_imports"):  # Mask2Former's pixel decoder and matcher live in mmdet
+        with contextlib.redirect_stdout(io.StringIO()):
+            import_modules_from_strings(**cfg.custom_imports)
     model = MODELS.build(copy.deepcopy(cfg.model))
-    model.init_weights()
-    return model.to(device)
+    with contextlib.redirect_stdout(io.StringIO()):  # weight loading prints its key report
+        model.init_weights()
+    model = model.to(device)
+    if channels_last and device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    return model
+
+
+def inference_parameters(model) -> int:
+    """Parameters a deployed model runs: auxiliary heads only help training and are left out."""
+    return sum(p.numel() for name, p in model.named_parameters() if not name.startswith("auxiliary_head."))
+
+
+def count_parameters(spec: SegmenterSpec, num_classes: int = 2) -> int:
+    """Inference parameters of the segmenter for a task with ``num_classes`` classes (background included)."""
+    from segmenters.schedules import SCHEDULES
+
+    cfg = load_config(spec, num_classes, SCHEDULES.get("smoke"), pretrained=False, input_size=512)
+    return inference_parameters(build_model(cfg, torch.device("cpu")))
+
+
+def balanced_class_weights(masks: np.ndarray, num_classes: int) -> tuple[float, ...]:
+    """Median-frequency balancing (Eigen and Fergus, 2015): weight_c = median(freq) / freq_c.
+
+    Classes absent from the training masks keep weight 1; they contribute no loss anyway.
+    """
+    counts = np.bincount(masks[masks < num_classes].ravel(), minlength=num_classes).astype(np.float64)
+    present = counts > 0
+    freq = counts / counts.sum()
+    weights = np.ones(num_classes)
+    weights[present] = np.median(freq[present]) / freq[present]
+    return tuple(float(w) for w in weights)
 
 
 def _load_arrays(sets: Sequence[PairSet]) -> tuple[np.ndarray, np.ndarray]:
@@ -184,7 +264,8 @@ def _load_arrays(sets: Sequence[PairSet]) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(images), np.stack(masks)
 
 
-def _batch(images: np.ndarray, masks: np.ndarray | None, device: torch.device) -> dict:
+def model_inputs(images: np.ndarray, masks: np.ndarray | None, device: torch.device) -> dict:
+    """N x H x W x 3 uint8 images (and masks) as the inputs and data samples of ``model.train_step``/``test_step``."""
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
 
@@ -221,21 +302,36 @@ def train_and_evaluate(
     device: torch.device,
     pretrained: bool = False,
     progress: bool = True,
+    balanced_loss: bool = False,
 ) -> TrainResult:
+    """Train ``spec`` on the training pairs for ``schedule`` and predict the test set with the final model.
+
+    There is no checkpoint selection: the model after the last iteration is the one evaluated, so the
+    test split never influences training. ``pretrained`` loads the backbone's ImageNet checkpoint from
+    ``$BENCH_WEIGHTS`` (segmenters without one, UNet and BiSeNetV2, start from scratch either way; the
+    result says which file was loaded). ``balanced_loss`` weights cross-entropy by median frequency.
+    """
     from mmengine.optim import build_optim_wrapper
     from tqdm import tqdm
 
+    images, masks = _load_arrays(train_sets)
+    class_weight = balanced_class_weights(masks, num_classes) if balanced_loss else None
     seed_everything(seed)
-    cfg = load_config(spec, num_classes, schedule, pretrained)
-    model = build_model(cfg, device)
+    side = round_up(schedule.crop_size or max(images.shape[1:3]))
+    cfg = load_config(spec, num_classes, schedule, pretrained, side, class_weight)
+    checkpoint = cfg.model["backbone"].get("init_cfg") or {}
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input sizes: pick the fastest kernels once
+    model = build_model(cfg, device, channels_last=spec.channels_last)
     optim_cfg = copy.deepcopy(cfg.optim_wrapper.to_dict())
     optim_cfg["optimizer"]["lr"] *= schedule.lr_scale
+    precision = "fp32"
     if device.type == "cuda" and torch.cuda.is_bf16_supported():
         optim_cfg.update(type="AmpOptimWrapper", dtype="bfloat16")
+        precision = "bf16"
     optim_wrapper = build_optim_wrapper(model, optim_cfg)
     base_lrs = [g["lr"] for g in optim_wrapper.optimizer.param_groups]
 
-    images, masks = _load_arrays(train_sets)
     rng = np.random.default_rng(seed)
     losses: list[float] = []
     model.train()
@@ -246,7 +342,7 @@ def train_and_evaluate(
             group["lr"] = base * (1 - it / schedule.iters)
         index = rng.choice(len(images), size=schedule.batch_size, replace=len(images) < schedule.batch_size)
         batch = [_augment(rng, images[i], masks[i], schedule.crop_size) for i in index]
-        data = _batch(np.stack([b[0] for b in batch]), np.stack([b[1] for b in batch]), device)
+        data = model_inputs(np.stack([b[0] for b in batch]), np.stack([b[1] for b in batch]), device)
         log_vars = model.train_step(data, optim_wrapper)
         loss = log_vars["loss"].item()
         if not np.isfinite(loss):
@@ -257,25 +353,33 @@ def train_and_evaluate(
     train_seconds = time.perf_counter() - start
 
     start = time.perf_counter()
-    predictions = predict(model, test_set, schedule.eval_batch_size, device)
+    predictions = predict(model, test_set, schedule.eval_batch_size, device, spec.class_scores)
     return TrainResult(
         predictions=predictions,
         losses=tuple(losses),
         train_seconds=train_seconds,
         eval_seconds=time.perf_counter() - start,
         num_params=sum(p.numel() for p in model.parameters()),
+        pretrained_checkpoint=Path(checkpoint["checkpoint"]).name if checkpoint.get("type") == "Pretrained" else None,
+        class_weight=class_weight,
+        input_size=side,
+        precision=precision,
     )
 
 
 @torch.no_grad()
-def predict(model, test_set: PairSet, batch_size: int, device: torch.device) -> Predictions:
+def predict(model, test_set: PairSet, batch_size: int, device: torch.device, class_scores: bool = False) -> Predictions:
+    """Labels and defect probabilities of the test set. ``class_scores``: the head outputs non-negative
+    per-class scores rather than logits (Mask2Former: query class probabilities x mask probabilities),
+    which are normalized to sum to one instead of going through a softmax."""
     model.eval()
     ids = list(test_set.ids)
     labels, probs = [], []
     for start in range(0, len(ids), batch_size):
         images = np.stack([test_set.image(i) for i in ids[start : start + batch_size]])
-        for sample in model.test_step(_batch(images, None, device)):
+        for sample in model.test_step(model_inputs(images, None, device)):
             labels.append(sample.pred_sem_seg.data[0].to(torch.uint8).cpu().numpy())
-            prob = torch.softmax(sample.seg_logits.data.float(), dim=0)
+            scores = sample.seg_logits.data.float()
+            prob = scores / scores.sum(0).clamp_min(1e-6) if class_scores else torch.softmax(scores, dim=0)
             probs.append((1 - prob[0]).to(torch.float16).cpu().numpy())
     return Predictions(tuple(ids), np.stack(labels), np.stack(probs))

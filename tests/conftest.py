@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from bench.pairset import Pair
 
@@ -16,6 +17,15 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("BENCH_RESULTS", str(tmp_path / "results"))
     monkeypatch.delenv("BENCH_WEIGHTS", raising=False)
     return tmp_path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_thread():
+    """Tests train tiny networks: on a 2-core CPU, intra-op threads cost far more than they bring."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def make_pair(pair_id: str, size: int = 16, class_id: int = 1, seed: int = 0, group: str = "scratch") -> Pair:

@@ -53,18 +53,6 @@ def test_ratio_zero_is_the_shared_real_only_baseline(capsys, isolated_dirs):
     assert record["data"]["n_synthetic"] == 0 and record["spec"]["generator"]["name"] == "none"
 
 
-def test_report_aggregates_seeds(capsys, isolated_dirs):
-    for seed in ("0", "1"):
-        assert main(["run", "--generator", "none", "--ratio", "0", "--seed", seed, *COMMON]) == 0
-    capsys.readouterr()
-    assert main(["report", "--format", "markdown"]) == 0
-    out = capsys.readouterr().out
-    table = [line for line in out.splitlines() if line.startswith("| toy")]
-    assert len(table) == 1 and "| none " in table[0] and " ± " in table[0]
-    written = (isolated_dirs / "results" / "leaderboard.md").read_text()
-    assert written == out
-
-
 def test_leaderboard_mean_and_std_are_computed_over_seeds():
     def record(seed, miou):
         return {
@@ -80,3 +68,64 @@ def test_leaderboard_mean_and_std_are_computed_over_seeds():
     text = format_leaderboard(table, "markdown")
     assert "60.00 ± 10.00" in text and "n/a" in text
     assert json.loads(json.dumps(format_leaderboard(table, "csv")))
+
+
+def _acceptance_names():
+    """segformer plus one more registered segmenter; copy-paste plus one more generator that needs no training."""
+    from generators import GENERATORS
+    from segmenters import SEGMENTERS
+
+    segmenters = SEGMENTERS.names()
+    second = [n for n in ("bisenetv2", "pspnet", "unet") if n in segmenters] + [n for n in segmenters if n != "segformer"]
+    if "segformer" not in segmenters or not second:
+        pytest.skip(f"the acceptance sweep needs two registered segmenters, found {segmenters}")
+    free = [n for n in GENERATORS.names() if n not in ("none", "copy-paste")
+            and not GENERATORS.get(n).describe().get("needs_training") and not GENERATORS.get(n).describe().get("needs_weights")]
+    if "copy-paste" not in GENERATORS.names() or not free:
+        pytest.skip("the acceptance sweep needs two generators that need no training")
+    return ["copy-paste", ("augment" if "augment" in free else free[0])], ["segformer", second[0]]
+
+
+def test_synthetic_ratio_sweep_runs_once_skips_then_reports(capsys, isolated_dirs):
+    """2 generators x 2 segmenters x 3 ratios x 2 seeds from one file; ratio 0 is shared, so 20 distinct runs."""
+    generators, segmenters = _acceptance_names()
+    grid = isolated_dirs / "grid.yaml"
+    grid.write_text(
+        "protocol: synthetic-ratio\n"
+        f"generators: [{', '.join(generators)}]\nsegmenters: [{', '.join(segmenters)}]\n"
+        "categories: [wood]\nratios: [0, 0.5, 1]\nseeds: [0, 1]\nschedule: smoke\ndevice: cpu\n"
+    )
+    assert main(["sweep", str(grid)]) == 0
+    out = capsys.readouterr().out
+    assert "24 grid points, 20 distinct runs" in out and "20 run(s) done, 0 skipped" in out
+    records = _records(isolated_dirs)
+    assert len(records) == 20
+    mtimes = sorted(p.stat().st_mtime for p in (isolated_dirs / "results" / "runs").glob("*.json"))
+
+    args = ["protocol", "synthetic-ratio", "--generators", ",".join(generators), "--segmenters", ",".join(segmenters),
+            "--ratios", "0,0.5,1", "--seeds", "0,1", "--schedule", "smoke", "--device", "cpu"]
+    assert main(args) == 0
+    assert "0 run(s) done, 20 skipped" in capsys.readouterr().out
+    assert sorted(p.stat().st_mtime for p in (isolated_dirs / "results" / "runs").glob("*.json")) == mtimes
+
+    for record in records:
+        m = record["metrics"]
+        assert {"pixel_AUROC", "pixel_AP", "pixel_F1max", "image_AUROC", "image_AP", "image_F1max"} <= set(m)
+        assert record["benign"]["rules"] == "defect-spectrum" and len(record["class_areas"]["gt"]) == record["data"]["n_test"]
+
+    assert main(["report", "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert (isolated_dirs / "results" / "leaderboard.md").read_text() == out
+    rows = [line for line in out.splitlines() if line.startswith("| toy")]
+    assert len(rows) == 2 * 5 and all(" ± " in row for row in rows), "per segmenter: real only + 2 generators x 2 ratios"
+
+    assert main(["report", "--all"]) == 0
+    capsys.readouterr()
+    target = isolated_dirs / "results" / "report"
+    text = (target / "report.md").read_text()
+    for caption in ("per category x segmenter", "without and with synthetic", "Generator leaderboard", "Benign-product"):
+        assert caption in text
+    assert "seeds: 0, 1" in text and "Protocol: synthetic-ratio" in text
+    assert len(list((target / "plots").glob("ratio_*.png"))) == 2
+    assert (target / "report.tex").read_text().count("\\caption{") == text.count("Protocol:")
+    assert (target / "index.html").is_file() and (target / "csv" / "generators.csv").is_file()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bench.data.splits import make_split
@@ -37,3 +39,74 @@ def test_overlap_by_content_is_an_error(tmp_path):
 def test_unknown_preset(tmp_path):
     with pytest.raises(BenchError, match="unknown split preset 'tenth'"):
         make_split(_pool(tmp_path), "tenth")
+
+
+def _pool_of(tmp_path, n_per_type):
+    pairs = [make_pair(f"scratch_{i:03d}", class_id=1, seed=i, group="scratch") for i in range(n_per_type)]
+    pairs += [make_pair(f"good_{i:03d}", class_id=0, seed=500 + i, group="good") for i in range(2)]
+    return write_pairset(tmp_path / "pool", pairs, CLASSES, {})
+
+
+@pytest.mark.parametrize(
+    "preset, n, n_train",
+    [("third", 10, 3), ("third", 9, 3), ("third", 2, 0), ("half", 9, 4), ("half", 10, 5), ("ratio:0.3", 10, 3), ("ratio:1/3", 10, 3)],
+)
+def test_presets_take_the_first_sorted_ids_of_each_type(tmp_path, preset, n, n_train):
+    split = make_split(_pool_of(tmp_path, n), preset)
+    ids = [f"scratch_{i:03d}" for i in range(n)]
+    assert split.train == tuple(ids[:n_train]) and split.test == tuple(ids[n_train:])
+
+
+def test_third_leaves_index_n_over_3_in_test(tmp_path):
+    """AnomalyDiffusion's loader also trains on index n//3 (its first test image); bench does not."""
+    split = make_split(_pool_of(tmp_path, 10), "third")
+    assert "scratch_003" in split.test and "scratch_003" not in split.train
+
+
+def test_ratio_is_exact_where_floats_round_down():
+    from fractions import Fraction
+
+    from bench.data.splits import SPLITS
+
+    assert int(0.29 * 100) == 28  # the float pitfall
+    assert SPLITS.get("ratio").train_count(100, Fraction("0.29")) == 29
+
+
+def test_validation_is_carved_from_train_never_from_test(tmp_path):
+    pool = _pool(tmp_path, n_per_type=10)
+    plain, with_val = make_split(pool, "half"), make_split(pool, "half+val:0.4")
+    assert with_val.test == plain.test
+    assert with_val.val == ("hole_003", "hole_004", "scratch_003", "scratch_004")
+    assert set(with_val.train) | set(with_val.val) == set(plain.train)
+    assert with_val.manifest_hash(pool) != plain.manifest_hash(pool)
+
+
+def test_manifest_is_written_beside_the_pool(tmp_path):
+    import json
+
+    from bench.data.splits import manifest_path
+
+    pool = _pool(tmp_path)
+    split = make_split(pool, "ratio:0.5")
+    path = manifest_path(pool, "ratio:0.5")
+    assert path.parent.parent == pool.root.parent
+    manifest = json.loads(path.read_text())
+    assert manifest["manifest_hash"] == split.manifest_hash(pool)
+    assert manifest["parts"]["train"] == {i: pool.hash(i) for i in split.train}
+    assert manifest["preset"] == "ratio:0.5" and manifest["pool"] == pool.content_hash()
+
+
+@pytest.mark.parametrize(
+    "preset, message",
+    [
+        ("ratio", "needs a fraction 0 < R < 1"),
+        ("ratio:1.5", "needs a fraction 0 < R < 1"),
+        ("ratio:abc", "'abc' is not a number"),
+        ("third:2", "takes no parameter"),
+        ("half+val:1", "validation fraction must be in [0, 1)"),
+        ("half val", "is not of the form"),
+    ],
+)
+def test_bad_preset_names(tmp_path, preset, message):
+    with pytest.raises(BenchError, match=re.escape(message)):
+        make_split(_pool(tmp_path), preset)

@@ -13,10 +13,13 @@ def generators():
 @generators.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_generators(as_json):
-    """List the registered generators."""
+    """List the registered generators: kind, whether they train or need weights, and their parameters."""
     from generators import GENERATORS
 
-    emit_rows([GENERATORS.get(name).describe() for name in GENERATORS.names()], as_json)
+    rows = [GENERATORS.get(name).describe() for name in GENERATORS.names()]
+    if not as_json:
+        rows = [{**row, "params": ", ".join(f"{k}={v}" for k, v in row["params"].items())} for row in rows]
+    emit_rows(rows, as_json)
 
 
 COMMANDS = [generators]

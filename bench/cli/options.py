@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import click
 
 dataset = click.option("--dataset", default="toy", show_default=True, help="Dataset adapter (see docs/datasets.md).")
@@ -9,3 +11,17 @@ data_root = click.option("--data-root", default=None, help="Root of the dataset 
 category = click.option("--category", default="wood", show_default=True, help="Product category = one segmentation task.")
 split = click.option("--split", default="ds-5shot", show_default=True, help="Split preset.")
 seed = click.option("--seed", default=0, show_default=True, type=int, help="Seed of generation and training.")
+
+
+def parse_params(pairs: tuple[str, ...]) -> dict:
+    """``KEY=VALUE`` strings to a dict; values are JSON where they parse (numbers, booleans), else strings."""
+    params = {}
+    for item in pairs:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"'{item}' is not KEY=VALUE", param_hint="--gen-param")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    return params

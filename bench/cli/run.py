@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import json
-
 import click
 
 from bench.cli import options
@@ -9,23 +7,12 @@ from bench.paths import results_dir
 from bench.store import RecordStore
 
 
-def _parse_params(pairs: tuple[str, ...]) -> dict:
-    params = {}
-    for item in pairs:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"'{item}' is not KEY=VALUE", param_hint="--gen-param")
-        try:
-            params[key] = json.loads(value)
-        except json.JSONDecodeError:
-            params[key] = value
-    return params
-
-
 @click.command()
 @click.option("--generator", "-g", default="none", show_default=True, help="Generator backend (`bench generators list`).")
 @click.option("--gen-param", multiple=True, metavar="KEY=VALUE", help="Generator parameter; repeatable.")
 @click.option("--ratio", "-r", default=0.0, show_default=True, type=float, help="Synthetic pairs per real training pair.")
+@click.option("--normal-ratio", default=0.0, show_default=True, type=float, help="Defect-free training images added per real training pair.")
+@click.option("--fill-to", default=0, show_default=True, type=int, help="Fill the training set with synthetic pairs up to this size (instead of --ratio).")
 @click.option("--segmenter", "-s", default="segformer", show_default=True, help="Segmenter (`bench segmenters list`).")
 @options.dataset
 @options.data_root
@@ -37,7 +24,7 @@ def _parse_params(pairs: tuple[str, ...]) -> dict:
 @click.option("--pretrained/--from-scratch", default=False, show_default=True, help="Start from ImageNet backbone weights in $BENCH_WEIGHTS.")
 @click.option("--force", is_flag=True, help="Run again even if a record for this run exists.")
 @click.option("--records", default=None, help="Records folder [default: results/runs].")
-def run(generator, gen_param, ratio, segmenter, dataset, data_root, category, split, seed, schedule, device, pretrained, force, records):
+def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, data_root, category, split, seed, schedule, device, pretrained, force, records):
     """Train a segmenter on real + synthetic pairs of one category and record its test metrics."""
     from bench.runner import execute, resolve_device
     from bench.spec import RunSpec
@@ -51,7 +38,7 @@ def run(generator, gen_param, ratio, segmenter, dataset, data_root, category, sp
     SEGMENTERS.get(seg_name)
     SCHEDULES.get(schedule)
     spec = RunSpec(
-        generator=GeneratorSpec.of(gen_name, **_parse_params(gen_param)),
+        generator=GeneratorSpec.of(gen_name, **options.parse_params(gen_param)),
         ratio=ratio,
         segmenter=seg_name,
         dataset=dataset,
@@ -61,6 +48,8 @@ def run(generator, gen_param, ratio, segmenter, dataset, data_root, category, sp
         seed=seed,
         device=resolve_device(device).type,
         pretrained=pretrained,
+        normal_ratio=normal_ratio,
+        fill_to=fill_to,
     )
     store = RecordStore(records or results_dir() / "runs")
     outcome = execute(spec, store, data_root=data_root, force=force)

@@ -13,19 +13,26 @@ def segmenters():
 @segmenters.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_segmenters(as_json):
-    """List the registered segmenters."""
+    """List the registered segmenters (inference parameters, for one defect class + background)."""
     from segmenters import SEGMENTERS
+    from segmenters.registry import PAPER_ORDER
+    from segmenters.train import count_parameters, ops_available
 
+    names = [n for n in PAPER_ORDER if n in SEGMENTERS.names()]
+    names += [n for n in SEGMENTERS.names() if n not in names]
+    ops = ops_available()
     rows = []
-    for name in SEGMENTERS.names():
+    for name in names:
         spec = SEGMENTERS.get(name)
         rows.append(
             {
                 "name": spec.name,
                 "model": spec.title,
+                "paper": spec.abbreviation,
                 "aliases": ", ".join(SEGMENTERS.aliases_of(name)),
-                "config": spec.config,
+                "params": count_parameters(spec) if ops or not spec.needs_ops else None,
                 "needs_ops": spec.needs_ops,
+                "config": spec.config,
                 "pretrained_file": spec.pretrained.file if spec.pretrained else None,
             }
         )

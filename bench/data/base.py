@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import ClassVar, Iterable
+from typing import ClassVar, Iterable, Iterator
 
 from bench.errors import BenchError
 from bench.pairset import Pair, PairSet, canonical_json, sha256_text, write_pairset
@@ -66,8 +66,12 @@ def load_pool(dataset: str, category: str, data_root: str | Path | None = None, 
     adapter = DATASETS.get(dataset)()
     root = resolve_root(adapter, data_root)
     available = adapter.categories(root)
+    where = f" under {root}" if root else ""
+    if not available:
+        raise BenchError(
+            f"no '{dataset}' categories found{where}", "point --data-root at the release's root folder (see docs/datasets.md)"
+        )
     if category not in available:
-        where = f" under {root}" if root else ""
         raise BenchError(f"dataset '{dataset}' has no category '{category}'{where}", f"choose one of: {', '.join(available)}")
     key = sha256_text(
         canonical_json(
@@ -82,9 +86,33 @@ def load_pool(dataset: str, category: str, data_root: str | Path | None = None, 
     target = cache_dir() / "data" / adapter.name / key / category
     if (target / "meta.json").is_file():
         return PairSet.open(target)
-    pairs = adapter.pairs(root, category)
+    classes = adapter.classes(root, category)
+    pairs = require_pairs(adapter.pairs(root, category), f"category '{category}' of dataset '{dataset}'{where}")
     source = {"dataset": adapter.name, "category": category, "root": str(root) if root else None}
-    pool = write_pairset(target, pairs, adapter.classes(root, category), source, progress=progress)
-    if len(pool) == 0:
-        raise BenchError(f"category '{category}' of dataset '{dataset}' has no images", "check the data root")
-    return pool
+    created = missing_dirs(target.parent)
+    try:
+        return write_pairset(target, pairs, classes, source, progress=progress)
+    except BaseException:
+        for folder in reversed(created):  # a failed import leaves no trace in the cache
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
+
+
+def require_pairs(pairs: Iterable[Pair], what: str) -> Iterator[Pair]:
+    """Pass pairs through; an empty source raises at the end, inside the atomic write, so nothing is kept."""
+    count = 0
+    for pair in pairs:
+        count += 1
+        yield pair
+    if count == 0:
+        raise BenchError(f"empty category: {what} has no images", "check --data-root and --category")
+
+
+def missing_dirs(folder: Path) -> list[Path]:
+    """``folder`` and those of its ancestors that do not exist yet, outermost first."""
+    missing: list[Path] = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    return missing[::-1]

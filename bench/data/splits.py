@@ -1,19 +1,36 @@
 """Split presets: fixed, recorded choices of train / val / test ids from a category pool.
 
-Every split is a pure function of the pool (sorted ids, groups, origins) and its parameters, so it is
-the same on every machine; its manifest (ids + content hashes) is hashed into every run record.
-Validation ids, when a preset carves any, come out of train: test data never selects checkpoints.
+Every split is a pure function of the pool (sorted ids, groups, origins) and its preset name, so it is
+the same on every machine; its manifest (ids + content hashes) is written beside the pool and hashed
+into every run record. A preset name is ``<rule>[:<parameter>][+val:<fraction>]``:
+
+* ``ds-5shot``: the first 5 ids (sorted) of every defect type train, the rest test (Defect Spectrum);
+* ``third``: the first floor(n/3) ids of every defect type train, the rest test (AnomalyDiffusion,
+  SeaS, DefectSynth localization). AnomalyDiffusion's training loader also takes index n//3, which is
+  the first test image; bench does not;
+* ``half``: the first floor(n/2) ids train, the rest test (DefectDiffu);
+* ``ratio:R``: the first floor(R x n) ids train, 0 < R < 1, computed exactly (``ratio:0.3`` of 10 is 3);
+* ``+val:F`` on any of them moves the last floor(F x k) of the k training ids of every defect type
+  into validation. Validation comes out of train, never out of test.
+
+Normals go by the release's own split (train normals train, test normals test), or half and half
+by sorted id when the release has none.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass
+from fractions import Fraction
+from math import floor
+from pathlib import Path
 from typing import Callable
 
 from bench.errors import BenchError
 from bench.pairset import NORMAL_GROUP, PairSet, canonical_json, sha256_text
 from bench.registry import Registry
+from bench.store import write_json_atomic
 
 
 @dataclass(frozen=True)
@@ -45,8 +62,62 @@ class Split:
         return sha256_text(canonical_json(self.manifest(pool)))
 
 
-SplitFn = Callable[[PairSet], Split]
-SPLITS: Registry[SplitFn] = Registry("split preset", "bench.splits")
+@dataclass(frozen=True)
+class SplitRule:
+    """How many of a defect type's n images (sorted by id) train; the rest test."""
+
+    train_count: Callable[[int, Fraction | None], int]
+    takes_parameter: bool = False
+    parameter_hint: str = ""
+
+
+SPLITS: Registry[SplitRule] = Registry("split preset", "bench.splits")
+
+
+def _five_shot(n: int, _: Fraction | None) -> int:
+    return min(5, n - 1) if n > 1 else n
+
+
+def _ratio(n: int, r: Fraction | None) -> int:
+    return floor(r * n)
+
+
+SPLITS.add("ds-5shot", SplitRule(_five_shot))
+SPLITS.add("third", SplitRule(lambda n, _: n // 3))
+SPLITS.add("half", SplitRule(lambda n, _: n // 2))
+SPLITS.add("ratio", SplitRule(_ratio, takes_parameter=True, parameter_hint="a fraction 0 < R < 1, e.g. ratio:0.3"))
+
+_PRESET = re.compile(r"^(?P<rule>[A-Za-z0-9_.-]+)(?::(?P<param>[^+]+))?(?:\+val:(?P<val>.+))?$")
+
+
+@dataclass(frozen=True)
+class Preset:
+    rule: str
+    parameter: Fraction | None
+    val_fraction: Fraction
+
+    @classmethod
+    def parse(cls, text: str) -> "Preset":
+        match = _PRESET.match(text.strip())
+        if not match:
+            raise BenchError(f"split preset '{text}' is not of the form RULE[:PARAM][+val:F]", "e.g. third, ratio:0.3, half+val:0.2")
+        rule = SPLITS.get(match["rule"])
+        param = _fraction(match["param"], text) if match["param"] is not None else None
+        if rule.takes_parameter and (param is None or not 0 < param < 1):
+            raise BenchError(f"split preset '{text}' needs {rule.parameter_hint}")
+        if not rule.takes_parameter and param is not None:
+            raise BenchError(f"split preset '{match['rule']}' takes no parameter, got '{text}'", f"use '{match['rule']}'")
+        val = _fraction(match["val"], text) if match["val"] is not None else Fraction(0)
+        if not 0 <= val < 1:
+            raise BenchError(f"split preset '{text}': the validation fraction must be in [0, 1)")
+        return cls(SPLITS.canonical(match["rule"]), param, val)
+
+
+def _fraction(text: str, preset: str) -> Fraction:
+    try:
+        return Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        raise BenchError(f"split preset '{preset}': '{text}' is not a number", "write e.g. 0.3 or 1/3") from None
 
 
 def defects_by_group(pool: PairSet) -> dict[str, list[str]]:
@@ -69,26 +140,26 @@ def normals_by_origin(pool: PairSet) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(train), tuple(test)
 
 
-def per_group_split(pool: PairSet, preset: str, n_train: Callable[[int], int]) -> Split:
+def compute_split(pool: PairSet, preset: str) -> Split:
+    """The split a preset name defines on this pool (pure: no files written)."""
+    parsed = Preset.parse(preset)
+    rule = SPLITS.get(parsed.rule)
     train: list[str] = []
+    val: list[str] = []
     test: list[str] = []
     groups = defects_by_group(pool)
     if not groups:
         raise BenchError(f"pool {pool.root} has no defect images", "check the category's data")
-    for group, ids in sorted(groups.items()):
-        k = n_train(len(ids))
-        train += ids[:k]
+    for _, ids in sorted(groups.items()):
+        k = rule.train_count(len(ids), parsed.parameter)
+        n_val = floor(parsed.val_fraction * k)
+        train += ids[: k - n_val]
+        val += ids[k - n_val : k]
         test += ids[k:]
     normal_train, normal_test = normals_by_origin(pool)
-    split = Split(preset, tuple(train), (), tuple(test), normal_train, normal_test)
+    split = Split(preset, tuple(train), tuple(val), tuple(test), normal_train, normal_test)
     check_no_overlap(pool, split)
     return split
-
-
-@SPLITS.register("ds-5shot")
-def ds_5shot(pool: PairSet) -> Split:
-    """Defect Spectrum: the first 5 images (sorted id) of every defect type train, the rest test."""
-    return per_group_split(pool, "ds-5shot", lambda n: min(5, n - 1) if n > 1 else n)
 
 
 def check_no_overlap(pool: PairSet, split: Split) -> None:
@@ -103,5 +174,23 @@ def check_no_overlap(pool: PairSet, split: Split) -> None:
             )
 
 
+def manifest_path(pool: PairSet, preset: str) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", preset)
+    return pool.root.parent / f"{pool.root.name}.splits" / f"{slug}.json"
+
+
+def write_manifest(pool: PairSet, split: Split) -> Path:
+    """The split manifest as JSON beside the pool, written atomically; carries its own hash."""
+    path = manifest_path(pool, split.preset)
+    try:
+        write_json_atomic(path, {**split.manifest(pool), "manifest_hash": split.manifest_hash(pool)})
+    except OSError as exc:
+        raise BenchError(f"cannot write split manifest {path}: {exc.strerror}", "check permissions of the cache folder") from None
+    return path
+
+
 def make_split(pool: PairSet, preset: str) -> Split:
-    return SPLITS.get(preset)(pool)
+    """Split the pool and record the manifest beside it."""
+    split = compute_split(pool, preset)
+    write_manifest(pool, split)
+    return split

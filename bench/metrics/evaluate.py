@@ -6,14 +6,41 @@ from typing import Mapping
 
 import numpy as np
 
+from bench.metrics.benign import BenignRules, benign_from_areas, class_areas
+from bench.metrics.scores import pixel_and_image_scores
 from bench.metrics.segmentation import confusion_matrix, segmentation_summary
 from bench.pairset import PairSet
 
+METRIC_VARIANTS = {
+    "mIoU": "mean IoU over all classes incl. background, pixels accumulated over the test set, "
+    "classes absent from ground truth and prediction left out (MMSegmentation IoUMetric convention)",
+    "mIoU_defect": "the same mean over defect classes only (background excluded)",
+    "pixel_AUROC/AP/F1max": "every test pixel, label = defect class, score = 1 - p(background); "
+    "scikit-learn conventions (trapezoidal ROC, AP without interpolation, F1 max over all thresholds)",
+    "image_AUROC/AP/F1max": "every test image, label = any defect pixel, score = max defect probability",
+    "benign": "accept/reject per test image by the product's benign rule applied to the ground-truth and to "
+    "the predicted mask; recall of defective products, false-reject rate of benign ones",
+    "test_set": "defect test images of the split plus the release's test normals",
+}
 
-def evaluate_predictions(test: PairSet, predictions, classes: Mapping[int, str]) -> dict:
-    """``metrics`` (headline + per class) and ``confusion_matrix`` for one run's test set."""
+
+def evaluate_predictions(
+    test: PairSet, predictions, classes: Mapping[int, str], product: str = "", rules: BenignRules | None = None
+) -> dict:
+    """``metrics`` (headline, per class, pixel/image detection), ``confusion_matrix``, per-image ``class_areas``
+    (so benign rules can be re-applied from the record) and, with rules, ``benign``."""
     num_classes = max(classes) + 1
+    gts = np.stack([test.mask(pair_id) for pair_id in predictions.ids])
     cm = np.zeros((num_classes, num_classes), dtype=np.int64)
-    for pair_id, labels in zip(predictions.ids, predictions.labels):
-        cm += confusion_matrix(test.mask(pair_id), labels, num_classes)
-    return {"metrics": segmentation_summary(cm, classes), "confusion_matrix": cm.tolist()}
+    for gt, labels in zip(gts, predictions.labels):
+        cm += confusion_matrix(gt, labels, num_classes)
+    gt_areas = [class_areas(g, num_classes).tolist() for g in gts]
+    pred_areas = [class_areas(p, num_classes).tolist() for p in predictions.labels]
+    out = {
+        "metrics": {**segmentation_summary(cm, classes), **pixel_and_image_scores(gts, predictions.defect_prob)},
+        "confusion_matrix": cm.tolist(),
+        "class_areas": {"ids": list(predictions.ids), "gt": gt_areas, "pred": pred_areas},
+    }
+    if rules is not None:
+        out["benign"] = benign_from_areas(gt_areas, pred_areas, classes, product, rules)
+    return out

@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import click
+
+from bench.atomic import atomic_dir
+from bench.cli import options
+from bench.errors import BenchError
+
+
+@click.command()
+@click.option("--generator", "-g", required=True, help="Generator backend (`bench generators list`).")
+@click.option("--gen-param", multiple=True, metavar="KEY=VALUE", help="Generator parameter; repeatable.")
+@click.option("--path", "import_path", default=None, help="Folder of a published tool's output (import:* generators; same as --gen-param path=DIR).")
+@click.option("--n", "n", required=True, type=click.IntRange(min=1), help="Number of pairs to generate.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Where to write the pair set (replaced if it exists).")
+@options.dataset
+@options.data_root
+@options.category
+@options.split
+@options.seed
+@click.option("--check", is_flag=True, help="Print the sanity report: empty masks, sizes, class histogram, memorization rate.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable summary (with the sanity report).")
+def generate(generator, gen_param, import_path, n, out, dataset, data_root, category, split, seed, check, as_json):
+    """Generate N pairs with a generator fitted on a task's training split and write them as a pair set."""
+    from bench.data.base import load_pool
+    from bench.data.splits import make_split
+    from generators import GENERATORS, GeneratorSpec
+    from generators.base import build
+    from generators.sanity import sanity_report
+    from generators.synthesize import read_sanity, synthesize
+
+    name = GENERATORS.canonical(generator)
+    GENERATORS.get(name)  # fail on unknown names before touching data
+    params = options.parse_params(gen_param)
+    if import_path is not None:
+        params["path"] = str(Path(import_path).expanduser().resolve())
+    spec = GeneratorSpec.of(name, **params)
+    build(spec)  # bad parameters fail here, before any data is loaded
+    out = _writable_out(Path(out))
+
+    pool = load_pool(dataset, category, data_root, progress=True)
+    parts = make_split(pool, split)
+    train, normals = pool.subset(parts.train), pool.subset(parts.normal_train)
+    t0 = time.perf_counter()
+    generated, cache_hit = synthesize(spec, train, normals, n, seed, progress=True)
+    seconds = time.perf_counter() - t0
+    target = _copy_set(generated.root, out)
+    report = read_sanity(generated) or sanity_report(generated, train, progress=True)
+
+    summary = {
+        "generator": spec.to_dict(),
+        "n": len(generated),
+        "seed": seed,
+        "task": f"{dataset}/{category}/{split}",
+        "cache_hit": cache_hit,
+        "seconds": round(seconds, 4),
+        "out": str(target),
+    }
+    if as_json:
+        click.echo(json.dumps({**summary, "sanity": report}, indent=2))
+        return
+    source = "from cache" if cache_hit else "generated"
+    click.echo(f"{source}: {len(generated)} pairs of {spec} on {summary['task']} seed={seed} in {seconds:.3f} s -> {target}")
+    if check:
+        click.echo(format_sanity(report))
+
+
+def format_sanity(report: dict) -> str:
+    mem = report["memorization"]
+    rate = "n/a" if mem["rate"] is None else f"{100 * mem['rate']:.1f}%"
+    lines = [
+        f"pairs: {report['pairs']}",
+        f"empty masks: {report['empty_masks']}" + _ids(report["empty_mask_ids"], report["empty_masks"]),
+        f"size mismatches (vs training sizes {', '.join(report['train_sizes'])}): {report['size_mismatches']}"
+        + _ids(report["size_mismatch_ids"], report["size_mismatches"]),
+        "class histogram: "
+        + ", ".join(f"{name} {h['pairs']} pairs / {h['pixels']} px" for name, h in report["class_histogram"].items()),
+        f"memorization rate: {rate} ({mem['near_duplicates']} near-duplicates, distance < {mem['threshold']}; {mem['variant']})",
+    ]
+    return "\n".join(lines)
+
+
+def _ids(ids: list[str], count: int) -> str:
+    return f" ({', '.join(ids)}{', ...' if count > len(ids) else ''})" if ids else ""
+
+
+def _writable_out(out: Path) -> Path:
+    """``--out`` may be new, empty or an older pair set; never replace someone's other files."""
+    out = out.expanduser().resolve()
+    if out.exists() and not (out / "meta.json").is_file() and (not out.is_dir() or any(out.iterdir())):
+        raise BenchError(f"--out {out} exists and is not a pair set", "choose a new folder or remove it first")
+    return out
+
+
+def _copy_set(source: Path, out: Path) -> Path:
+    with atomic_dir(out) as tmp:
+        shutil.copytree(source, tmp, dirs_exist_ok=True)
+    return out
+
+
+COMMANDS = [generate]

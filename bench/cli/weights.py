@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import click
+
+from bench.cli.output import emit_rows
+
+
+@click.group()
+def weights():
+    """Pretrained backbone weights (read from $BENCH_WEIGHTS, never downloaded)."""
+
+
+@weights.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def check(as_json):
+    """List every pretrained file the segmenters expect, whether it is present, and where to get it."""
+    from bench.paths import weights_dir
+    from segmenters.registry import expected_weights
+
+    root = weights_dir()
+    rows = []
+    for file, (spec, users) in expected_weights().items():
+        path = root / "checkpoints" / file if root else None
+        rows.append(
+            {
+                "file": file,
+                "present": bool(path and path.is_file()),
+                "segmenters": ", ".join(users),
+                "path": str(path) if path else f"$BENCH_WEIGHTS/checkpoints/{file}",
+                "source": spec.source,
+            }
+        )
+    emit_rows(rows, as_json)
+    if not as_json:
+        present = sum(r["present"] for r in rows)
+        where = f"{root}/checkpoints" if root else "nowhere: BENCH_WEIGHTS is not set"
+        click.echo(f"\n{present} of {len(rows)} files present ({where}); runs without them need --from-scratch")
+
+
+COMMANDS = [weights]

@@ -1,0 +1,80 @@
+"""Users' own predictions and ground truth from folders, for ``bench metrics``: the same metrics as runs.
+
+Ground truth is a pair set (``meta.json`` + ``masks/``) or a folder of single-channel class-index PNGs.
+A prediction is ``<id>.png`` (class-index mask) or ``<id>.npy``: an H x W array of class ids, or a
+C x H x W array of per-class probabilities (argmax gives the labels, 1 - p(background) the defect score).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bench.errors import BenchError
+from bench.pairset import read_index_mask
+
+
+@dataclass(frozen=True)
+class LoadedPredictions:
+    ids: tuple[str, ...]
+    gt: np.ndarray  # N x H x W uint8
+    labels: np.ndarray  # N x H x W uint8
+    defect_prob: np.ndarray  # N x H x W float
+    classes: dict[int, str]
+
+
+def read_ground_truth(root: Path) -> tuple[dict[str, np.ndarray], dict[int, str] | None]:
+    """Masks by id, and the class map when ``root`` is a pair set."""
+    from bench.pairset import PairSet
+
+    root = Path(root)
+    if not root.is_dir():
+        raise BenchError(f"ground-truth folder {root} does not exist", "pass --gt a pair set or a folder of mask PNGs")
+    if (root / "meta.json").is_file():
+        pairs = PairSet.open(root)
+        return {i: pairs.mask(i) for i in pairs.ids}, pairs.classes
+    files = sorted(root.glob("*.png"))
+    if not files:
+        raise BenchError(f"no mask PNGs in {root}", "pass --gt a pair set or a folder of <id>.png class-index masks")
+    return {p.stem: read_index_mask(p) for p in files}, None
+
+
+def read_prediction(root: Path, pair_id: str, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, defect probability) of one prediction file."""
+    npy, png = root / f"{pair_id}.npy", root / f"{pair_id}.png"
+    if npy.is_file():
+        array = np.load(npy)
+        if array.ndim == 3:
+            labels, prob = array.argmax(0).astype(np.uint8), 1.0 - array[0].astype(np.float64)
+        elif array.ndim == 2:
+            labels = array.astype(np.uint8)
+            prob = (labels > 0).astype(np.float64)
+        else:
+            raise BenchError(f"prediction {npy} has shape {array.shape}", "save H x W class ids or C x H x W probabilities")
+    elif png.is_file():
+        labels = read_index_mask(png)
+        prob = (labels > 0).astype(np.float64)
+    else:
+        raise BenchError(f"no prediction for '{pair_id}' in {root}", f"write {pair_id}.png or {pair_id}.npy there")
+    if labels.shape != shape:
+        raise BenchError(f"prediction for '{pair_id}' in {root} is {labels.shape}, ground truth is {shape}", "predict at mask size")
+    return labels, prob
+
+
+def load_predictions(pred_dir: Path, gt_dir: Path, num_classes: int | None = None) -> LoadedPredictions:
+    """Every ground-truth id with its prediction; the class map from the pair set or ``class_<k>`` names."""
+    pred_dir = Path(pred_dir)
+    if not pred_dir.is_dir():
+        raise BenchError(f"prediction folder {pred_dir} does not exist", "pass --pred a folder of <id>.png or <id>.npy")
+    masks, classes = read_ground_truth(Path(gt_dir))
+    ids = tuple(sorted(masks))
+    loaded = [read_prediction(pred_dir, i, masks[i].shape) for i in ids]
+    gt = np.stack([masks[i] for i in ids])
+    labels = np.stack([lab for lab, _ in loaded])
+    if classes is None:
+        valid = gt[gt != 255]
+        n = num_classes or int(max(valid.max(initial=0), labels.max(initial=0))) + 1
+        classes = {0: "background", **{k: f"class_{k}" for k in range(1, max(n, 2))}}
+    return LoadedPredictions(ids, gt, labels, np.stack([p for _, p in loaded]), classes)

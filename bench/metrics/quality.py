@@ -1,0 +1,161 @@
+"""Image-quality metrics of generated sets: FID, KID and IS through torch-fidelity; LPIPS diversity and
+IC-LPIPS through the lpips package. Weights come only from the local weights folder (torch hub layout,
+``$BENCH_WEIGHTS/checkpoints/<file>``); nothing is downloaded.
+
+IC-LPIPS has several incompatible public implementations, so the variant is chosen by name and written
+into every record: the LPIPS backbone, the cap on images per cluster, the pair order and what an empty
+(or single-image) cluster contributes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bench.errors import BenchError
+from bench.paths import weights_dir
+
+INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"  # torch-fidelity's converted Inception v3
+BACKBONE_FILES = {"alex": "alexnet-owt-7be5be79.pth", "vgg": "vgg16-397923af.pth"}  # torchvision ImageNet weights
+
+
+@dataclass(frozen=True)
+class ICLPIPSVariant:
+    name: str
+    net: str  # LPIPS backbone: alex or vgg
+    cluster_cap: int  # images per cluster used, at most (chosen with the seed)
+    pair_order: str  # "unordered" (i < j) or "ordered" (i != j); LPIPS is symmetric, so only the weighting of caps differs
+    empty_clusters: str  # "drop": clusters with < 2 images are left out of the mean; "zero": they count as 0
+    source: str
+
+
+IC_LPIPS_VARIANTS = {
+    v.name: v
+    for v in (
+        ICLPIPSVariant("bench", "alex", 50, "unordered", "drop", "bench default: every real training defect is a centre"),
+        ICLPIPSVariant("dfmgan", "alex", 200, "ordered", "zero", "DFMGAN metrics/lpips.py (clpips)"),
+        ICLPIPSVariant("seas", "vgg", 140, "ordered", "zero", "SeaS utils/metrics/metrics_lpips.py"),
+        ICLPIPSVariant("anomalydiffusion", "vgg", 50, "unordered", "drop", "AnomalyDiffusion cal_ic_lpips.py"),
+    )
+}
+DEFAULT_IC_LPIPS = "bench"
+
+
+def ic_lpips_variant(name: str) -> ICLPIPSVariant:
+    if name not in IC_LPIPS_VARIANTS:
+        raise BenchError(f"unknown IC-LPIPS variant '{name}'", f"choose one of: {', '.join(IC_LPIPS_VARIANTS)}")
+    return IC_LPIPS_VARIANTS[name]
+
+
+def required_weights(variant: ICLPIPSVariant) -> list[str]:
+    return [INCEPTION_FILE, BACKBONE_FILES[variant.net]]
+
+
+def weight_paths(files: list[str]) -> dict[str, Path]:
+    """Local paths of the weight files, or one error listing every missing one."""
+    root = weights_dir()
+    paths = {f: (root / "checkpoints" / f) if root else Path("$BENCH_WEIGHTS/checkpoints") / f for f in files}
+    missing = [str(p) for p in paths.values() if not p.is_file()]
+    if missing:
+        raise BenchError(f"quality weights missing: {', '.join(missing)}", "put them there (torch hub layout) and set BENCH_WEIGHTS")
+    return paths
+
+
+class _Images(torch.utils.data.Dataset):
+    """uint8 C x H x W tensors, the input torch-fidelity expects."""
+
+    def __init__(self, images: np.ndarray):
+        self.images = images
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(self.images[i].transpose(2, 0, 1)))
+
+
+def fidelity_metrics(generated: np.ndarray, real: np.ndarray, inception_weights: Path, device: torch.device) -> dict:
+    """FID and KID of generated vs real images, IS of the generated ones. KID's subset size is fitted to small
+    sets (at most the smaller set), IS uses at most 10 splits and at least 2 images per split."""
+    import torch_fidelity
+
+    subset = min(1000, len(generated), len(real))
+    splits = max(1, min(10, len(generated) // 2))
+    out = torch_fidelity.calculate_metrics(
+        input1=_Images(generated), input2=_Images(real), fid=True, kid=True, isc=True,
+        feature_extractor_weights_path=str(inception_weights), kid_subset_size=subset, isc_splits=splits,
+        cuda=device.type == "cuda", cache=False, verbose=False, samples_shuffle=False,
+        save_cpu_ram=True,  # images are already in memory: no loader worker processes
+    )
+    return {
+        "FID": float(out["frechet_inception_distance"]),
+        "KID_mean": float(out["kernel_inception_distance_mean"]),
+        "KID_std": float(out["kernel_inception_distance_std"]),
+        "IS_mean": float(out["inception_score_mean"]),
+        "IS_std": float(out["inception_score_std"]),
+        "kid_subset_size": subset,
+        "isc_splits": splits,
+    }
+
+
+def lpips_model(net: str, backbone_weights: Path, device: torch.device):
+    """LPIPS with its shipped linear layers and the backbone's ImageNet weights read from the local file."""
+    import lpips
+    import torchvision
+
+    model = lpips.LPIPS(pretrained=True, net=net, pnet_rand=True, verbose=False)
+    backbone = {"alex": torchvision.models.alexnet, "vgg": torchvision.models.vgg16}[net]()
+    backbone.load_state_dict(torch.load(backbone_weights, map_location="cpu", weights_only=True))
+    for slice_ in (getattr(model.net, f"slice{k}") for k in range(1, 6)):
+        for index, module in slice_.named_children():
+            module.load_state_dict(backbone.features[int(index)].state_dict())
+    return model.eval().to(device)
+
+
+@torch.no_grad()
+def lpips_distances(model, a: np.ndarray, b: np.ndarray, device: torch.device, batch: int = 32) -> np.ndarray:
+    """LPIPS between a[i] and b[i] for uint8 H x W x 3 images."""
+    def tensor(x):
+        return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))).float().div(127.5).sub(1).to(device)
+
+    out = [model(tensor(a[s : s + batch]), tensor(b[s : s + batch])).flatten().cpu() for s in range(0, len(a), batch)]
+    return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
+
+
+def mean_pairwise(model, images: np.ndarray, device: torch.device) -> float:
+    """Mean LPIPS over unordered pairs (i < j): the set's diversity."""
+    i, j = np.triu_indices(len(images), k=1)
+    if not i.size:
+        return float("nan")
+    return float(lpips_distances(model, images[i], images[j], device).mean())
+
+
+def ic_lpips(model, generated: np.ndarray, centres: np.ndarray, variant: ICLPIPSVariant, seed: int, device: torch.device) -> dict:
+    """Intra-cluster LPIPS: each generated image joins its nearest real centre (by LPIPS); diversity within
+    each cluster (capped, seeded choice), averaged over clusters as the variant says."""
+    n, k = len(generated), len(centres)
+    gi, ci = np.repeat(np.arange(n), k), np.tile(np.arange(k), n)
+    assign = lpips_distances(model, generated[gi], centres[ci], device).reshape(n, k).argmin(axis=1)
+    rng = np.random.default_rng(seed)
+    values = []
+    for c in range(k):
+        members = np.flatnonzero(assign == c)
+        members = rng.permutation(members)[: variant.cluster_cap]
+        if len(members) < 2:
+            if variant.empty_clusters == "zero":
+                values.append(0.0)
+            continue
+        if variant.pair_order == "ordered":
+            i, j = np.nonzero(~np.eye(len(members), dtype=bool))
+        else:
+            i, j = np.triu_indices(len(members), k=1)
+        values.append(float(lpips_distances(model, generated[members[i]], generated[members[j]], device).mean()))
+    return {"IC_LPIPS": float(np.mean(values)) if values else float("nan"), "clusters": k,
+            "clusters_used": len(values), "cluster_sizes": np.bincount(assign, minlength=k).tolist()}
+
+
+def variant_record(variant: ICLPIPSVariant) -> dict:
+    return asdict(variant)

@@ -1,0 +1,186 @@
+"""Segmenter inference speed in the Defect Spectrum Table 2 format: ms per image at batch 1 and images/s
+at a larger batch, at the paper's input size, warm-up excluded, written to results/perf/ with the device.
+
+Timed is what a deployed model does per image: ``model.test_step`` (normalization, forward pass, resize
+to the input and argmax) on uint8 images already on the device, in fp32, weights random (speed does not
+depend on them). Run it as ``bench perf segmenters`` or ``python -m bench.perf.segmenters``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import statistics
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from bench.errors import BenchError
+
+PAPER_DEVICE = "NVIDIA RTX 3090"
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        match = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
+        if match:
+            return match.group(1).strip()
+    return platform.processor() or platform.machine()
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+@torch.no_grad()
+def _timed_calls(model, data: dict, device: torch.device, warmup: int, iters: int) -> list[float]:
+    """Seconds per call of ``model.test_step(data)``, after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        model.test_step(data)
+    _synchronize(device)
+    seconds = []
+    for _ in range(iters):
+        start = time.perf_counter()
+        model.test_step(data)
+        _synchronize(device)
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def measure(
+    name: str,
+    size: int,
+    batch_size: int,
+    device: torch.device,
+    warmup: int,
+    iters: int,
+    num_classes: int = 2,
+    seed: int = 0,
+) -> dict:
+    """Latency at batch 1 (median ms per image) and throughput at ``batch_size`` (images/s) of one segmenter."""
+    from segmenters import SCHEDULES, SEGMENTERS
+    from segmenters.train import build_model, inference_parameters, load_config, model_inputs, seed_everything
+
+    spec = SEGMENTERS.get(name)
+    seed_everything(seed)
+    cfg = load_config(spec, num_classes, SCHEDULES.get("smoke"), pretrained=False, input_size=size)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    model = build_model(cfg, device, channels_last=spec.channels_last).eval()
+    images = np.random.default_rng(seed).integers(0, 256, (batch_size, size, size, 3), dtype=np.uint8)
+    single = _timed_calls(model, model_inputs(images[:1], None, device), device, warmup, iters)
+    batched = _timed_calls(model, model_inputs(images, None, device), device, warmup, iters)
+    return {
+        "name": spec.name,
+        "abbreviation": spec.abbreviation,
+        "title": spec.title,
+        "params": inference_parameters(model),
+        "latency_ms": 1000 * statistics.median(single),
+        "latency_ms_min": 1000 * min(single),
+        "throughput_img_s": batch_size * len(batched) / sum(batched),
+        "paper_ms": spec.paper_ms,
+    }
+
+
+def table2_markdown(result: dict) -> str:
+    """The Defect Spectrum Table 2 layout (one column per model), our rows above the paper's."""
+    rows = result["rows"]
+    header = "| | " + " | ".join(r["abbreviation"] for r in rows) + " |"
+    rule = "| --- |" + " --- |" * len(rows)
+
+    def line(label: str, values) -> str:
+        return f"| {label} | " + " | ".join(values) + " |"
+
+    device = result["device"]
+    lines = [
+        f"# Segmenter inference speed: {device}",
+        "",
+        f"Input {result['size']}x{result['size']} RGB, fp32, {result['num_classes']} classes, "
+        f"{result['warmup']} warm-up calls excluded, {result['iters']} timed calls; "
+        f"torch {result['torch']}, {result['threads']} CPU threads, load average {result['load_average']:.1f} "
+        f"at the end; {result['created']}.",
+        "",
+        header,
+        rule,
+        line(f"inf. time (ms), batch 1, {device}", [f"{r['latency_ms']:.1f}" for r in rows]),
+        line(f"throughput (img/s), batch {result['batch_size']}", [f"{r['throughput_img_s']:.3g}" for r in rows]),
+        line("params (M), without auxiliary heads", [f"{r['params'] / 1e6:.2f}" for r in rows]),
+        line(f"paper: inf. time (ms), {PAPER_DEVICE}", ["-" if r["paper_ms"] is None else f"{r['paper_ms']:.1f}" for r in rows]),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def benchmark(
+    names: Sequence[str],
+    size: int,
+    batch_size: int,
+    device: torch.device,
+    warmup: int,
+    iters: int,
+    out_dir: Path,
+    num_classes: int = 2,
+    progress: bool = True,
+) -> tuple[dict, Path, Path]:
+    """Measure every named segmenter and write ``segmenters_<device>_<size>.{json,md}`` under ``out_dir``."""
+    from tqdm import tqdm
+
+    if size < 32 or batch_size < 1 or iters < 1 or warmup < 0:
+        raise BenchError(
+            f"bad benchmark settings (size {size}, batch {batch_size}, iters {iters}, warm-up {warmup})",
+            "use size >= 32, batch >= 1, iters >= 1, warm-up >= 0",
+        )
+    rows = [
+        measure(name, size, batch_size, device, warmup, iters, num_classes)
+        for name in tqdm(names, desc="perf segmenters", unit="model", disable=not progress)
+    ]
+    result = {
+        "schema": "bench.perf.segmenters/1",
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "device": device_name(device),
+        "device_type": device.type,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "load_average": os.getloadavg()[0],  # other work on the machine skews CPU timings
+        "precision": "fp32",
+        "size": size,
+        "batch_size": batch_size,
+        "num_classes": num_classes,
+        "warmup": warmup,
+        "iters": iters,
+        "timed": "model.test_step on uint8 images on the device: normalization, forward, resize, argmax",
+        "rows": rows,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"segmenters_{device.type if device.type == 'cpu' else _slug(result['device'])}_{size}"
+    json_path, md_path = out_dir / f"{stem}.json", out_dir / f"{stem}.md"
+    _write_atomic(json_path, json.dumps(result, indent=2) + "\n")
+    _write_atomic(md_path, table2_markdown(result))
+    return result, json_path, md_path
+
+
+if __name__ == "__main__":
+    import sys
+
+    from bench.cli import main
+
+    sys.exit(main(["perf", "segmenters", *sys.argv[1:]]))

@@ -1,0 +1,17 @@
+"""Benign-product simulation (Defect Spectrum project page): accept/reject decisions from real-only and
+synthetic-augmented segmenters. Every run record carries per-image class areas, so the rules are applied
+when the report is built (``bench report --rules``) and any rule file can be tried without retraining."""
+
+from __future__ import annotations
+
+from bench.protocols.base import Protocol, register
+from bench.protocols.synthetic_ratio import ratio_specs
+
+register(
+    Protocol(
+        "benign",
+        "recall of defective products and false-reject rate under per-product benign rules, real only vs ratio 1",
+        ratio_specs,
+        defaults={"ratios": (0.0, 1.0)},
+    )
+)

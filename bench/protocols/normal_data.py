@@ -1,0 +1,23 @@
+"""Real training pairs plus p x |real| defect-free images (Defect Spectrum Table 7): do normals alone help?"""
+
+from __future__ import annotations
+
+from bench.protocols.base import Grid, Protocol, register
+from bench.spec import RunSpec
+
+
+def normal_specs(grid: Grid) -> list[RunSpec]:
+    return [
+        grid.run_spec("none", segmenter, category, seed, normal_ratio=p)
+        for segmenter, category, seed in grid.cells()
+        for p in grid.normal_ratios
+    ]
+
+
+register(
+    Protocol(
+        "normal-data",
+        "real train + p x |real train| defect-free images from the split's training normals; p = 0 is the baseline",
+        normal_specs,
+    )
+)

@@ -1,0 +1,122 @@
+"""Image quality of generated sets (DefectDiffu Table 1, DefectSynth Table II): FID / KID / IS against the
+real test defects, LPIPS diversity and IC-LPIPS around the real training defects, optionally inside the
+defect region only. One ``bench.quality/1`` record per generator x category x seed, skipped when done."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from bench.errors import BenchError
+from bench.metrics import quality as q
+from bench.pairset import PairSet, canonical_json, sha256_text
+from bench.paths import results_dir
+from bench.protocols.base import Grid, Protocol, register
+from bench.provenance import provenance
+from bench.store import RecordStore
+
+SCHEMA = "bench.quality/1"
+REGIONS = ("image", "defect")
+
+
+@dataclass(frozen=True)
+class QualitySpec:
+    generator: str
+    dataset: str
+    category: str
+    split: str
+    seed: int
+    n_generated: int
+    ic_lpips: str
+    region: str  # LPIPS on whole images or on images masked to their defect region (IC-LPIPS(a))
+
+    def run_id(self, manifest_hash: str) -> str:
+        return sha256_text(canonical_json({"spec": asdict(self), "data": manifest_hash}))[:16]
+
+
+def _arrays(pairs: PairSet, region: str) -> tuple[np.ndarray, np.ndarray]:
+    images = np.stack([pairs.image(i) for i in pairs.ids])
+    masks = np.stack([pairs.mask(i) for i in pairs.ids])
+    lpips_images = images * ((masks > 0) & (masks != 255))[..., None] if region == "defect" else images
+    return images, lpips_images.astype(np.uint8)
+
+
+def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, device=torch.device("cpu"), force=False, progress=True):
+    """Generate (cached), score and record one quality point; returns (record, skipped)."""
+    from bench.data.base import load_pool
+    from bench.data.splits import make_split
+    from generators.base import GeneratorSpec
+    from generators.synthesize import synthesize
+
+    variant = q.ic_lpips_variant(spec.ic_lpips)
+    if spec.region not in REGIONS:
+        raise BenchError(f"unknown LPIPS region '{spec.region}'", f"choose one of: {', '.join(REGIONS)}")
+    if spec.generator == "none":
+        raise BenchError("generator 'none' produces no images to score", "choose another generator for the quality protocol")
+    weights = q.weight_paths(q.required_weights(variant))
+    pool = load_pool(spec.dataset, spec.category, data_root, progress=progress)
+    split = make_split(pool, spec.split)
+    manifest_hash = split.manifest_hash(pool)
+    run_id = spec.run_id(manifest_hash)
+    if store.has(run_id) and not force:
+        return store.read(run_id), True
+    train, real_test = pool.subset(split.train), pool.subset(split.test)
+    generated, cache_hit = synthesize(GeneratorSpec(spec.generator), train, pool.subset(split.normal_train), spec.n_generated, spec.seed, progress)
+    gen_images, gen_lpips = _arrays(generated, spec.region)
+    real_images, _ = _arrays(real_test, spec.region)
+    _, centres = _arrays(train, spec.region)
+    if len(gen_images) < 2 or len(real_images) < 2:
+        raise BenchError(f"quality needs at least 2 generated and 2 real test images, got {len(gen_images)} and {len(real_images)}",
+                         "raise n_generated or use a split with more test defects")
+    metrics = q.fidelity_metrics(gen_images, real_images, weights[q.INCEPTION_FILE], device)
+    model = q.lpips_model(variant.net, weights[q.BACKBONE_FILES[variant.net]], device)
+    metrics["LPIPS"] = q.mean_pairwise(model, gen_lpips, device)
+    ic = q.ic_lpips(model, gen_lpips, centres, variant, spec.seed, device)
+    metrics["IC_LPIPS"] = ic.pop("IC_LPIPS")
+    record = {
+        "schema": SCHEMA,
+        "run_id": run_id,
+        "spec": {**asdict(spec), "generator": {"name": spec.generator, "params": {}}},
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "data": {"manifest_hash": manifest_hash, "n_generated": len(gen_images), "n_real_test": len(real_images),
+                 "n_centres": len(centres), "generator_cache_hit": cache_hit},
+        "metrics": metrics,
+        "ic_lpips_clusters": ic,
+        "variants": {
+            "ic_lpips": variant.name,
+            "ic_lpips_detail": q.variant_record(variant),
+            "fid_kid_is": "torch-fidelity, Inception v3 (2015-12-05) pool3 features, generated vs real test defects",
+            "lpips": f"lpips {variant.net} v0.1, mean over unordered pairs of generated images",
+            "region": spec.region,
+        },
+        "weights": {k: str(v) for k, v in weights.items()},
+        "provenance": provenance(device),
+    }
+    store.write(record)
+    return record, False
+
+
+def quality_specs(grid: Grid) -> list[QualitySpec]:
+    return [
+        QualitySpec(g, grid.dataset, category, grid.split, seed, grid.n_generated, grid.ic_lpips, grid.lpips_region)
+        for g in grid.generators
+        for category in grid.categories
+        for seed in grid.seeds
+    ]
+
+
+def run_quality(grid: Grid, force: bool = False, progress: bool = True, root: Path | None = None) -> list[tuple[dict, bool]]:
+    store = RecordStore(root or results_dir() / "quality", schema=SCHEMA)
+    specs = quality_specs(grid)
+    return [
+        evaluate_quality(s, store, grid.data_root, torch.device(grid.device), force, progress)
+        for s in tqdm(specs, desc="quality", unit="set", disable=not progress)
+    ]
+
+
+register(Protocol("quality", "FID, KID, IS, LPIPS diversity and IC-LPIPS of each generator's images (no segmenter)", execute=run_quality))

@@ -1,0 +1,88 @@
+"""DCDGANc settings as frozen data: training profiles, loss weights and the cache key they form.
+
+Kept free of torch so that registering the generator (``bench generators list``) stays cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from bench.errors import BenchError
+from bench.pairset import canonical_json, sha256_text
+from bench.registry import Registry
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """Section 3.1 of the paper: lambda_p = 10, lambda_l = 1, lambda_KL = 0.01 and a WGAN-GP term of weight 10."""
+
+    pixel: float = 10.0
+    latent: float = 1.0
+    kl: float = 0.01
+    gradient_penalty: float = 10.0
+    real: float = 2.0  # equation (6) counts the real term twice, once against each kind of fake
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How big and how long: content crop size, network widths and the training budget."""
+
+    name: str
+    crop: int  # side of the square defect-content images the GAN is trained on and generates
+    latent_dim: int
+    base_channels: int  # width after the first down block; doubles per block up to max_channels
+    max_channels: int
+    downsamplings: int
+    res_blocks: int
+    iterations: int
+    batch_size: int
+    checkpoint_every: int
+    lr: float = 5e-4  # Adam, betas (0.5, 0.999), as in the paper
+    beta1: float = 0.5
+    beta2: float = 0.999
+
+    def training_dict(self) -> dict:
+        """The fields that shape trained weights (the name does not)."""
+        fields = asdict(self)
+        del fields["name"]
+        return fields
+
+
+PROFILES: Registry[Profile] = Registry("dcdganc profile", "bench.dcdganc_profiles")
+PROFILES.add("smoke", Profile("smoke", 16, 4, 8, 16, 2, 1, 6, 4, checkpoint_every=3))
+PROFILES.add("short", Profile("short", 64, 8, 32, 256, 4, 2, 3000, 16, checkpoint_every=500))
+# The paper trains 256 px contents with batch 20 (the released script: latent 8, four residual blocks,
+# widths 32..256 over five down blocks). Its "500 iterations" are read as passes over the constructed
+# content set; bench counts optimizer steps, so the budget is given as steps.
+PROFILES.add("paper", Profile("paper", 256, 8, 32, 256, 5, 4, 20_000, 20, checkpoint_every=1000))
+
+
+def crop_size(profile: Profile, crop: int | None) -> int:
+    """The content crop side: the profile's, or an explicit one that the network can halve enough times."""
+    side = profile.crop if crop is None else int(crop)
+    if side < 2**profile.downsamplings or side % 2**profile.downsamplings:
+        raise BenchError(
+            f"dcdganc crop {side} px is not a multiple of {2 ** profile.downsamplings} (profile '{profile.name}')",
+            f"pass crop as a multiple of {2 ** profile.downsamplings}",
+        )
+    return side
+
+
+def class_constant(index: int, num_classes: int) -> float:
+    """Equation (1): the value C_n = 2n/N - 1 that fills every pixel and channel of class n's input map."""
+    return 2.0 * index / num_classes - 1.0
+
+
+def model_key(profile: Profile, crop: int, weights: LossWeights, class_names: tuple[str, ...], data_hash: str, seed: int) -> str:
+    """Cache key of one trained DCDGANc: everything that shapes its weights, nothing else."""
+    return sha256_text(
+        canonical_json(
+            {
+                "training": {**profile.training_dict(), "crop": crop},
+                "losses": asdict(weights),
+                "classes": list(class_names),
+                "data": data_hash,
+                "seed": seed,
+            }
+        )
+    )[:20]

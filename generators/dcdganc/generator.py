@@ -1,0 +1,164 @@
+"""The ``dcdganc`` generator: class + noise -> defect content -> mask by thresholding -> improved Poisson blend.
+
+Torch and the networks are imported inside ``fit`` and ``sample``, so registering the name stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from bench.errors import BenchError
+from bench.pairset import Pair, PairSet, canonical_json, sha256_text
+from bench.paths import cache_dir
+from generators import GENERATORS
+from generators.base import Generator, backgrounds, resolve_class
+from generators.blending import BAND_PX
+from generators.dcdganc.compose import blend, content_patch
+from generators.dcdganc.config import PROFILES, LossWeights, crop_size, model_key
+from generators.dcdganc.contents import cut_contents
+from generators.dcdganc.segment import THRESHOLD, content_mask
+from generators.dcdganc.transfer import TransferSource, parse_class_map, target_classes
+
+DEVICES = ("auto", "cpu", "cuda")
+DRAWS = 8  # noise draws per pair before giving up on a model whose contents are all background
+
+
+@GENERATORS.register("dcdganc")
+class DCDGANc(Generator):
+    """DCDGANc: a class-controllable GAN draws defect contents that improved Poisson blending puts on normals."""
+
+    name = "dcdganc"
+    kind = "learned"
+    needs_training = True
+
+    def __init__(
+        self,
+        profile: str = "paper",
+        crop: int | None = None,
+        defect_class: str | int | None = None,
+        interpolate_to: str | int | None = None,
+        alpha: float = 0.5,
+        position: str | list | None = None,
+        mask_dilation: int = 0,
+        threshold: int = THRESHOLD,
+        band: int = BAND_PX,
+        source: str | None = None,
+        class_map: str | None = None,
+        device: str = "auto",
+    ):
+        self.profile = PROFILES.get(profile)
+        self.crop = crop_size(self.profile, crop)
+        if not 0.0 <= float(alpha) <= 1.0:
+            raise BenchError(f"dcdganc alpha must lie in [0, 1], got {alpha}", "pass e.g. alpha=0.5")
+        if interpolate_to is not None and defect_class is None:
+            raise BenchError("dcdganc interpolate_to needs defect_class, the class to start from", "pass defect_class=NAME too")
+        if mask_dilation < 0 or band < 1 or not 0 <= threshold < 255:
+            raise BenchError(
+                f"dcdganc needs mask_dilation >= 0, band >= 1 and 0 <= threshold < 255; got {mask_dilation}, {band}, {threshold}"
+            )
+        if device not in DEVICES:
+            raise BenchError(f"unknown dcdganc device '{device}'", f"choose one of: {', '.join(DEVICES)}")
+        self.defect_class, self.interpolate_to, self.alpha = defect_class, interpolate_to, float(alpha)
+        self.position = _parse_position(position)
+        self.mask_dilation, self.threshold, self.band = int(mask_dilation), int(threshold), int(band)
+        self.source = TransferSource.parse(source) if source else None
+        self.class_map = parse_class_map(class_map)
+        self.device_name = device
+        self.weights = LossWeights()
+        self._trained = None
+        self._learned: dict[int, str] = {}  # content-source class id -> name, in GAN class order
+        self._labels: list[int] = []  # GAN class index -> class id in the task's class map
+        self._bases: list[Pair] = []
+
+    def fingerprint(self) -> str:
+        return self.source.load().content_hash() if self.source else ""
+
+    def _device(self):
+        import torch
+
+        if self.device_name == "cuda" and not torch.cuda.is_available():
+            raise BenchError("dcdganc device=cuda requested but no CUDA device is available", "use device=cpu or auto")
+        return torch.device("cuda" if self.device_name != "cpu" and torch.cuda.is_available() else "cpu")
+
+    def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
+        from generators.dcdganc.training import train as train_networks
+
+        contents_from = self.source.load() if self.source else train
+        pairs = list(contents_from)
+        present = sorted({int(v) for pair in pairs for v in np.unique(pair.mask) if v})
+        if not present:
+            raise BenchError(f"dcdganc needs training pairs with defects; {contents_from.root} has none")
+        self._learned = {class_id: contents_from.classes[class_id] for class_id in present}
+        self._labels = target_classes(self._learned, train.classes, self.class_map, self.source)
+        index = {class_id: n for n, class_id in enumerate(present)}
+        contents = cut_contents(pairs, index, self.crop, self.mask_dilation)
+        if not contents:
+            raise BenchError(f"dcdganc found no defect region of 4 pixels or more in {contents_from.root}", "check the masks")
+        data_hash = sha256_text(canonical_json({"pairs": contents_from.content_hash(), "dilation": self.mask_dilation}))
+        key = model_key(self.profile, self.crop, self.weights, tuple(self._learned.values()), data_hash, seed)
+        folder = cache_dir() / "models" / "dcdganc" / key
+        self._trained = train_networks(contents, len(present), self.profile, self.crop, self.weights, seed, self._device(), folder)
+        self._bases = backgrounds(train, normals)
+
+    def class_weights(self, rng: np.random.Generator) -> np.ndarray:
+        """The class code c: one-hot for one class, or (1 - alpha) c1 + alpha c2 when interpolating."""
+        order = list(self._learned)
+        weights = np.zeros(len(order), np.float32)
+        if self.defect_class is None:
+            weights[rng.integers(len(order))] = 1.0
+            return weights
+        start = order.index(resolve_class(self._learned, self.defect_class, self.name))
+        weights[start] = 1.0 - self.alpha if self.interpolate_to is not None else 1.0
+        if self.interpolate_to is not None:
+            weights[order.index(resolve_class(self._learned, self.interpolate_to, self.name))] += self.alpha
+        return weights
+
+    def contents(self, weights: np.ndarray, seeds: list[int]) -> np.ndarray:
+        """Generated contents (n x crop x crop x 3 uint8) for one class code and one noise seed each."""
+        import torch
+
+        if self._trained is None:
+            raise BenchError("dcdganc sample() called before fit()", "fit the generator on training pairs first")
+        model = self._trained.generator
+        device = next(model.parameters()).device
+        z = torch.stack([torch.randn(model.latent_dim, generator=torch.Generator().manual_seed(s)) for s in seeds]).to(device)
+        classes = torch.from_numpy(np.repeat(weights[None], len(seeds), axis=0)).to(device)
+        with torch.no_grad():
+            images = model(z, classes)
+        return ((images.permute(0, 2, 3, 1).cpu().numpy() + 1.0) * 127.5).round().clip(0, 255).astype(np.uint8)
+
+    def sample(self, n: int, seed: int) -> Iterator[Pair]:
+        for index in range(n):
+            rng = np.random.default_rng([seed, index])
+            weights = self.class_weights(rng)
+            label = self._labels[int(np.argmax(weights))]  # an interpolated content is filed under its larger share
+            for _ in range(DRAWS):
+                (content,) = self.contents(weights, [int(rng.integers(2**62))])
+                defect = content_mask(content, self.threshold)
+                if defect.any():
+                    break
+            else:
+                raise BenchError(
+                    f"dcdganc drew {DRAWS} empty defect contents in a row (pair {index}, seed {seed})",
+                    "train longer (profile=short or paper) or lower threshold",
+                )
+            base = self._bases[rng.integers(len(self._bases))]
+            patch = content_patch(content, defect, label, self.band + 1)
+            image, mask = blend(base.image, base.mask, patch, self.position, rng, self.band)
+            yield Pair(f"dcdganc_{seed}_{index:05d}", image, mask, group="synthetic")
+
+
+def _parse_position(position) -> tuple[int, int] | None:
+    """``"top,left"`` or ``[top, left]`` (pixels, top-left corner of the blended patch); None = random."""
+    if position is None or position == "random":
+        return None
+    parts = position.split(",") if isinstance(position, str) else list(position)
+    try:
+        top, left = (int(p) for p in parts)
+    except (TypeError, ValueError):
+        raise BenchError(f"dcdganc position {position!r} is not 'top,left'", "pass e.g. position=10,20 or leave it random") from None
+    if top < 0 or left < 0:
+        raise BenchError(f"dcdganc position {position!r} is negative", "pass pixel offsets >= 0")
+    return top, left

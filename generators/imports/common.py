@@ -1,0 +1,196 @@
+"""What every import adapter shares: file matching with mismatch reports, mask decoding, class naming, sampling."""
+
+from __future__ import annotations
+
+import re
+from abc import abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, ClassVar, Iterator, Mapping
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from bench.errors import BenchError
+from bench.pairset import Pair, PairSet, read_rgb
+from generators.base import Generator, folder_fingerprint, resolve_class
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+BINARY_THRESHOLD = 128  # 0/255 masks, also after JPEG ringing
+MAX_LISTED = 3  # mismatches named in an error message; the count covers the rest
+
+
+@dataclass(frozen=True)
+class Found:
+    """One image/mask pair a tool wrote, before decoding."""
+
+    key: str  # unique within the import, becomes the pair id
+    image: Path
+    mask: Path
+    defect: str = ""  # the defect type the tool filed it under ("" when it does not say)
+    tile: int | None = None  # index into a grid file, for tools that save grids
+
+
+def image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
+
+
+def match(
+    images: Mapping[str, Path], masks: Mapping[str, Path], defect: str = ""
+) -> tuple[list[Found], list[str]]:
+    """Pair files by key; every file without a partner becomes a problem line instead of a guess."""
+    found = [Found(key, images[key], masks[key], defect) for key in sorted(images.keys() & masks.keys())]
+    problems = [f"image without mask: {images[k]}" for k in sorted(images.keys() - masks.keys())]
+    problems += [f"mask without image: {masks[k]}" for k in sorted(masks.keys() - images.keys())]
+    return found, problems
+
+
+def paired_folders(root: Path, image_dir: str, mask_dir: str, mask_key: Callable[[str], str] = str) -> tuple[list[Found], list[str]]:
+    """``root/{image_dir,mask_dir}/`` or ``root/<defect>/{image_dir,mask_dir}/`` with matching file names."""
+    folders = [root] if (root / image_dir).is_dir() else sorted(p for p in root.iterdir() if (p / image_dir).is_dir())
+    found: list[Found] = []
+    problems: list[str] = []
+    for folder in folders:
+        images = {p.stem: p for p in image_files(folder / image_dir)}
+        masks = {mask_key(p.stem): p for p in image_files(folder / mask_dir)}
+        f, pr = match(images, masks, folder.name)
+        prefix = "" if folder == root else f"{folder.name}_"
+        found += [Found(prefix + x.key, x.image, x.mask, x.defect) for x in f]
+        problems += pr
+    return found, problems
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    try:
+        with Image.open(path) as im:
+            return im.size
+    except (UnidentifiedImageError, OSError) as exc:
+        raise BenchError(f"unreadable image {path} ({exc})", "replace or remove the file") from None
+
+
+def read_mask_values(path: Path) -> np.ndarray:
+    """A mask file as one channel: grey or palette values as stored, RGB collapsed to luminance."""
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in ("L", "P", "1", "I", "I;16"):
+                return np.asarray(im).astype(np.int64)
+            rgb = np.asarray(im.convert("RGB")).astype(np.int64)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise BenchError(f"unreadable mask {path} ({exc})", "replace or remove the file") from None
+    if (rgb == rgb[..., :1]).all():
+        return rgb[..., 0]
+    return np.asarray(Image.fromarray(rgb.astype(np.uint8)).convert("L")).astype(np.int64)
+
+
+def safe_id(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "pair"
+
+
+def fail_on(problems: list[str], root: Path, source: str) -> None:
+    if problems:
+        shown = "; ".join(problems[:MAX_LISTED])
+        more = f" (and {len(problems) - MAX_LISTED} more)" if len(problems) > MAX_LISTED else ""
+        raise BenchError(
+            f"import:{source}: {len(problems)} mismatched image/mask file(s) under {root}: {shown}{more}",
+            "remove or complete the unmatched files; pairs are never guessed",
+        )
+
+
+class ImportedOutputs(Generator):
+    """Base of the import adapters: the pairs a published tool wrote to ``path``, decoded into our encoding."""
+
+    kind = "import"
+    source: ClassVar[str]
+    mask_encoding: ClassVar[str] = "binary"  # "binary" (0/255, one class per pair) or "index" (class ids)
+
+    def __init__(self, path: str | None = None, defect_class: int | str | None = None, threshold: int = BINARY_THRESHOLD):
+        if path is None:
+            raise BenchError(
+                f"generator 'import:{self.source}' needs the folder of the tool's output",
+                "pass it as path=DIR (bench run: --gen-param path=DIR; bench generate: --path DIR)",
+            )
+        self.root = Path(path).expanduser()
+        if not self.root.is_dir():
+            raise BenchError(f"import:{self.source}: {self.root} is not a directory", "check the path parameter")
+        self.defect_class = defect_class
+        self.threshold = threshold
+        self._found: list[Found] = []
+        self._classes: dict[int, str] = {}
+
+    @abstractmethod
+    def find(self) -> tuple[list[Found], list[str]]:
+        """The pairs under ``self.root`` and a problem line per file that has no partner."""
+
+    def fingerprint(self) -> str:
+        return folder_fingerprint(self.root)
+
+    def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
+        found, problems = self.find()
+        problems += self.size_problems(found)
+        fail_on(problems, self.root, self.source)
+        if not found:
+            raise BenchError(f"import:{self.source}: no image/mask pairs found under {self.root}", self.layout_hint())
+        keys = [f.key for f in found]
+        if len(set(keys)) != len(keys):
+            raise BenchError(f"import:{self.source}: duplicate pair names under {self.root}", "import one folder per defect type")
+        self._found = found
+        self._classes = dict(train.classes)
+        if self.defect_class is not None or self.mask_encoding == "binary":
+            for defect in sorted({f.defect for f in found}):  # name every class now, before anything is written
+                self.class_id(next(f for f in found if f.defect == defect))
+
+    def layout_hint(self) -> str:
+        return f"see docs/generators.md for the layout import:{self.source} reads"
+
+    def size_problems(self, found: list[Found]) -> list[str]:
+        return [
+            f"{f.mask} is {'x'.join(map(str, image_size(f.mask)))} but {f.image.name} is {'x'.join(map(str, image_size(f.image)))}"
+            for f in found
+            if image_size(f.mask) != image_size(f.image)
+        ]
+
+    def decode(self, found: Found) -> tuple[np.ndarray, np.ndarray]:
+        """(RGB image, raw one-channel mask values) of one pair."""
+        return read_rgb(found.image), read_mask_values(found.mask)
+
+    def class_mask(self, found: Found, values: np.ndarray) -> np.ndarray:
+        return self.index_mask(found, values) if self.mask_encoding == "index" else self.binary_mask(found, values)
+
+    def index_mask(self, found: Found, values: np.ndarray) -> np.ndarray:
+        unknown = sorted(set(np.unique(values).tolist()) - set(self._classes))
+        if unknown:
+            raise BenchError(
+                f"import:{self.source}: mask {found.mask} has class ids {unknown} outside the task's class map {sorted(self._classes)}",
+                "import outputs of a generator trained on this task's classes, or pass encoding=binary",
+            )
+        return values.astype(np.uint8)
+
+    def binary_mask(self, found: Found, values: np.ndarray) -> np.ndarray:
+        return np.where(values >= self.threshold, self.class_id(found), 0).astype(np.uint8)
+
+    def class_id(self, found: Found) -> int:
+        """Binary masks carry no class: the user names it (defect_class), or the tool's folder names it."""
+        if self.defect_class is not None:
+            return resolve_class(self._classes, self.defect_class, f"import:{self.source}")
+        if found.defect in self._classes.values():
+            return next(k for k, v in self._classes.items() if v == found.defect)
+        defects = ", ".join(v for k, v in sorted(self._classes.items()) if k)
+        folder = f" and their folder name '{found.defect}' is not a class of the task" if found.defect else ""
+        raise BenchError(
+            f"import:{self.source}: binary masks under {self.root} carry no class{folder}",
+            f"name it with defect_class=NAME (one of: {defects})",
+        )
+
+    def sample(self, n: int, seed: int) -> Iterator[Pair]:
+        if n > len(self._found):
+            raise BenchError(
+                f"import:{self.source}: asked for {n} pairs but {self.root} holds {len(self._found)}",
+                f"ask for at most {len(self._found)} (lower --n or --ratio) or import more outputs",
+            )
+        chosen = np.random.default_rng(seed).permutation(len(self._found))[:n]
+        for index in sorted(chosen.tolist()):
+            found = self._found[index]
+            image, values = self.decode(found)
+            mask = self.class_mask(found, values)
+            yield Pair(safe_id(f"{self.source}_{found.key}"), image, mask, group="synthetic")

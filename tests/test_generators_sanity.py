@@ -1,0 +1,55 @@
+"""The sanity report: findings checked against direct counts and scikit-learn's nearest neighbours."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.neighbors import NearestNeighbors
+
+from bench.pairset import Pair, write_pairset
+from generators.sanity import MEMORIZATION_THRESHOLD, memorization, sanity_report, thumbnail
+from tests.conftest import make_pair
+
+CLASSES = {0: "background", 1: "scratch", 2: "hole"}
+
+
+def test_memorization_rate_matches_sklearn_nearest_neighbours():
+    rng = np.random.default_rng(0)
+    reference = rng.random((12, 300)).astype(np.float32)
+    copies = reference[[1, 4, 7]] + rng.normal(0, 0.005, (3, 300)).astype(np.float32)  # near-duplicates
+    fresh = rng.random((9, 300)).astype(np.float32)
+    generated = np.concatenate([copies, fresh])
+    found = memorization(generated, reference)
+    distances, _ = NearestNeighbors(n_neighbors=1, metric="manhattan").fit(reference).kneighbors(generated)
+    expected = (distances[:, 0] / generated.shape[1] < MEMORIZATION_THRESHOLD).mean()
+    assert found["rate"] == expected == 3 / 12
+    assert found["near_duplicates"] == 3
+    assert np.isclose(found["nearest_distance_median"], np.median(distances[:, 0] / generated.shape[1]), atol=1e-6)
+    assert "l1-thumb64" in found["variant"]
+
+
+def test_report_counts_empty_masks_sizes_classes_and_copies(tmp_path):
+    train = write_pairset(tmp_path / "train", [make_pair(f"t{i}", size=32, seed=i) for i in range(4)], CLASSES, {})
+    copy = train.pair("t2")
+    empty = Pair("empty", make_pair("x", size=32, seed=9).image, np.zeros((32, 32), np.uint8))
+    two = make_pair("two", size=32, seed=11, class_id=2)
+    two.mask[20:22, 20:25] = 1
+    big = make_pair("big", size=48, seed=12)
+    generated = write_pairset(
+        tmp_path / "gen", [Pair("copy", copy.image, copy.mask), empty, two, big], CLASSES, {}
+    )
+    report = sanity_report(generated, train)
+    assert report["pairs"] == 4
+    assert (report["empty_masks"], report["empty_mask_ids"]) == (1, ["empty"])
+    assert (report["size_mismatches"], report["size_mismatch_ids"]) == (1, ["big"])
+    assert report["sizes"] == {"32x32": 3, "48x48": 1}
+    assert report["class_histogram"] == {
+        "scratch": {"pairs": 3, "pixels": 24 + 10 + 24},
+        "hole": {"pairs": 1, "pixels": 24},
+    }
+    assert report["memorization"]["near_duplicates"] == 1
+    assert report["memorization"]["rate"] == 0.25
+
+
+def test_thumbnail_is_a_64px_rgb_vector_in_unit_range():
+    vector = thumbnail(np.full((100, 80, 3), 255, np.uint8))
+    assert vector.shape == (64 * 64 * 3,) and vector.dtype == np.float32 and vector.max() == 1.0

@@ -1,0 +1,79 @@
+"""``bench metrics seg`` and ``bench metrics benign`` on users' own prediction folders."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.metrics import average_precision_score, jaccard_score, roc_auc_score
+
+from bench.cli import main
+
+
+def _write_masks(folder, masks):
+    folder.mkdir(parents=True)
+    for i, m in enumerate(masks):
+        Image.fromarray(m).save(folder / f"img{i}.png")
+
+
+def _gt_and_probs(seed=0, n=4, size=10, num_classes=3):
+    rng = np.random.default_rng(seed)
+    gts = [np.zeros((size, size), np.uint8) for _ in range(n)]
+    for i in range(0, n, 2):
+        gts[i][2:5, 1 + i : 4 + i] = 1 + (i // 2) % 2
+    logits = rng.random((n, num_classes, size, size)) + 1.5 * np.stack([np.eye(num_classes)[g].transpose(2, 0, 1) for g in gts])
+    probs = logits / logits.sum(1, keepdims=True)
+    return gts, probs.astype(np.float32)
+
+
+def test_seg_on_probability_maps_matches_references(tmp_path, capsys):
+    gts, probs = _gt_and_probs()
+    _write_masks(tmp_path / "gt", gts)
+    (tmp_path / "pred").mkdir()
+    for i, p in enumerate(probs):
+        np.save(tmp_path / "pred" / f"img{i}.npy", p)
+    assert main(["metrics", "seg", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    m = out["metrics"]
+    labels = probs.argmax(1)
+    flat_gt, flat_pred = np.concatenate([g.ravel() for g in gts]), labels.ravel()
+    assert m["mIoU"] == pytest.approx(jaccard_score(flat_gt, flat_pred, average="macro"), abs=1e-6)
+    score = 1 - probs[:, 0].astype(np.float64)
+    assert m["pixel_AUROC"] == pytest.approx(roc_auc_score(flat_gt > 0, score.ravel()), abs=1e-6)
+    image_labels = [g.any() for g in gts]
+    assert m["image_AP"] == pytest.approx(average_precision_score(image_labels, score.reshape(4, -1).max(1)), abs=1e-6)
+    assert out["n_images"] == 4 and "pixel_AUROC/AP/F1max" in out["metric_variants"]
+
+
+def test_seg_reports_a_missing_prediction_in_one_line(tmp_path, capsys):
+    gts, _ = _gt_and_probs()
+    _write_masks(tmp_path / "gt", gts)
+    _write_masks(tmp_path / "pred", gts[:2])
+    assert main(["metrics", "seg", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: no prediction for 'img2'") and "\n" not in err
+
+
+def test_benign_per_product_and_overall(tmp_path, capsys):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("products:\n  pill:\n    class_1: 0\n    class_2: 5\n  wood:\n    '*': 3\ndefault:\n  '*': 0\n")
+    pill_gt = [np.zeros((8, 8), np.uint8) for _ in range(3)]
+    pill_gt[0][0, 0] = 1  # crack-like class: reject
+    pill_gt[1][:2, :2] = 2  # 4 px of a class allowed up to 5: accept
+    pill_pred = [np.zeros((8, 8), np.uint8) for _ in range(3)]
+    pill_pred[0][0, 0] = 1  # caught
+    pill_pred[1][:3, :3] = 2  # 9 px: false reject
+    wood_gt = [np.zeros((8, 8), np.uint8) for _ in range(2)]
+    wood_gt[0][:2, :2] = 1  # 4 px > 3: reject
+    wood_pred = [np.zeros((8, 8), np.uint8) for _ in range(2)]  # missed
+    for product, gt, pred in (("pill", pill_gt, pill_pred), ("wood", wood_gt, wood_pred)):
+        _write_masks(tmp_path / "gt" / product, gt)
+        _write_masks(tmp_path / "pred" / product, pred)
+    args = ["metrics", "benign", "--rules", str(rules), "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--json"]
+    assert main(args) == 0
+    rows = {r["product"]: r for r in json.loads(capsys.readouterr().out)}
+    assert (rows["pill"]["recall"], rows["pill"]["false_reject_rate"]) == (1.0, 0.5)
+    assert (rows["wood"]["recall"], rows["wood"]["false_reject_rate"]) == (0.0, 0.0)
+    assert rows["overall"]["recall"] == 0.5 and rows["overall"]["false_reject_rate"] == pytest.approx(1 / 3)

@@ -1,0 +1,111 @@
+"""The quality protocol with weight files the test makes (random init): torch-fidelity's FID agrees with a
+direct computation from the same Inception features; records, skipping and missing-weight errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from bench.errors import BenchError
+from bench.metrics import quality as q
+from bench.protocols.base import Grid
+
+
+def _random_inception(path):
+    """torch-fidelity's Inception v3 with random weights, saved in the layout it loads."""
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    class Unloaded(FeatureExtractorInceptionV3):
+        def load_state_dict(self, state_dict, strict=True, assign=False):
+            return super().load_state_dict(state_dict, strict=False)
+
+    empty = path.with_name("empty.pth")
+    torch.save({}, empty)
+    torch.manual_seed(0)
+    torch.save(Unloaded("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(empty)).state_dict(), path)
+
+
+@pytest.fixture
+def weights(tmp_path, monkeypatch):
+    import torchvision
+
+    root = tmp_path / "weights"
+    (root / "checkpoints").mkdir(parents=True)
+    _random_inception(root / "checkpoints" / q.INCEPTION_FILE)
+    torch.manual_seed(1)
+    torch.save(torchvision.models.alexnet().state_dict(), root / "checkpoints" / q.BACKBONE_FILES["alex"])
+    monkeypatch.setenv("BENCH_WEIGHTS", str(root))
+    return root
+
+
+def _direct_fid(f1: np.ndarray, f2: np.ndarray) -> float:
+    """FID with tr sqrt(S1 S2) as the nuclear norm of the centred cross-product (exact for sample covariances)."""
+    c1, c2 = f1 - f1.mean(0), f2 - f2.mean(0)
+    cross = np.linalg.svd(c1 @ c2.T / np.sqrt((len(f1) - 1) * (len(f2) - 1)), compute_uv=False).sum()
+    s1, s2 = (c1**2).sum() / (len(f1) - 1), (c2**2).sum() / (len(f2) - 1)
+    return float(((f1.mean(0) - f2.mean(0)) ** 2).sum() + s1 + s2 - 2 * cross)
+
+
+def test_quality_protocol_records_metrics_and_fid_matches_direct_computation(weights, isolated_dirs, capsys):
+    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
+
+    from bench.data.base import load_pool
+    from bench.data.splits import make_split
+    from bench.protocols.quality import run_quality
+    from generators.base import GeneratorSpec
+    from generators.synthesize import synthesize
+
+    from bench.cli import main
+    from bench.store import RecordStore
+
+    assert main(["protocol", "quality", "--generators", "copy-paste", "--seeds", "0", "--n-generated", "8"]) == 0
+    assert "protocol quality: 1 done, 0 skipped" in capsys.readouterr().out
+    (record,) = RecordStore(isolated_dirs / "results" / "quality", schema="bench.quality/1")
+    m = record["metrics"]
+    assert m["kid_subset_size"] == 8, "KID subsets fitted to the smaller set"
+    assert record["variants"]["ic_lpips"] == "bench" and record["variants"]["ic_lpips_detail"]["net"] == "alex"
+    assert 0 < m["LPIPS"] and np.isfinite(m["IC_LPIPS"]) and m["IS_mean"] >= 1.0 - 1e-6
+
+    pool = load_pool("toy", "wood")
+    split = make_split(pool, "ds-5shot")
+    generated, hit = synthesize(GeneratorSpec("copy-paste"), pool.subset(split.train), pool.subset(split.normal_train), 8, 0)
+    assert hit, "the protocol's generated set is cached and reused"
+    extractor = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(weights / "checkpoints" / q.INCEPTION_FILE))
+
+    def features(pairs):
+        batch = torch.from_numpy(np.stack([pairs.image(i) for i in pairs.ids]).transpose(0, 3, 1, 2).copy())
+        return extractor(batch)[0].double().numpy()
+
+    direct = _direct_fid(features(generated), features(pool.subset(split.test)))
+    assert m["FID"] == pytest.approx(direct, rel=1e-4, abs=1e-6)
+
+    grid = Grid(generators=("copy-paste",), seeds=(0,), n_generated=8)
+    ((again, skipped),) = run_quality(grid, progress=False)
+    assert skipped and again["run_id"] == record["run_id"]
+
+
+def test_missing_weights_are_listed_in_one_error(isolated_dirs, monkeypatch):
+    monkeypatch.setenv("BENCH_WEIGHTS", str(isolated_dirs / "nowhere"))
+    with pytest.raises(BenchError) as info:
+        q.weight_paths(q.required_weights(q.ic_lpips_variant("seas")))
+    message = str(info.value)
+    assert q.INCEPTION_FILE in message and q.BACKBONE_FILES["vgg"] in message and "\n" not in message
+    with pytest.raises(BenchError, match="unknown IC-LPIPS variant 'x'"):
+        q.ic_lpips_variant("x")
+
+
+def test_ic_lpips_variants_differ_only_as_named(weights):
+    """Two tight clusters and one empty: 'drop' averages the two, 'zero' counts the empty one as 0."""
+    model = q.lpips_model("alex", weights / "checkpoints" / q.BACKBONE_FILES["alex"], torch.device("cpu"))
+    rng = np.random.default_rng(0)
+    centres = np.stack([np.full((32, 32, 3), v, np.uint8) for v in (20, 230, 120)])
+    centres[2] = rng.integers(0, 256, (32, 32, 3))
+    generated = np.clip(np.concatenate([centres[:1].repeat(3, 0), centres[1:2].repeat(3, 0)]).astype(int)
+                        + rng.integers(-8, 9, (6, 32, 32, 3)), 0, 255).astype(np.uint8)
+    drop = q.ic_lpips(model, generated, centres, q.ICLPIPSVariant("t", "alex", 50, "unordered", "drop", ""), 0, torch.device("cpu"))
+    zero = q.ic_lpips(model, generated, centres, q.ICLPIPSVariant("t", "alex", 50, "unordered", "zero", ""), 0, torch.device("cpu"))
+    assert drop["cluster_sizes"] == [3, 3, 0] and drop["clusters_used"] == 2 and zero["clusters_used"] == 3
+    assert zero["IC_LPIPS"] == pytest.approx(drop["IC_LPIPS"] * 2 / 3)
+    within = [q.mean_pairwise(model, generated[s], torch.device("cpu")) for s in (slice(0, 3), slice(3, 6))]
+    assert drop["IC_LPIPS"] == pytest.approx(np.mean(within))

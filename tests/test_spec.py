@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import pytest
+
+from bench.errors import BenchError
+from bench.spec import NO_GENERATOR, RunSpec
+from generators import GeneratorSpec
+
+
+def test_learned_generator_without_profile_follows_the_schedule():
+    spec = RunSpec(generator=GeneratorSpec.of("defectgen"), ratio=1.0, schedule="smoke").normalized()
+    assert dict(spec.generator.params) == {"profile": "smoke"}
+    explicit = RunSpec(generator=GeneratorSpec.of("dcdganc", profile="paper"), ratio=1.0, schedule="smoke")
+    assert explicit.normalized().generator == GeneratorSpec.of("dcdganc", profile="paper")
+
+
+def test_baselines_keep_their_parameters_and_ratio_zero_shares_the_baseline():
+    spec = RunSpec(generator=GeneratorSpec.of("copy-paste", max_defects=2), ratio=0.5)
+    assert spec.normalized() == spec
+    assert RunSpec(generator=GeneratorSpec.of("defectgen"), ratio=0.0).normalized().generator == NO_GENERATOR
+
+
+def test_run_id_depends_on_spec_and_data():
+    spec = RunSpec(generator=GeneratorSpec.of("copy-paste"), ratio=1.0)
+    assert spec.run_id("a") == spec.run_id("a") != spec.run_id("b")
+    assert RunSpec(generator=GeneratorSpec.of("copy-paste"), ratio=1.0, seed=1).run_id("a") != spec.run_id("a")
+
+
+def test_negative_ratio_is_rejected():
+    with pytest.raises(BenchError, match="--ratio must be >= 0"):
+        RunSpec(ratio=-0.5)
