@@ -28,5 +28,10 @@ demo: setup
 test: setup
 	$(RUN) pytest -q
 
+# Benchmarks, not tests: JSON + markdown under results/perf/, device named in each file.
+bench: setup
+	$(RUN) bench perf segmenters --size 512 --batch-size 4 --warmup 2 --iters 5
+	$(RUN) python -m bench.perf.defectgen_sampling
+
 clean-cache:
 	rm -rf $${BENCH_CACHE:-$$HOME/.cache/bench}

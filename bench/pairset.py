@@ -71,15 +71,15 @@ def read_rgb(path: Path) -> np.ndarray:
         raise BenchError(f"unreadable or truncated image: {path} ({exc})", "replace or remove the file") from None
 
 
-def read_index_mask(path: Path) -> np.ndarray:
+def read_mask_pixels(path: Path) -> np.ndarray:
+    """Decoded mask pixels: H x W for single-channel and palette-mode files (indices), H x W x 3 for colour ones."""
     try:
         with Image.open(path) as im:
             im.load()
-            if im.mode not in ("L", "P", "I", "I;16", "1"):
-                raise BenchError(
-                    f"mask {path} is {im.mode}, not a single-channel class-index PNG",
-                    "convert it with `bench data import` or write class ids (0 = background) in one channel",
-                )
+            if im.mode in ("RGBA", "CMYK", "YCbCr"):
+                im = im.convert("RGB")
+            elif im.mode == "LA":
+                im = im.convert("L")
             arr = np.asarray(im)
     except FileNotFoundError:
         raise BenchError(f"mask file missing: {path}", "restore it or re-import the data") from None
@@ -90,6 +90,17 @@ def read_index_mask(path: Path) -> np.ndarray:
     if arr.max(initial=0) > 255:
         raise BenchError(f"mask {path} has values above 255", "class ids must fit in uint8")
     return arr.astype(np.uint8)
+
+
+def read_index_mask(path: Path) -> np.ndarray:
+    """A pair set's mask: one channel of class ids. Colour masks are converted at import, never here."""
+    arr = read_mask_pixels(path)
+    if arr.ndim != 2:
+        raise BenchError(
+            f"mask {path} is a colour image, not a single-channel class-index PNG",
+            "convert it with `bench data import` or write class ids (0 = background) in one channel",
+        )
+    return arr
 
 
 def _write_png(path: Path, array: np.ndarray) -> None:

@@ -99,6 +99,7 @@ def _adapt_heads(model: dict, num_classes: int, class_weight: Sequence[float] | 
         for loss in _head_losses(head):
             if "CrossEntropyLoss" in loss.get("type", ""):
                 loss["class_weight"] = list(class_weight) if class_weight is not None else None
+                loss["avg_non_ignore"] = True  # padding (ignore index) must not dilute the mean loss
         loss_cls = head.get("loss_cls")
         if loss_cls is not None and loss_cls.get("class_weight") is not None:
             no_object = loss_cls["class_weight"][-1]

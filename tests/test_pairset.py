@@ -80,7 +80,7 @@ def test_validate_names_the_corrupt_file(tmp_path):
 def test_rgb_mask_on_disk_is_rejected_with_fix(tmp_path):
     s = write_pairset(tmp_path / "set", [make_pair("a")], CLASSES, {})
     Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(s.mask_path("a"))
-    with pytest.raises(BenchError, match="is RGB, not a single-channel class-index PNG"):
+    with pytest.raises(BenchError, match="is a colour image, not a single-channel class-index PNG"):
         s.mask("a")
 
 

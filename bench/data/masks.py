@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Mapping
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from bench.errors import BenchError
+from bench.pairset import read_mask_pixels
 
 # Defect-Gen's palette (RGB as written to disk), index = class id.
 DEFECT_GEN_PALETTE: tuple[tuple[int, int, int], ...] = (
@@ -35,27 +35,6 @@ DEFECT_GEN_PALETTE: tuple[tuple[int, int, int], ...] = (
     (0, 0, 128),
     (128, 128, 128),
 )
-
-
-def read_mask_pixels(path: Path) -> np.ndarray:
-    """Decoded mask pixels: H x W for single-channel and palette-mode files (indices), H x W x 3 for colour ones."""
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode in ("RGBA", "CMYK", "YCbCr"):
-                im = im.convert("RGB")
-            elif im.mode == "LA":
-                im = im.convert("L")
-            arr = np.asarray(im)
-    except FileNotFoundError:
-        raise BenchError(f"mask file missing: {path}", "restore it or re-download the release") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise BenchError(f"unreadable or truncated mask: {path} ({exc})", "replace or remove the file") from None
-    if arr.dtype == bool:
-        arr = arr.astype(np.uint8)
-    if arr.max(initial=0) > 255:
-        raise BenchError(f"mask {path} has values above 255", "class ids must fit in uint8")
-    return arr.astype(np.uint8)
 
 
 def _grey_or_none(rgb: np.ndarray) -> np.ndarray | None:
