@@ -60,6 +60,18 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def files_fingerprint(root: Path, files: Iterable[Path] | None = None) -> str:
+    """Names, sizes and modification times of ``files`` (default: every file below ``root``).
+
+    A cheap identity for caches keyed on data outside bench: it changes when any of the files changes."""
+    root = Path(root)
+    files = (p for p in root.rglob("*") if p.is_file()) if files is None else files
+    entries = sorted(
+        (str(p.relative_to(root) if p.is_relative_to(root) else p), p.stat().st_size, p.stat().st_mtime_ns) for p in files
+    )
+    return sha256_text(canonical_json(entries))
+
+
 def read_rgb(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as im:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
 from bench.errors import BenchError
@@ -111,8 +110,3 @@ def backgrounds(train: PairSet, normals: PairSet | None) -> list[Pair]:
     """Images to composite onto: the defect-free normals, or the training images (labels kept) without them."""
     return list(normals) if normals is not None and len(normals) else list(train)
 
-
-def folder_fingerprint(root: Path) -> str:
-    """Names, sizes and modification times of every file below ``root``: changes when its files change."""
-    files = sorted((str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*") if p.is_file())
-    return sha256_text(canonical_json(files))

@@ -7,9 +7,9 @@ import cv2
 import numpy as np
 
 from bench.errors import BenchError
-from bench.pairset import Pair, PairSet, read_rgb
+from bench.pairset import Pair, PairSet, files_fingerprint, read_rgb
 from generators import GENERATORS
-from generators.base import Generator, backgrounds, folder_fingerprint, resolve_class
+from generators.base import Generator, backgrounds, resolve_class
 
 TEXTURE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
@@ -84,7 +84,7 @@ class Perlin(Generator):
         self._textures: list[np.ndarray] = []
 
     def fingerprint(self) -> str:
-        return folder_fingerprint(self.texture_dir) if self.texture_dir is not None else ""
+        return files_fingerprint(self.texture_dir) if self.texture_dir is not None else ""
 
     def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
         self._class_id = resolve_class(train.classes, self.defect_class, self.name)

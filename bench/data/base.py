@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import ClassVar, Iterable, Iterator
 
 from bench.errors import BenchError
-from bench.pairset import Pair, PairSet, canonical_json, sha256_text, write_pairset
+from bench.pairset import Pair, PairSet, canonical_json, files_fingerprint, sha256_text, write_pairset
 from bench.paths import cache_dir
 from bench.registry import Registry
 
@@ -37,14 +37,7 @@ class DatasetAdapter(ABC):
     def fingerprint(self, root: Path | None, category: str) -> str:
         """Cheap identity of the source data: file names, sizes and mtimes under the category."""
         base = Path(root) / category if root is not None else None
-        if base is None or not base.exists():
-            return ""
-        entries = sorted(
-            (str(p.relative_to(base)), p.stat().st_size, int(p.stat().st_mtime))
-            for p in base.rglob("*")
-            if p.is_file()
-        )
-        return sha256_text(canonical_json(entries))
+        return files_fingerprint(base) if base is not None and base.exists() else ""
 
 
 DATASETS: Registry[type[DatasetAdapter]] = Registry("dataset", "bench.datasets", discover="bench.data.adapters")

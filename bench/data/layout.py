@@ -18,7 +18,7 @@ import numpy as np
 from bench.data.base import DatasetAdapter
 from bench.data.masks import binary_mask, index_mask
 from bench.errors import BenchError
-from bench.pairset import NORMAL_GROUP, Pair, canonical_json, read_rgb, sha256_text
+from bench.pairset import NORMAL_GROUP, Pair, files_fingerprint, read_rgb
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
@@ -156,10 +156,7 @@ class FileLayoutAdapter(DatasetAdapter):
             files.append(source.image)
             if source.mask is not None:
                 files.append(source.mask)
-        entries = sorted(
-            (str(p.relative_to(root) if p.is_relative_to(root) else p), p.stat().st_size, p.stat().st_mtime_ns) for p in files
-        )
-        return sha256_text(canonical_json(entries))
+        return files_fingerprint(root, files)
 
 
 def flat_sources(folder: Path, image_dir: str, mask_dir: str, mask_suffix: str) -> list[Source]:

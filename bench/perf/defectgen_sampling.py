@@ -10,17 +10,16 @@ calls of each model its plan makes. The extrapolation is stated in the output. R
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import time
 from collections import Counter
 from datetime import datetime, timezone
-from pathlib import Path
 
 import click
 import torch
 from tqdm import tqdm
 
+from bench.atomic import write_text_atomic
 from bench.errors import BenchError
 from bench.paths import results_dir
 from bench.perf.segmenters import device_name
@@ -130,11 +129,6 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
 
 @click.command()
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
@@ -154,8 +148,8 @@ def main(device, batch, warmup, iters, u, fast_steps, receptive_field):
         raise click.ClickException(str(exc)) from None
     out = results_dir() / "perf"
     out.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out / "defectgen_sampling.json", json.dumps(result, indent=2) + "\n")
-    _write_atomic(out / "defectgen_sampling.md", markdown(result))
+    write_text_atomic(out / "defectgen_sampling.json", json.dumps(result, indent=2) + "\n")
+    write_text_atomic(out / "defectgen_sampling.md", markdown(result))
     click.echo(markdown(result))
 
 

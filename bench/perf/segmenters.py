@@ -21,6 +21,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from bench.atomic import write_text_atomic
 from bench.errors import BenchError
 
 PAPER_DEVICE = "NVIDIA RTX 3090"
@@ -124,11 +125,6 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
 
 def benchmark(
     names: Sequence[str],
@@ -173,8 +169,8 @@ def benchmark(
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"segmenters_{device.type if device.type == 'cpu' else _slug(result['device'])}_{size}"
     json_path, md_path = out_dir / f"{stem}.json", out_dir / f"{stem}.md"
-    _write_atomic(json_path, json.dumps(result, indent=2) + "\n")
-    _write_atomic(md_path, table2_markdown(result))
+    write_text_atomic(json_path, json.dumps(result, indent=2) + "\n")
+    write_text_atomic(md_path, table2_markdown(result))
     return result, json_path, md_path
 
 

@@ -12,8 +12,8 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from bench.errors import BenchError
-from bench.pairset import Pair, PairSet, read_rgb
-from generators.base import Generator, folder_fingerprint, resolve_class
+from bench.pairset import Pair, PairSet, files_fingerprint, read_rgb
+from generators.base import Generator, resolve_class
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 BINARY_THRESHOLD = 128  # 0/255 masks, also after JPEG ringing
@@ -123,7 +123,7 @@ class ImportedOutputs(Generator):
         """The pairs under ``self.root`` and a problem line per file that has no partner."""
 
     def fingerprint(self) -> str:
-        return folder_fingerprint(self.root)
+        return files_fingerprint(self.root)
 
     def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
         found, problems = self.find()

@@ -3,8 +3,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from bench.errors import BenchError
+from bench.pairset import files_fingerprint
 from generators import GENERATORS
-from generators.base import folder_fingerprint
 from generators.imports.common import BINARY_THRESHOLD, IMAGE_SUFFIXES, Found, ImportedOutputs, match
 
 MASK_SUFFIX = "_mask"
@@ -41,7 +41,7 @@ class DefectSynthImport(ImportedOutputs):
         return Path(*parts[:i], "masks_gen", *parts[i + 1 :])
 
     def fingerprint(self) -> str:
-        return folder_fingerprint(self.root) + folder_fingerprint(self.masks_root)
+        return files_fingerprint(self.root) + files_fingerprint(self.masks_root)
 
     def find(self) -> tuple[list[Found], list[str]]:
         def files(root: Path) -> list[Path]:
