@@ -31,6 +31,8 @@ test: setup
 # Benchmarks, not tests: JSON + markdown under results/perf/, device named in each file.
 bench: setup
 	$(RUN) bench perf segmenters --size 512 --batch-size 4 --warmup 2 --iters 5
+	$(RUN) python -m bench.perf.train_step
+	$(RUN) python -m bench.perf.grid
 	$(RUN) python -m bench.perf.defectgen_sampling
 
 clean-cache:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import resource
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -47,6 +48,28 @@ def pick_normals(available: tuple[str, ...], n: int, seed: int) -> tuple[str, ..
     return tuple(sorted(available[i] for i in order[: min(n, len(available))]))
 
 
+def check_spec(spec: RunSpec):
+    """Unknown names and missing weight files fail before any data is loaded or generated."""
+    from generators import GENERATORS
+    from segmenters import SCHEDULES, SEGMENTERS
+    from segmenters.train import pretrained_path
+
+    GENERATORS.get(spec.generator.name)
+    seg_spec = SEGMENTERS.get(spec.segmenter)
+    schedule = SCHEDULES.get(spec.schedule)
+    if spec.pretrained and seg_spec.pretrained is not None:
+        pretrained_path(seg_spec)
+    return seg_spec, schedule
+
+
+def run_id_of(spec: RunSpec, data_root: str | Path | None = None, progress: bool = False) -> tuple[RunSpec, str]:
+    """The effective spec and its run id (spec + data manifest), the key the record store skips by."""
+    spec = spec.normalized()
+    pool = load_pool(spec.dataset, spec.category, data_root, progress=progress)
+    split = make_split(pool, spec.split)
+    return spec, spec.run_id(split.manifest_hash(pool))
+
+
 def execute(
     spec: RunSpec,
     store: RecordStore,
@@ -54,17 +77,22 @@ def execute(
     force: bool = False,
     progress: bool = True,
 ) -> RunOutcome:
-    from generators import GENERATORS
+    """One run, or its existing record when the store has it (``force`` reruns)."""
+    check_spec(spec)
+    spec, run_id = run_id_of(spec, data_root, progress)
+    if store.has(run_id) and not force:
+        return RunOutcome(store.read(run_id), store.path(run_id), skipped=True)
+    record = compute_record(spec, data_root, progress)
+    return RunOutcome(record, store.write(record), skipped=False)
+
+
+def compute_record(spec: RunSpec, data_root: str | Path | None = None, progress: bool = True) -> dict:
+    """Data -> generator -> segmenter -> metrics, as a ``bench.run/1`` record; writing it is the caller's."""
     from generators.synthesize import synthesize
-    from segmenters import SCHEDULES, SEGMENTERS
-    from segmenters.train import pretrained_path, train_and_evaluate
+    from segmenters.train import train_and_evaluate
 
     spec = spec.normalized()
-    GENERATORS.get(spec.generator.name)  # fail on unknown names before any work
-    seg_spec = SEGMENTERS.get(spec.segmenter)
-    schedule = SCHEDULES.get(spec.schedule)
-    if spec.pretrained and seg_spec.pretrained is not None:
-        pretrained_path(seg_spec)  # a missing weights file fails now, not after data and generation
+    seg_spec, schedule = check_spec(spec)
     device = torch.device(spec.device)
 
     timings: dict[str, float] = {}
@@ -73,8 +101,6 @@ def execute(
     split = make_split(pool, spec.split)
     manifest_hash = split.manifest_hash(pool)
     run_id = spec.run_id(manifest_hash)
-    if store.has(run_id) and not force:
-        return RunOutcome(store.read(run_id), store.path(run_id), skipped=True)
     timings["data_s"] = time.perf_counter() - t0
 
     train = pool.subset(split.train)
@@ -94,6 +120,8 @@ def execute(
         train_sets.append(synthetic)
     timings["generate_s"] = time.perf_counter() - t0
 
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
     result = train_and_evaluate(
         seg_spec, train_sets, test, pool.num_classes, schedule, spec.seed, device, spec.pretrained, progress
     )
@@ -134,7 +162,17 @@ def execute(
         "metric_variants": METRIC_VARIANTS,
         "units": "fractions in [0, 1]",
         "timings": timings,
+        "resources": resources(device),
         "provenance": provenance(device),
     }
-    path = store.write(record)
-    return RunOutcome(record, path, skipped=False)
+    return record
+
+
+def resources(device: torch.device) -> dict:
+    """What the run held at its peak: packing decides how many runs share a device from these figures."""
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    out = {"torch_threads": torch.get_num_threads(), "peak_process_rss_bytes": peak_rss}
+    if device.type == "cuda":
+        out["peak_gpu_reserved_bytes"] = torch.cuda.max_memory_reserved(device)
+        out["peak_gpu_allocated_bytes"] = torch.cuda.max_memory_allocated(device)
+    return out

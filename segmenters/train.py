@@ -1,6 +1,7 @@
 """Train an MMSegmentation model on pair sets and evaluate it, through mmengine's model and optimizer API.
 
-The loop is ours (explicit seed, in-memory data, progress bar); the model, its data preprocessor, the
+The loop is ours (explicit seed, training data decoded once and held on the device, crops and flips done
+there, losses read back every few dozen iterations, progress bar); the model, its data preprocessor, the
 losses and the optimizer wrapper are MMSegmentation's and mmengine's, built from the segmenter config.
 """
 
@@ -13,7 +14,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -265,32 +266,175 @@ def _load_arrays(sets: Sequence[PairSet]) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(images), np.stack(masks)
 
 
-def model_inputs(images: np.ndarray, masks: np.ndarray | None, device: torch.device) -> dict:
-    """N x H x W x 3 uint8 images (and masks) as the inputs and data samples of ``model.train_step``/``test_step``."""
+def to_device(images: np.ndarray, masks: np.ndarray | None, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """N x H x W x 3 uint8 images (and N x H x W masks) as N x 3 x H x W (and N x H x W) uint8 tensors on
+    ``device``, each moved in one copy: the training set once per run, a test batch once per batch."""
+    image_tensor = torch.from_numpy(np.ascontiguousarray(images)).to(device).permute(0, 3, 1, 2).contiguous()
+    mask_tensor = None if masks is None else torch.from_numpy(np.ascontiguousarray(masks)).to(device)
+    return image_tensor, mask_tensor
+
+
+def batch_inputs(images: torch.Tensor, masks: torch.Tensor | None) -> dict:
+    """B x 3 x H x W uint8 images (and B x H x W masks) as the inputs and data samples of
+    ``model.train_step``/``test_step``: one CHW view per sample, labels as long ``gt_sem_seg``."""
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
 
-    inputs, samples = [], []
+    h, w = images.shape[-2:]
+    labels = None if masks is None else masks.long()
+    samples = []
     for i in range(len(images)):
-        h, w = images[i].shape[:2]
-        inputs.append(torch.from_numpy(np.ascontiguousarray(images[i].transpose(2, 0, 1))).to(device))
         sample = SegDataSample(metainfo={"img_shape": (h, w), "ori_shape": (h, w), "pad_shape": (h, w)})
-        if masks is not None:
-            sample.gt_sem_seg = PixelData(data=torch.from_numpy(np.ascontiguousarray(masks[i]))[None].long().to(device))
+        if labels is not None:
+            sample.gt_sem_seg = PixelData(data=labels[i, None])
         samples.append(sample)
-    return {"inputs": inputs, "data_samples": samples}
+    return {"inputs": list(images.unbind(0)), "data_samples": samples}
 
 
-def _augment(rng: np.random.Generator, image: np.ndarray, mask: np.ndarray, crop: int | None):
-    if crop is not None and min(image.shape[:2]) > crop:
-        top = int(rng.integers(0, image.shape[0] - crop + 1))
-        left = int(rng.integers(0, image.shape[1] - crop + 1))
-        image, mask = image[top : top + crop, left : left + crop], mask[top : top + crop, left : left + crop]
-    if rng.random() < 0.5:
-        image, mask = image[:, ::-1], mask[:, ::-1]
-    if rng.random() < 0.5:
-        image, mask = image[::-1], mask[::-1]
-    return image, mask
+def model_inputs(images: np.ndarray, masks: np.ndarray | None, device: torch.device) -> dict:
+    """N x H x W x 3 uint8 numpy images (and masks) as the inputs and data samples of ``model.train_step``/``test_step``."""
+    return batch_inputs(*to_device(images, masks, device))
+
+
+@dataclass(frozen=True)
+class BatchDraw:
+    """The random numbers of one training batch: which images, where the crop starts, which flips."""
+
+    index: np.ndarray  # B image indices into the training set
+    top: np.ndarray  # B crop rows (0 without a crop)
+    left: np.ndarray  # B crop columns
+    hflip: np.ndarray  # B bools: reverse columns
+    vflip: np.ndarray  # B bools: reverse rows
+    size: tuple[int, int]  # (h, w) of every output sample
+
+
+def draw_batch(
+    rng: np.random.Generator, num_images: int, batch_size: int, image_size: tuple[int, int], crop: int | None
+) -> BatchDraw:
+    """Sample a batch: with replacement only when there are fewer images than the batch; a ``crop`` square
+    when both image sides exceed it, else the whole image; horizontal and vertical flips with p = 0.5."""
+    height, width = image_size
+    index = rng.choice(num_images, size=batch_size, replace=num_images < batch_size)
+    if crop is not None and min(height, width) > crop:
+        top = rng.integers(0, height - crop + 1, size=batch_size)
+        left = rng.integers(0, width - crop + 1, size=batch_size)
+        size = (crop, crop)
+    else:
+        top = left = np.zeros(batch_size, np.int64)
+        size = (height, width)
+    hflip, vflip = rng.random((2, batch_size)) < 0.5
+    return BatchDraw(index, top, left, hflip, vflip, size)
+
+
+def _numbers_to(device: torch.device, *arrays: np.ndarray) -> torch.Tensor:
+    """Small per-batch numbers as one int64 tensor on ``device``; on CUDA through pinned memory without
+    waiting, so the host never stalls on the GPU queue."""
+    numbers = torch.from_numpy(np.stack(arrays).astype(np.int64))
+    if device.type != "cuda":
+        return numbers
+    return numbers.pin_memory().to(device, non_blocking=True)
+
+
+def augment(images: torch.Tensor, masks: torch.Tensor, draw: BatchDraw) -> tuple[torch.Tensor, torch.Tensor]:
+    """Crop and flip a whole batch where the data lives, as one gather: each sample reads its window's rows
+    and columns, in reverse order where flipped. ``images`` N x C x H x W, ``masks`` N x H x W (any dtype);
+    returns B x C x h x w and B x h x w."""
+    h, w = draw.size
+    index, top, left, hflip, vflip = _numbers_to(images.device, draw.index, draw.top, draw.left, draw.hflip, draw.vflip)
+    rows = torch.arange(h, device=images.device)
+    cols = torch.arange(w, device=images.device)
+    rows = top[:, None] + torch.where(vflip[:, None].bool(), h - 1 - rows, rows)  # B x h
+    cols = left[:, None] + torch.where(hflip[:, None].bool(), w - 1 - cols, cols)  # B x w
+    channels = torch.arange(images.shape[1], device=images.device)
+    n = index[:, None, None, None]
+    batch_images = images[n, channels[None, :, None, None], rows[:, None, :, None], cols[:, None, None, :]]
+    batch_masks = masks[index[:, None, None], rows[:, :, None], cols[:, None, :]]
+    return batch_images, batch_masks
+
+
+LOG_INTERVAL = 50  # iterations between loss read-backs (divergence check, progress bar): each one waits for the GPU
+
+
+def optim_config(cfg, schedule: Schedule, device: torch.device) -> tuple[dict, str]:
+    """The config's optimizer wrapper with the schedule's learning-rate scale, and the precision it trains
+    in: bf16 autocast on CUDA GPUs that support it (as mmengine's AmpOptimWrapper, the way a plain
+    MMSegmentation config says it; the harness builds it without a loss scaler), fp32 elsewhere."""
+    optim_cfg = copy.deepcopy(cfg.optim_wrapper.to_dict())
+    optim_cfg["optimizer"]["lr"] *= schedule.lr_scale
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        optim_cfg.update(type="AmpOptimWrapper", dtype="bfloat16")
+        return optim_cfg, "bf16"
+    return optim_cfg, "fp32"
+
+
+def _read_losses(pending: list[torch.Tensor], first_iteration: int, name: str) -> list[float]:
+    """Per-iteration loss tensors as floats in one device-to-host copy; a non-finite one means divergence."""
+    values = torch.stack(pending).float().cpu().tolist()
+    for offset, loss in enumerate(values):
+        if not np.isfinite(loss):
+            raise BenchError(
+                f"training of '{name}' diverged (loss {loss}) at iteration {first_iteration + offset}", "lower the learning rate"
+            )
+    return values
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    model: torch.nn.Module
+    losses: tuple[float, ...]  # training loss per iteration
+    seconds: float  # the training loop, model building excluded
+    precision: str
+
+
+def train_model(
+    spec: SegmenterSpec,
+    cfg,
+    images: np.ndarray,
+    masks: np.ndarray,
+    schedule: Schedule,
+    seed: int,
+    device: torch.device,
+    progress: bool = True,
+    on_step: Callable[[int], None] | None = None,
+) -> TrainedModel:
+    """Build the model of ``cfg`` and train it for ``schedule`` on N x H x W x 3 images and N x H x W masks.
+
+    The data moves to the device once; each iteration only draws a few numbers on the host, so the loop
+    never waits for the GPU except every ``LOG_INTERVAL`` iterations, when the losses are read back.
+    ``on_step(iteration)`` runs after every optimizer step (the speed benchmark times with it).
+    """
+    from tqdm import tqdm
+
+    from segmenters.precision import build_optimizer
+
+    seed_everything(seed)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input sizes: pick the fastest kernels once
+    model = build_model(cfg, device, channels_last=spec.channels_last)
+    optim_cfg, precision = optim_config(cfg, schedule, device)
+    optim_wrapper = build_optimizer(model, optim_cfg, device)
+    base_lrs = [g["lr"] for g in optim_wrapper.optimizer.param_groups]
+    image_tensor, mask_tensor = to_device(images, masks, device)
+
+    rng = np.random.default_rng(seed)
+    losses: list[float] = []
+    pending: list[torch.Tensor] = []
+    model.train()
+    start = time.perf_counter()
+    bar = tqdm(range(schedule.iters), desc=f"train {spec.name}", unit="it", disable=not progress, leave=False)
+    for it in bar:
+        for group, base in zip(optim_wrapper.optimizer.param_groups, base_lrs):  # poly decay, power 1
+            group["lr"] = base * (1 - it / schedule.iters)
+        draw = draw_batch(rng, len(images), schedule.batch_size, images.shape[1:3], schedule.crop_size)
+        log_vars = model.train_step(batch_inputs(*augment(image_tensor, mask_tensor, draw)), optim_wrapper)
+        pending.append(log_vars["loss"].detach())
+        if on_step is not None:
+            on_step(it)
+        if len(pending) == LOG_INTERVAL or it == schedule.iters - 1:
+            losses += _read_losses(pending, it + 1 - len(pending), spec.name)
+            pending.clear()
+            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+    return TrainedModel(model, tuple(losses), time.perf_counter() - start, precision)
 
 
 def train_and_evaluate(
@@ -312,75 +456,48 @@ def train_and_evaluate(
     ``$BENCH_WEIGHTS`` (segmenters without one, UNet and BiSeNetV2, start from scratch either way; the
     result says which file was loaded). ``balanced_loss`` weights cross-entropy by median frequency.
     """
-    from mmengine.optim import build_optim_wrapper
-    from tqdm import tqdm
-
     images, masks = _load_arrays(train_sets)
     class_weight = balanced_class_weights(masks, num_classes) if balanced_loss else None
-    seed_everything(seed)
     side = round_up(schedule.crop_size or max(images.shape[1:3]))
     cfg = load_config(spec, num_classes, schedule, pretrained, side, class_weight)
     checkpoint = cfg.model["backbone"].get("init_cfg") or {}
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # fixed input sizes: pick the fastest kernels once
-    model = build_model(cfg, device, channels_last=spec.channels_last)
-    optim_cfg = copy.deepcopy(cfg.optim_wrapper.to_dict())
-    optim_cfg["optimizer"]["lr"] *= schedule.lr_scale
-    precision = "fp32"
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
-        optim_cfg.update(type="AmpOptimWrapper", dtype="bfloat16")
-        precision = "bf16"
-    optim_wrapper = build_optim_wrapper(model, optim_cfg)
-    base_lrs = [g["lr"] for g in optim_wrapper.optimizer.param_groups]
-
-    rng = np.random.default_rng(seed)
-    losses: list[float] = []
-    model.train()
-    start = time.perf_counter()
-    bar = tqdm(range(schedule.iters), desc=f"train {spec.name}", unit="it", disable=not progress, leave=False)
-    for it in bar:
-        for group, base in zip(optim_wrapper.optimizer.param_groups, base_lrs):  # poly decay, power 1
-            group["lr"] = base * (1 - it / schedule.iters)
-        index = rng.choice(len(images), size=schedule.batch_size, replace=len(images) < schedule.batch_size)
-        batch = [_augment(rng, images[i], masks[i], schedule.crop_size) for i in index]
-        data = model_inputs(np.stack([b[0] for b in batch]), np.stack([b[1] for b in batch]), device)
-        log_vars = model.train_step(data, optim_wrapper)
-        loss = log_vars["loss"].item()
-        if not np.isfinite(loss):
-            raise BenchError(f"training of '{spec.name}' diverged (loss {loss}) at iteration {it}", "lower the learning rate")
-        losses.append(loss)
-        if it % 10 == 0:
-            bar.set_postfix(loss=f"{loss:.3f}")
-    train_seconds = time.perf_counter() - start
+    trained = train_model(spec, cfg, images, masks, schedule, seed, device, progress)
 
     start = time.perf_counter()
-    predictions = predict(model, test_set, schedule.eval_batch_size, device, spec.class_scores)
+    predictions = predict(trained.model, test_set, schedule.eval_batch_size, device, spec.class_scores)
     return TrainResult(
         predictions=predictions,
-        losses=tuple(losses),
-        train_seconds=train_seconds,
+        losses=trained.losses,
+        train_seconds=trained.seconds,
         eval_seconds=time.perf_counter() - start,
-        num_params=sum(p.numel() for p in model.parameters()),
+        num_params=sum(p.numel() for p in trained.model.parameters()),
         pretrained_checkpoint=Path(checkpoint["checkpoint"]).name if checkpoint.get("type") == "Pretrained" else None,
         class_weight=class_weight,
         input_size=side,
-        precision=precision,
+        precision=trained.precision,
     )
+
+
+def _labels_and_defect_prob(samples, class_scores: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch's predicted labels (B x H x W uint8) and defect probabilities (float16), computed on the device."""
+    labels = torch.stack([s.pred_sem_seg.data[0] for s in samples]).to(torch.uint8)
+    scores = torch.stack([s.seg_logits.data for s in samples]).float()
+    prob = scores / scores.sum(1, keepdim=True).clamp_min(1e-6) if class_scores else torch.softmax(scores, dim=1)
+    return labels, (1 - prob[:, 0]).to(torch.float16)
 
 
 @torch.no_grad()
 def predict(model, test_set: PairSet, batch_size: int, device: torch.device, class_scores: bool = False) -> Predictions:
     """Labels and defect probabilities of the test set. ``class_scores``: the head outputs non-negative
     per-class scores rather than logits (Mask2Former: query class probabilities x mask probabilities),
-    which are normalized to sum to one instead of going through a softmax."""
+    which are normalized to sum to one instead of going through a softmax. Each batch goes to the device
+    as one tensor and comes back as one copy per output."""
     model.eval()
     ids = list(test_set.ids)
     labels, probs = [], []
     for start in range(0, len(ids), batch_size):
         images = np.stack([test_set.image(i) for i in ids[start : start + batch_size]])
-        for sample in model.test_step(model_inputs(images, None, device)):
-            labels.append(sample.pred_sem_seg.data[0].to(torch.uint8).cpu().numpy())
-            scores = sample.seg_logits.data.float()
-            prob = scores / scores.sum(0).clamp_min(1e-6) if class_scores else torch.softmax(scores, dim=0)
-            probs.append((1 - prob[0]).to(torch.float16).cpu().numpy())
-    return Predictions(tuple(ids), np.stack(labels), np.stack(probs))
+        batch_labels, batch_probs = _labels_and_defect_prob(model.test_step(model_inputs(images, None, device)), class_scores)
+        labels.append(batch_labels.cpu().numpy())
+        probs.append(batch_probs.cpu().numpy())
+    return Predictions(tuple(ids), np.concatenate(labels), np.concatenate(probs))

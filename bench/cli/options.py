@@ -13,6 +13,22 @@ split = click.option("--split", default="ds-5shot", show_default=True, help="Spl
 seed = click.option("--seed", default=0, show_default=True, type=int, help="Seed of generation and training.")
 
 
+def executor_options(command):
+    """``--executor/--jobs/--threads/--address``: where a grid's runs execute (docs/scaling.md)."""
+    from bench.executors import EXECUTORS
+
+    for option in reversed([
+        click.option("--executor", type=click.Choice(EXECUTORS.names()), default="inline", show_default=True,
+                     help="inline: one run after another here; local: packed processes; ray: Ray tasks."),
+        click.option("--jobs", type=click.IntRange(min=1), default=None,
+                     help="local: runs at once [default: cores on CPU; as many as GPU memory allows on CUDA]."),
+        click.option("--threads", type=click.IntRange(min=1), default=None, help="Torch threads per run."),
+        click.option("--address", default=None, help="ray: the cluster to join [default: start a local Ray]."),
+    ]):
+        command = option(command)
+    return command
+
+
 def parse_params(pairs: tuple[str, ...]) -> dict:
     """``KEY=VALUE`` strings to a dict; values are JSON where they parse (numbers, booleans), else strings."""
     params = {}

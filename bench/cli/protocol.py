@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 from tabulate import tabulate
 
+from bench.cli.options import executor_options
+from bench.errors import BenchError
 from bench.paths import results_dir
 from bench.store import RecordStore
 
@@ -26,11 +28,18 @@ def _validated(grid):
     return replace(grid, generators=generators, segmenters=segmenters)
 
 
-def run_protocol(name: str, values: dict, where: str, store: RecordStore, force: bool, dry_run: bool) -> None:
+def run_protocol(name: str, values: dict, where: str, store: RecordStore, force: bool, dry_run: bool, execution: dict) -> None:
+    """``execution``: the ``--executor/--jobs/--threads/--address`` values."""
+    from bench.executors.base import ExecutorOptions
+    from bench.executors.packing import peaks_from_records
     from bench.protocols import PROTOCOLS
-    from bench.protocols.execute import distinct, run_specs
+    from bench.protocols.execute import distinct, make_executor, run_specs
     from bench.runner import resolve_device
 
+    execution = dict(execution)
+    executor_name = execution.pop("executor")
+    if execution["address"] and executor_name != "ray":
+        raise BenchError(f"--address is for --executor ray, not {executor_name}", "add --executor ray or drop --address")
     protocol = PROTOCOLS.get(name)
     grid = protocol.grid(values, where)
     grid = _validated(grid.__class__.from_mapping({"device": resolve_device(grid.device).type}, where, base=grid))
@@ -45,7 +54,9 @@ def run_protocol(name: str, values: dict, where: str, store: RecordStore, force:
             click.echo(f"  {spec.generator} ratio={spec.ratio:g} fill_to={spec.fill_to} normal_ratio={spec.normal_ratio:g} "
                        f"{spec.segmenter} {spec.dataset}/{spec.category} seed={spec.seed}")
         return
-    outcome = run_specs(specs, store, data_root=grid.data_root, force=force, label=name)
+    peaks = peaks_from_records(store) if grid.device == "cuda" else {}
+    executor = make_executor(executor_name, ExecutorOptions(device=grid.device, peaks=peaks, **execution))
+    outcome = run_specs(specs, store, data_root=grid.data_root, force=force, label=name, executor=executor)
     rows = []
     for o in outcome.outcomes:
         s, m = o.record["spec"], o.record["metrics"]
@@ -54,6 +65,11 @@ def run_protocol(name: str, values: dict, where: str, store: RecordStore, force:
     headers = ["generator", "ratio", "fill_to", "normal_ratio", "segmenter", "category", "seed", "status", "mIoU", "mIoU defect"]
     click.echo(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True))
     click.echo(f"protocol {name}: {outcome.done} run(s) done, {outcome.skipped} skipped (records exist) -> {store.root}")
+    if outcome.failures:
+        for failure in outcome.failures:
+            click.echo(f"failed: {failure.error}", err=True)
+        raise BenchError(f"{len(outcome.failures)} of {len(runs)} runs of protocol {name} failed (listed above)",
+                         "fix the cause and re-run the same command: finished runs are kept and skipped")
 
 
 def _run_other(protocol, grid, force: bool, dry_run: bool) -> None:
@@ -96,10 +112,12 @@ def _pct(value) -> str:
 @click.option("--force", is_flag=True, help="Rerun points whose records exist.")
 @click.option("--dry-run", is_flag=True, help="List the distinct runs and stop.")
 @click.option("--records", default=None, help="Records folder [default: results/runs].")
-def protocol(name, force, dry_run, records, **values):
+@executor_options
+def protocol(name, force, dry_run, records, executor, jobs, threads, address, **values):
     """Run protocol NAME (synthetic-ratio, upsample, normal-data, benign, quality) over a grid."""
     store = RecordStore(records or results_dir() / "runs")
-    run_protocol(name, values, "command-line options", store, force, dry_run)
+    execution = dict(executor=executor, jobs=jobs, threads=threads, address=address)
+    run_protocol(name, values, "command-line options", store, force, dry_run, execution)
 
 
 COMMANDS = [protocol]

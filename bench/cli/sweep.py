@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 import yaml
 
+from bench.cli.options import executor_options
 from bench.cli.protocol import run_protocol
 from bench.errors import BenchError
 from bench.paths import results_dir
@@ -38,12 +39,14 @@ def load_sweep(path: Path) -> list[tuple[str, dict]]:
 @click.option("--force", is_flag=True, help="Rerun points whose records exist.")
 @click.option("--dry-run", is_flag=True, help="List the distinct runs and stop.")
 @click.option("--records", default=None, help="Records folder [default: results/runs].")
-def sweep(grid_file, force, dry_run, records):
-    """Run the protocols a YAML grid file describes (see docs/protocols.md)."""
+@executor_options
+def sweep(grid_file, force, dry_run, records, executor, jobs, threads, address):
+    """Run the protocols a YAML grid file describes (see docs/protocols.md, docs/scaling.md)."""
     store = RecordStore(records or results_dir() / "runs")
     path = Path(grid_file)
     for name, values in load_sweep(path):
-        run_protocol(name, values, str(path), store, force, dry_run)
+        execution = dict(executor=executor, jobs=jobs, threads=threads, address=address)
+        run_protocol(name, values, str(path), store, force, dry_run, execution)
 
 
 COMMANDS = [sweep]

@@ -1,4 +1,5 @@
-"""Run a protocol's grid through the runner: distinct runs once, finished ones skipped, progress shown."""
+"""Run a protocol's grid: distinct runs once, finished ones skipped, the rest on an executor, each record
+written the moment it arrives (so an interrupted grid resumes), failures reported without stopping the others."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from bench.runner import RunOutcome, execute
+from bench.executors import EXECUTORS, Executor, Finished, RunTask
+from bench.executors.base import ExecutorOptions
+from bench.runner import RunOutcome, check_spec, run_id_of
 from bench.spec import RunSpec
 from bench.store import RecordStore
 
@@ -15,7 +18,8 @@ from bench.store import RecordStore
 @dataclass(frozen=True)
 class GridOutcome:
     points: int  # grid points asked for
-    outcomes: tuple[RunOutcome, ...]  # one per distinct run
+    outcomes: tuple[RunOutcome, ...]  # one per distinct run that has a record, in grid order
+    failures: tuple[Finished, ...] = ()  # runs that failed every attempt
 
     @property
     def done(self) -> int:
@@ -34,13 +38,40 @@ def distinct(specs: list[RunSpec]) -> list[RunSpec]:
     return list(seen)
 
 
+def make_executor(name: str, options: ExecutorOptions) -> Executor:
+    return EXECUTORS.get(name)(options)
+
+
 def run_specs(
-    specs: list[RunSpec], store: RecordStore, data_root: str | Path | None = None, force: bool = False, progress: bool = True, label: str = "runs"
+    specs: list[RunSpec],
+    store: RecordStore,
+    data_root: str | Path | None = None,
+    force: bool = False,
+    progress: bool = True,
+    label: str = "runs",
+    executor: Executor | None = None,
 ) -> GridOutcome:
+    executor = executor or make_executor("inline", ExecutorOptions())
     runs = distinct(specs)
-    outcomes = []
-    bar = tqdm(runs, desc=label, unit="run", disable=not progress)
-    for spec in bar:
-        bar.set_postfix_str(f"{spec.generator} r={spec.ratio:g} {spec.segmenter} {spec.category} s{spec.seed}")
-        outcomes.append(execute(spec, store, data_root=data_root, force=force, progress=progress))
-    return GridOutcome(len(specs), tuple(outcomes))
+    for spec in runs:
+        check_spec(spec)  # a typo or a missing weights file fails the grid before any run starts
+    by_id: dict[str, RunOutcome] = {}
+    order, tasks = [], []
+    for spec in runs:
+        spec, run_id = run_id_of(spec, data_root, progress)
+        order.append(run_id)
+        if store.has(run_id) and not force:
+            by_id[run_id] = RunOutcome(store.read(run_id), store.path(run_id), skipped=True)
+        else:
+            tasks.append(RunTask(spec, run_id, None if data_root is None else str(data_root)))
+    failures = []
+    bar = tqdm(total=len(tasks), desc=f"{label} ({executor.name})", unit="run", disable=not progress)
+    with bar:
+        for finished in executor.run(tasks, progress=progress and executor.name == "inline"):
+            if finished.record is None:
+                failures.append(finished)
+                bar.write(f"failed after {finished.attempts} attempt(s): {finished.error}")
+            else:
+                by_id[finished.task.run_id] = RunOutcome(finished.record, store.write(finished.record), skipped=False)
+            bar.update()
+    return GridOutcome(len(specs), tuple(by_id[i] for i in dict.fromkeys(order) if i in by_id), tuple(failures))

@@ -1,0 +1,86 @@
+"""The executor contract: pending runs in, finished records or one-line failures out, as they complete.
+
+Executors only compute records; the grid driver (bench.protocols.execute) decides what is pending and
+writes each record to the store as it arrives, so an interrupted grid keeps every finished run and a
+re-run resumes, whichever executor ran it.
+"""
+
+from __future__ import annotations
+
+import traceback
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+from bench.errors import BenchError
+from bench.registry import Registry
+from bench.spec import RunSpec
+
+ATTEMPTS = 2  # a failed run is retried once: a lost worker or a transient error should not cost a grid cell
+
+
+@dataclass(frozen=True)
+class RunTask:
+    spec: RunSpec  # normalized
+    run_id: str
+    data_root: str | None = None
+
+
+@dataclass(frozen=True)
+class Finished:
+    task: RunTask
+    record: dict | None  # None when every attempt failed
+    error: str | None = None  # one line: what went wrong in the last attempt
+    attempts: int = 1
+
+
+@dataclass(frozen=True)
+class ExecutorOptions:
+    device: str = "cpu"  # the grid's device: cpu or cuda
+    jobs: int | None = None  # runs at once; None = as many as cores (CPU) or memory (GPU) allow
+    threads: int | None = None  # torch threads per run; None = the cores divided among the runs
+    address: str | None = None  # ray: the cluster to join; None starts a local one
+    peaks: dict = field(default_factory=dict, hash=False)  # measured GPU peaks per memory key (packing)
+
+
+class RunFailed(RuntimeError):
+    """A run's error as one picklable line (tracebacks of worker processes stay in their logs)."""
+
+
+class Executor(ABC):
+    name: str
+
+    def __init__(self, options: ExecutorOptions):
+        self.options = options
+
+    @abstractmethod
+    def run(self, tasks: Sequence[RunTask], progress: bool) -> Iterator[Finished]:
+        """Yield one ``Finished`` per task, in completion order."""
+
+
+EXECUTORS: Registry[type[Executor]] = Registry("executor", "bench.executors", discover="bench.executors")
+
+
+def error_line(exc: BaseException) -> str:
+    if isinstance(exc, (BenchError, RunFailed)):
+        return str(exc)
+    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno}" if last else ""
+    return f"{type(exc).__name__}: {exc}{where}".splitlines()[0]
+
+
+def compute(task: RunTask, threads: int | None = None, progress: bool = False) -> dict:
+    """Run one task in this process (the body every executor ships to its workers)."""
+    import torch
+
+    from bench.runner import compute_record
+
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        record = compute_record(task.spec, task.data_root, progress=progress)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one reportable line
+        raise RunFailed(f"{task.spec.segmenter}/{task.spec.generator}/{task.spec.category}/seed {task.spec.seed}: {error_line(exc)}") from None
+    if record["run_id"] != task.run_id:
+        raise RunFailed(f"run {task.run_id}: the worker sees different data (run id {record['run_id']})")
+    return record

@@ -1,0 +1,153 @@
+"""Executors: packing policy, retry-once, and the same records from inline, local processes and Ray."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.executors.base import ATTEMPTS, ExecutorOptions, RunTask
+from bench.executors.packing import CUDA_CONTEXT_BYTES, Admission, memory_key, peaks_from_records
+from bench.executors.ray_tasks import RayExecutor, import_ray
+from bench.protocols.execute import make_executor, run_specs
+from bench.spec import RunSpec
+from bench.store import RecordStore
+from generators.base import GeneratorSpec
+
+GiB = 2**30
+SMOKE = dict(segmenter="bisenetv2", dataset="toy", category="wood", schedule="smoke", device="cpu")
+
+
+def grid(tmp_path):
+    """Two real runs and one whose generator input is missing, so its task raises in the worker."""
+    broken = GeneratorSpec.of("import:generic", path=str(tmp_path / "no-such-folder"))
+    return [
+        RunSpec(ratio=0.0, seed=0, **SMOKE),
+        RunSpec(generator=GeneratorSpec("copy-paste"), ratio=1.0, seed=0, **SMOKE),
+        RunSpec(generator=broken, ratio=1.0, seed=0, **SMOKE),
+    ]
+
+
+def comparable(record: dict) -> dict:
+    """What a run computes, without when, where and how long."""
+    return {k: record[k] for k in ("run_id", "spec", "data", "metrics")} | {"loss_last": record["segmenter"]["loss_last"]}
+
+
+@pytest.fixture(scope="module")
+def inline_records(tmp_path_factory):
+    root = tmp_path_factory.mktemp("inline")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("BENCH_CACHE", str(root / "cache"))
+    try:
+        store = RecordStore(root / "runs")
+        outcome = run_specs(grid(root)[:2], store, progress=False)
+    finally:
+        mp.undo()
+    return {o.record["run_id"]: comparable(o.record) for o in outcome.outcomes}
+
+
+def test_cpu_runs_are_bounded_by_slots():
+    admission = Admission(slots=2)
+    key = ("bisenetv2",)
+    assert admission.admits(key, [])
+    assert admission.admits(key, [key])
+    assert not admission.admits(key, [key, key])
+
+
+def test_gpu_runs_pack_by_measured_peak_and_unmeasured_runs_start_alone():
+    small, big, unknown = ("small",), ("big",), ("unknown",)
+    peaks = {small: 2 * GiB, big: 30 * GiB}
+    admission = Admission(slots=16, gpu_budget_bytes=20 * GiB, peaks=peaks)
+    per_small = 2 * GiB + CUDA_CONTEXT_BYTES
+    fitting = 20 * GiB // per_small
+    assert admission.admits(small, [small] * (fitting - 1))
+    assert not admission.admits(small, [small] * fitting)
+    assert admission.admits(big, []), "a run always starts on an idle device"
+    assert not admission.admits(small, [big])
+    assert admission.admits(unknown, []) and not admission.admits(unknown, [small])
+    assert not admission.admits(small, [unknown]), "nothing joins a run whose peak is not known yet"
+    admission.learn(unknown, {"resources": {"peak_gpu_reserved_bytes": GiB}})
+    assert admission.admits(small, [unknown])
+
+
+def test_peaks_come_from_existing_records():
+    spec = RunSpec(**{**SMOKE, "device": "cuda"})
+    records = [
+        {"spec": spec.to_dict(), "resources": {"peak_gpu_reserved_bytes": 3 * GiB}},
+        {"spec": spec.to_dict(), "resources": {"peak_gpu_reserved_bytes": 5 * GiB}},
+        {"spec": RunSpec(**SMOKE).to_dict(), "resources": {"peak_process_rss_bytes": 10}},
+    ]
+    assert peaks_from_records(records) == {memory_key(spec): 5 * GiB}
+
+
+def test_ray_asks_for_a_gpu_share_sized_from_the_measured_peak():
+    spec = RunSpec(**{**SMOKE, "device": "cuda"})
+    task = RunTask(spec, "id")
+    measured = RayExecutor(ExecutorOptions(device="cuda", peaks={memory_key(spec): 8 * GiB}))
+    assert measured.gpu_fraction(task, 80 * GiB) == pytest.approx(0.11)  # (8 + 0.59) / 80, rounded up
+    assert RayExecutor(ExecutorOptions(device="cuda")).gpu_fraction(task, 80 * GiB) == 1.0
+    assert RayExecutor(ExecutorOptions()).gpu_fraction(task, None) == 0.0
+
+
+def _check_grid(tmp_path, executor, inline_records):
+    store = RecordStore(tmp_path / "runs")
+    outcome = run_specs(grid(tmp_path), store, progress=False, executor=executor)
+    assert {o.record["run_id"]: comparable(o.record) for o in outcome.outcomes} == inline_records
+    assert {r["run_id"] for r in store} == set(inline_records), "finished runs land in the store"
+    (failure,) = outcome.failures
+    assert failure.task.spec.generator.name == "import:generic" and failure.attempts == ATTEMPTS
+    assert "no-such-folder" in failure.error and "\n" not in failure.error
+
+    again = run_specs(grid(tmp_path)[:2], store, progress=False, executor=executor)
+    assert again.skipped == 2 and again.done == 0
+
+
+def test_inline_executor_retries_once_and_goes_on(tmp_path, inline_records):
+    _check_grid(tmp_path, make_executor("inline", ExecutorOptions()), inline_records)
+
+
+@pytest.mark.slow
+def test_local_processes_give_the_inline_records(tmp_path, inline_records):
+    _check_grid(tmp_path, make_executor("local", ExecutorOptions(jobs=2, threads=1)), inline_records)
+
+
+@pytest.fixture
+def local_ray():
+    """A local Ray started by the test, CPU only; the executor joins it rather than starting its own."""
+    ray = import_ray()
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+@pytest.mark.slow
+def test_ray_tasks_give_the_inline_records(tmp_path, inline_records, local_ray):
+    _check_grid(tmp_path, make_executor("ray", ExecutorOptions(threads=1)), inline_records)
+
+
+def test_address_without_ray_is_one_clear_error(capsys):
+    from bench.cli import main
+
+    assert main(["protocol", "synthetic-ratio", "--executor", "local", "--address", "head:6379"]) == 2
+    assert "--address is for --executor ray" in capsys.readouterr().err
+
+
+def test_sweep_runs_its_grid_on_packed_processes(tmp_path, capsys):
+    from bench.cli import main
+
+    grid_file = tmp_path / "grid.yaml"
+    grid_file.write_text("protocol: synthetic-ratio\nsegmenters: [bisenetv2]\nratios: [0]\nseeds: [0, 1]\n")
+    assert main(["sweep", str(grid_file), "--executor", "local", "--jobs", "2", "--threads", "1"]) == 0
+    assert "2 run(s) done" in capsys.readouterr().out
+    assert main(["sweep", str(grid_file), "--executor", "local"]) == 0
+    assert "0 run(s) done, 2 skipped" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_grid_benchmark_measures_sequential_and_packed(tmp_path):
+    from bench.perf.grid import benchmark, markdown
+
+    result = benchmark("bisenetv2", runs=1, pairs=3, size=32, work=tmp_path, with_ray=False)
+    grid = result["grid"]
+    assert set(grid["seconds"]) == {"sequential", "packed"} and all(s > 0 for s in grid["seconds"].values())
+    assert grid["packed_over_sequential"] == pytest.approx(grid["seconds"]["sequential"] / grid["seconds"]["packed"])
+    assert result["loading"]["uncached_s"] > 0 and result["loading"]["cached_s"] > 0
+    assert "packed / sequential throughput" in markdown(result)

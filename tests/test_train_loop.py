@@ -1,0 +1,125 @@
+"""The training loop: device-side crops and flips follow the sampling rules, losses are read back in chunks
+yet stay one per iteration and seeded, divergence is caught, and the harness-vs-MMSegmentation benchmark runs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from bench.errors import BenchError
+from bench.perf.train_step import main as train_step_main
+from segmenters import SEGMENTERS, Schedule
+from segmenters import train as train_module
+from segmenters.train import BatchDraw, augment, draw_batch, load_config, train_model
+
+CPU = torch.device("cpu")
+
+
+def _coordinate_images(n: int, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Images whose channels hold (image index, row, column) and masks holding row * width + column."""
+    rows, cols = torch.meshgrid(torch.arange(height), torch.arange(width), indexing="ij")
+    images = torch.stack([torch.stack([torch.full_like(rows, i), rows, cols]) for i in range(n)])
+    return images, (rows * width + cols).expand(n, height, width).clone()
+
+
+def test_crops_are_windows_of_the_drawn_image_and_flips_reverse_them():
+    images, masks = _coordinate_images(5, 16, 20)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        draw = draw_batch(rng, 5, 4, (16, 20), crop=8)
+        out, out_masks = augment(images, masks, draw)
+        assert out.shape == (4, 3, 8, 8) and out_masks.shape == (4, 8, 8)
+        for b in range(4):
+            rows = torch.arange(draw.top[b], draw.top[b] + 8)
+            cols = torch.arange(draw.left[b], draw.left[b] + 8)
+            rows = rows.flip(0) if draw.vflip[b] else rows
+            cols = cols.flip(0) if draw.hflip[b] else cols
+            assert (out[b, 0] == draw.index[b]).all()
+            assert torch.equal(out[b, 1], rows[:, None].expand(8, 8))
+            assert torch.equal(out[b, 2], cols[None, :].expand(8, 8))
+            assert torch.equal(out_masks[b], rows[:, None] * 20 + cols[None, :])
+
+
+def test_augment_matches_torch_flip_on_whole_images():
+    images, masks = _coordinate_images(3, 6, 7)
+    no_offset = np.zeros(3, int)
+    draw = BatchDraw(np.array([2, 0, 1]), no_offset, no_offset, np.array([True, False, True]), np.array([False, True, True]), (6, 7))
+    out, out_masks = augment(images, masks, draw)
+    assert torch.equal(out[0], images[2].flip(-1)) and torch.equal(out[1], images[0].flip(-2))
+    assert torch.equal(out[2], images[1].flip(-1, -2)) and torch.equal(out_masks[2], masks[1].flip(-1, -2))
+
+
+def test_sampling_rules():
+    rng = np.random.default_rng(1)
+    whole = draw_batch(rng, 10, 4, (16, 20), crop=16)  # one side not larger than the crop: whole images
+    assert whole.size == (16, 20) and not whole.top.any() and not whole.left.any()
+    assert all(len(set(draw_batch(rng, 4, 4, (8, 8), None).index)) == 4 for _ in range(20))  # no replacement
+    assert any(len(set(draw_batch(rng, 2, 4, (8, 8), None).index)) < 4 for _ in range(5))  # fewer images than the batch
+    flips = np.concatenate([draw_batch(rng, 10, 4, (8, 8), None).hflip for _ in range(200)])
+    assert 0.4 < flips.mean() < 0.6
+
+
+def _tiny_task() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    images = rng.integers(80, 120, (3, 32, 32, 3), dtype=np.uint8)
+    masks = np.zeros((3, 32, 32), np.uint8)
+    masks[:, 4:12, 6:20] = 1
+    images[:, 4:12, 6:20] = 250
+    masks[:, -2:] = 255  # ignored pixels
+    return images, masks
+
+
+def _train(schedule: Schedule, seed: int):
+    spec = SEGMENTERS.get("segformer")
+    cfg = load_config(spec, 2, schedule, pretrained=False, input_size=32)
+    return train_model(spec, cfg, *_tiny_task(), schedule, seed, CPU, progress=False)
+
+
+def test_losses_are_one_per_iteration_read_in_chunks_and_seeded(monkeypatch):
+    monkeypatch.setattr(train_module, "LOG_INTERVAL", 2)  # read-backs at iterations 2, 4 and the end
+    schedule = Schedule("tiny", iters=5, batch_size=2, crop_size=None)
+    runs = [_train(schedule, seed).losses for seed in (3, 3, 4)]
+    assert len(runs[0]) == 5 and all(isinstance(v, float) and np.isfinite(v) for v in runs[0])
+    assert runs[0] == runs[1] and runs[0] != runs[2]
+
+
+def test_divergence_names_the_segmenter_and_the_iteration():
+    # An infinite learning rate turns every weight into inf or NaN at the first step: iteration 1 diverges,
+    # found when the losses are read back at the end, and reported at the iteration where it happened.
+    with pytest.raises(BenchError, match=r"training of 'segformer' diverged \(loss nan\) at iteration 1"):
+        _train(Schedule("inf", iters=3, batch_size=2, crop_size=None, lr_scale=float("inf")), seed=0)
+
+
+def test_train_step_benchmark_writes_both_throughputs_and_the_ratio(tmp_path):
+    args = ["--segmenters", "segformer", "--size", "64", "--iters", "2", "--warmup", "1", "--workers", "0", "--device", "cpu"]
+    train_step_main.main([*args, "--out", str(tmp_path)], standalone_mode=False)
+    result = json.loads((tmp_path / "train_step.json").read_text())
+    (row,) = result["rows"]
+    assert row["name"] == "segformer" and row["input_size"] == 64
+    assert row["harness"]["it_s"] > 0 and row["mmseg"]["it_s"] > 0
+    assert row["harness"]["img_s"] == pytest.approx(4 * row["harness"]["it_s"])
+    assert row["ratio"] == pytest.approx(row["harness"]["it_s"] / row["mmseg"]["it_s"])
+    assert result["device"] and result["threads"] == 1 and result["timed"]
+    assert "| segformer | fp32 |" in (tmp_path / "train_step.md").read_text()
+
+
+def test_bf16_training_autocasts_without_a_loss_scaler():
+    """The harness's bf16 path: forward in bf16, no GradScaler (whose overflow check syncs every step)."""
+    from segmenters.precision import AutocastOptimWrapper, build_optimizer
+
+    model = torch.nn.Linear(4, 2)
+    cfg = dict(type="AmpOptimWrapper", dtype="bfloat16", optimizer=dict(type="AdamW", lr=1e-2), clip_grad=None)
+    wrapper = build_optimizer(model, cfg, torch.device("cpu"))
+    assert isinstance(wrapper, AutocastOptimWrapper) and not hasattr(wrapper, "loss_scaler")
+    before = model.weight.detach().clone()
+    with wrapper.optim_context(model):
+        out = model(torch.randn(3, 4))
+    assert out.dtype == torch.bfloat16
+    wrapper.update_params(out.float().pow(2).mean())
+    assert model.weight.dtype == torch.float32 and not torch.equal(model.weight, before)
+
+    fp32 = build_optimizer(model, dict(type="OptimWrapper", optimizer=dict(type="AdamW", lr=1e-2)), torch.device("cpu"))
+    assert type(fp32).__name__ == "OptimWrapper"
