@@ -151,3 +151,33 @@ def test_grid_benchmark_measures_sequential_and_packed(tmp_path):
     assert grid["packed_over_sequential"] == pytest.approx(grid["seconds"]["sequential"] / grid["seconds"]["packed"])
     assert result["loading"]["uncached_s"] > 0 and result["loading"]["cached_s"] > 0
     assert "packed / sequential throughput" in markdown(result)
+
+
+def test_an_interrupted_grid_keeps_finished_runs_and_resumes(tmp_path, inline_records):
+    from bench.executors.inline import InlineExecutor
+
+    class InterruptedAfterOne(InlineExecutor):
+        """The inline executor, with Ctrl-C arriving once the first run has finished."""
+
+        def run(self, tasks, progress):
+            yield next(super().run(tasks, progress))
+            raise KeyboardInterrupt
+
+    store = RecordStore(tmp_path / "runs")
+    specs = grid(tmp_path)[:2]
+    with pytest.raises(KeyboardInterrupt):
+        run_specs(specs, store, progress=False, executor=InterruptedAfterOne(ExecutorOptions()))
+    (kept,) = list(store)
+    resumed = run_specs(specs, store, progress=False)
+    assert resumed.skipped == 1 and resumed.done == 1
+    assert {o.record["run_id"] for o in resumed.outcomes} == set(inline_records)
+    assert kept["run_id"] in inline_records
+
+
+def test_inline_runs_leave_the_callers_thread_count_alone(tmp_path):
+    import torch
+
+    before = torch.get_num_threads()
+    run_specs(grid(tmp_path)[2:], RecordStore(tmp_path / "runs"), progress=False,
+              executor=make_executor("inline", ExecutorOptions(threads=before + 1)))
+    assert torch.get_num_threads() == before

@@ -70,17 +70,20 @@ def error_line(exc: BaseException) -> str:
 
 
 def compute(task: RunTask, threads: int | None = None, progress: bool = False) -> dict:
-    """Run one task in this process (the body every executor ships to its workers)."""
+    """Run one task in this process (the body every executor ships to its workers), with ``threads``
+    torch threads for its duration."""
     import torch
 
     from bench.runner import compute_record
 
-    if threads:
-        torch.set_num_threads(threads)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads or before)
     try:
         record = compute_record(task.spec, task.data_root, progress=progress)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one reportable line
         raise RunFailed(f"{task.spec.segmenter}/{task.spec.generator}/{task.spec.category}/seed {task.spec.seed}: {error_line(exc)}") from None
+    finally:
+        torch.set_num_threads(before)
     if record["run_id"] != task.run_id:
         raise RunFailed(f"run {task.run_id}: the worker sees different data (run id {record['run_id']})")
     return record
