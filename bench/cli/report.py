@@ -4,9 +4,9 @@ from pathlib import Path
 
 import click
 
+from bench.atomic import atomic_file, write_text_atomic
 from bench.errors import BenchError
 from bench.paths import results_dir
-from bench.atomic import atomic_file, write_text_atomic
 from bench.store import RecordStore
 
 SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}

@@ -9,7 +9,6 @@ calls of each model its plan makes. The extrapolation is stated in the output. R
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from collections import Counter
@@ -19,9 +18,9 @@ import click
 import torch
 from tqdm import tqdm
 
-from bench.atomic import write_text_atomic
 from bench.errors import BenchError
 from bench.paths import results_dir
+from bench.perf.output import write_result
 from bench.perf.segmenters import device_name
 from generators.defectgen.config import PROFILES, TIMESTEPS, large_unet, small_unet
 from generators.defectgen.plan import HANDOVERS, SAMPLERS, large_only, plan
@@ -147,9 +146,7 @@ def main(device, batch, warmup, iters, u, fast_steps, receptive_field):
     except BenchError as exc:
         raise click.ClickException(str(exc)) from None
     out = results_dir() / "perf"
-    out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out / "defectgen_sampling.json", json.dumps(result, indent=2) + "\n")
-    write_text_atomic(out / "defectgen_sampling.md", markdown(result))
+    write_result(out, "defectgen_sampling", result, markdown(result))
     click.echo(markdown(result))
 
 

@@ -9,7 +9,6 @@ Timed is the wall time of ``run_specs`` on the whole grid, worker and Ray start-
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import time
@@ -22,11 +21,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from bench.atomic import write_text_atomic
 from bench.data.base import load_pool
 from bench.executors.base import ExecutorOptions
 from bench.executors.packing import cpu_cores
 from bench.paths import results_dir
+from bench.perf.output import write_result
 from bench.perf.segmenters import device_name
 from bench.protocols.execute import make_executor, run_specs
 from bench.spec import RunSpec
@@ -167,9 +166,7 @@ def main(segmenter, runs, pairs, size, with_ray, out):
     with tempfile.TemporaryDirectory(prefix="bench-perf-grid-") as work:
         result = benchmark(segmenter, runs, pairs, size, Path(work), with_ray)
     out = out or results_dir() / "perf"
-    out.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out / "grid.json", json.dumps(result, indent=2) + "\n")
-    write_text_atomic(out / "grid.md", markdown(result))
+    write_result(out, "grid", result, markdown(result))
     click.echo(markdown(result))
 
 

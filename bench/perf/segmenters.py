@@ -8,7 +8,6 @@ depend on them). Run it as ``bench perf segmenters`` or ``python -m bench.perf.s
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import re
@@ -21,8 +20,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from bench.atomic import write_text_atomic
 from bench.errors import BenchError
+from bench.perf.output import write_result
 
 PAPER_DEVICE = "NVIDIA RTX 3090"
 
@@ -166,11 +165,8 @@ def benchmark(
         "timed": "model.test_step on uint8 images on the device: normalization, forward, resize, argmax",
         "rows": rows,
     }
-    out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"segmenters_{device.type if device.type == 'cpu' else _slug(result['device'])}_{size}"
-    json_path, md_path = out_dir / f"{stem}.json", out_dir / f"{stem}.md"
-    write_text_atomic(json_path, json.dumps(result, indent=2) + "\n")
-    write_text_atomic(md_path, table2_markdown(result))
+    json_path, md_path = write_result(out_dir, stem, result, table2_markdown(result))
     return result, json_path, md_path
 
 

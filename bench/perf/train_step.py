@@ -15,7 +15,6 @@ warm-up (model building, first-call kernel selection, worker start) excluded. Ru
 from __future__ import annotations
 
 import gc
-import json
 import os
 import platform
 import tempfile
@@ -31,10 +30,10 @@ import mmseg
 import numpy as np
 import torch
 
-from bench.atomic import write_text_atomic
 from bench.data.toy import ToyConfig, category_pairs, classes
 from bench.errors import BenchError
 from bench.paths import results_dir
+from bench.perf.output import write_result
 from bench.perf.segmenters import device_name
 
 CATEGORY = "wood"
@@ -300,8 +299,7 @@ def main(names, device, size, batch_size, warmup, iters, workers, out):
     except (BenchError, KeyError) as exc:
         raise click.ClickException(str(exc)) from None
     out = out or results_dir() / "perf"
-    write_text_atomic(out / "train_step.json", json.dumps(result, indent=2) + "\n")
-    write_text_atomic(out / "train_step.md", markdown(result))
+    write_result(out, "train_step", result, markdown(result))
     click.echo(markdown(result))
 
 
