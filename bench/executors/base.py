@@ -31,7 +31,7 @@ class Finished:
     task: RunTask
     record: dict | None  # None when every attempt failed
     error: str | None = None  # one line: what went wrong in the last attempt
-    attempts: int = 1
+    attempts: int = 1  # tries used; Ray retries internally, so its successes count as 1
 
 
 @dataclass(frozen=True)
