@@ -62,12 +62,16 @@ def check_spec(spec: RunSpec):
     return seg_spec, schedule
 
 
+def manifest_hash_of(dataset: str, category: str, split: str, data_root: str | Path | None = None, progress: bool = False) -> str:
+    """The hash of a category's split (ids and pixel hashes): with the spec, it makes the run id."""
+    pool = load_pool(dataset, category, data_root, progress=progress)
+    return make_split(pool, split).manifest_hash(pool)
+
+
 def run_id_of(spec: RunSpec, data_root: str | Path | None = None, progress: bool = False) -> tuple[RunSpec, str]:
     """The effective spec and its run id (spec + data manifest), the key the record store skips by."""
     spec = spec.normalized()
-    pool = load_pool(spec.dataset, spec.category, data_root, progress=progress)
-    split = make_split(pool, spec.split)
-    return spec, spec.run_id(split.manifest_hash(pool))
+    return spec, spec.run_id(manifest_hash_of(spec.dataset, spec.category, spec.split, data_root, progress))
 
 
 def execute(

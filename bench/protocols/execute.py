@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from bench.executors import EXECUTORS, Executor, Finished, RunTask
 from bench.executors.base import ExecutorOptions
-from bench.runner import RunOutcome, check_spec, run_id_of
+from bench.runner import RunOutcome, check_spec, manifest_hash_of
 from bench.spec import RunSpec
 from bench.store import RecordStore
 
@@ -57,8 +57,12 @@ def run_specs(
         check_spec(spec)  # a typo or a missing weights file fails the grid before any run starts
     by_id: dict[str, RunOutcome] = {}
     order, tasks = [], []
+    manifests: dict[tuple[str, str, str], str] = {}  # one pool load per category and split, not per run
     for spec in runs:
-        spec, run_id = run_id_of(spec, data_root, progress)
+        data = (spec.dataset, spec.category, spec.split)
+        if data not in manifests:
+            manifests[data] = manifest_hash_of(*data, data_root, progress)
+        run_id = spec.run_id(manifests[data])
         order.append(run_id)
         if store.has(run_id) and not force:
             by_id[run_id] = RunOutcome(store.read(run_id), store.path(run_id), skipped=True)
@@ -74,4 +78,4 @@ def run_specs(
             else:
                 by_id[finished.task.run_id] = RunOutcome(finished.record, store.write(finished.record), skipped=False)
             bar.update()
-    return GridOutcome(len(specs), tuple(by_id[i] for i in dict.fromkeys(order) if i in by_id), tuple(failures))
+    return GridOutcome(len(specs), tuple(by_id[i] for i in order if i in by_id), tuple(failures))
