@@ -9,16 +9,18 @@ import numpy as np
 import pytest
 import torch
 
-from bench.errors import BenchError
-from bench.pairset import Pair, PairSet, write_pairset
+from bench.core.errors import BenchError
+from bench.core.pairset import Pair, PairSet, write_pairset
+from bench.core.specs import GeneratorSpec
 from generators import GENERATORS
-from generators.base import GeneratorSpec, build
+from generators.base import build
 from generators.dcdganc.config import PROFILES, LossWeights, class_constant
 from generators.dcdganc.contents import cut_contents
 from generators.dcdganc.networks import DefectGenerator
 from generators.dcdganc.segment import content_mask
 from generators.dcdganc.training import CHECKPOINT, FINAL, train
 from generators.dcdganc.transfer import TransferSource, parse_class_map, target_classes
+from tests.helpers.determinism import assert_same_picture
 
 CLASSES = {0: "background", 1: "spot", 2: "scratch"}
 SIZE = 32
@@ -151,7 +153,8 @@ def test_noise_diversifies_and_class_controls_the_content(fitted):
     assert not np.array_equal(a, b), "different noise, same class: different contents"
     (c,) = generator.contents(scratch, [1])
     assert not np.array_equal(a, c), "same noise, other class: a different content"
-    assert np.array_equal(generator.contents(spot, [1])[0], a), "contents are a pure function of the noise seed"
+    # a pure function of the noise seed: alone or in a batch of two, the same content within the contract's tolerance
+    assert_same_picture(generator.contents(spot, [1])[0], a)
 
 
 def _refit(fitted, monkeypatch, **params):

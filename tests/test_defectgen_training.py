@@ -8,22 +8,34 @@ import numpy as np
 import pytest
 import torch
 
+from bench.core.errors import BenchError
+from bench.core.pairset import check_pair
+from bench.core.paths import cache_dir
+from bench.core.specs import GeneratorSpec
 from bench.data.base import load_pool
 from bench.data.splits import make_split
-from bench.errors import BenchError
-from bench.pairset import check_pair
-from bench.paths import cache_dir
-from generators import GeneratorSpec
 from generators.base import build
 from generators.defectgen.config import PROFILES, small_unet
 from generators.defectgen.diffusion import cosine_alpha_bars
 from generators.defectgen.plan import large_only, plan
 from generators.defectgen.sampling import run_plan, sample_generators
-from generators.defectgen.training import CHECKPOINT, build_model, encode_pairs, load_checkpoint, train_denoiser
+from generators.defectgen.training import (
+    CHECKPOINT,
+    build_model,
+    encode_pairs,
+    load_checkpoint,
+    train_denoiser,
+)
 from generators.synthesize import synthesize
+from tests.helpers.determinism import (
+    IMAGE_ATOL,
+    LATENT_ATOL,
+    assert_same_mask,
+    assert_same_picture,
+    mean_abs_difference,
+)
 
 FAST = {"profile": "smoke", "sampler": "fast", "steps": 8}
-
 
 
 @pytest.fixture(scope="module")
@@ -65,15 +77,19 @@ def test_smoke_training_lowers_the_loss_samples_valid_pairs_and_is_cached(task):
 
 
 def test_a_pair_depends_on_its_seed_and_index_only(task):
+    """Batch composition changes only the last bits of the convolutions (CPU-dependent), never the pair:
+    the same seed and index give the same picture within the determinism contract's tolerance."""
     train, normals = task
     generator = build(GeneratorSpec.of("ddpm", **FAST))
     generator.fit(train, normals, seed=0)
-    def pairs(n, seed):
-        return [(p.image.tobytes(), p.mask.tobytes()) for p in generator.sample(n, seed=seed)]
+    four, two = list(generator.sample(4, seed=3)), list(generator.sample(2, seed=3))  # a batch of four, a batch of two
+    for batched, alone in zip(four[:2], two):
+        assert batched.id == alone.id
+        assert_same_picture(batched.image, alone.image)
+        assert_same_mask(batched.mask, alone.mask)
+    other = list(generator.sample(2, seed=4))
+    assert mean_abs_difference(other[0].image, two[0].image) > 4 * IMAGE_ATOL
 
-    four, two = pairs(4, 3), pairs(2, 3)  # one batch of four, one batch of two
-    assert four[:2] == two
-    assert pairs(2, 4) != two
 
 def test_ancestral_noise_is_per_sample_too():
     """The full sampler draws fresh noise at every step; it must still come from each sample's own generator."""
@@ -81,15 +97,20 @@ def test_ancestral_noise_is_per_sample_too():
     models = {"large": build_model(config, seed=0).eval()}
     steps = plan(large_only(1000), stride=1)[-10:]  # the last ten steps of a full chain: 10 -> 0
     alpha_bars = cosine_alpha_bars(1000)
+    shape = (5, 16, 16)
+
+    def draws(n, seed):  # the random numbers themselves: bit-identical on every machine
+        return torch.stack([torch.randn(shape, generator=g) for g in sample_generators(seed, range(n))])
 
     def run(n, seed):
         generators = sample_generators(seed, range(n))
-        return run_plan(models, steps, alpha_bars, "x0", 1.0, generators, (5, 16, 16), torch.device("cpu"), progress=False)
+        return run_plan(models, steps, alpha_bars, "x0", 1.0, generators, shape, torch.device("cpu"), progress=False)
 
+    assert torch.equal(draws(4, 3)[:2], draws(2, 3))
     four, two = run(4, 3), run(2, 3)
-    torch.testing.assert_close(four[:2], two, rtol=0, atol=0)
-    assert not torch.equal(run(2, 4), two)
-    assert not torch.equal(four[0], four[1])
+    torch.testing.assert_close(four[:2], two, rtol=0, atol=LATENT_ATOL)
+    assert (run(2, 4) - two).abs().max() > 100 * LATENT_ATOL
+    assert (four[0] - four[1]).abs().max() > 100 * LATENT_ATOL
 
 
 @pytest.mark.parametrize("parameterization", ["x0", "eps"])

@@ -1,0 +1,1 @@
+"""Shared test helpers: seeded data builders and the tolerances of the determinism contract."""
