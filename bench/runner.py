@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bench.core.errors import BenchError
 from bench.data.base import load_pool
 from bench.data.splits import make_split
-from bench.errors import BenchError
 from bench.metrics.benign import DEFAULT_RULES, load_rules
 from bench.metrics.evaluate import METRIC_VARIANTS, evaluate_predictions
 from bench.provenance import provenance

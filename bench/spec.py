@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from bench.errors import BenchError
-from bench.pairset import canonical_json, sha256_text
-from generators.base import GeneratorSpec
+from bench.core.errors import BenchError
+from bench.core.hashing import canonical_json, sha256_text
+from bench.core.specs import GeneratorSpec
 
 NO_GENERATOR = GeneratorSpec("none")
 

@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Iterator
 
-from bench.atomic import write_text_atomic
-from bench.errors import BenchError
+from bench.core.errors import BenchError
+from bench.core.jsonfile import write_json_atomic
 
 SCHEMA = "bench.run/1"
-
-
-def json_safe(value):
-    """NaN/inf are not JSON: an undefined metric is stored as null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    return value
-
-
-def write_json_atomic(path: Path, obj) -> None:
-    write_text_atomic(path, json.dumps(json_safe(obj), indent=2, sort_keys=True, allow_nan=False))
 
 
 class RecordStore:

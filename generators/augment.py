@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Annotated, Iterator
 
 import cv2
 import numpy as np
 
-from bench.errors import BenchError
-from bench.pairset import Pair, PairSet
+from bench.core.pairset import Pair, PairSet
+from bench.core.params import Range
 from generators import GENERATORS
 from generators.base import Generator, defect_pairs
 
@@ -27,11 +27,12 @@ class Augment(Generator):
     name = "augment"
     kind = "baseline"
 
-    def __init__(self, brightness: float = 0.3, max_degrees: float = 180.0, noise_std: float = 8.0):
-        if not 0 <= brightness < 1:
-            raise BenchError(f"augment brightness must be in [0, 1), got {brightness}")
-        if max_degrees < 0 or noise_std < 0:
-            raise BenchError("augment max_degrees and noise_std must be >= 0")
+    def __init__(
+        self,
+        brightness: Annotated[float, Range(0, 1, high_open=True)] = 0.3,
+        max_degrees: Annotated[float, Range(0, 180)] = 180.0,
+        noise_std: Annotated[float, Range(0, 255)] = 8.0,
+    ):
         self.brightness = brightness
         self.max_degrees = max_degrees
         self.noise_std = noise_std

@@ -4,34 +4,12 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Iterator
+from typing import ClassVar, Iterator
 
-from bench.errors import BenchError
-from bench.pairset import Pair, PairSet, canonical_json, sha256_text
-
-
-@dataclass(frozen=True)
-class GeneratorSpec:
-    """A generator name plus its parameters; its canonical JSON keys caches and run ids."""
-
-    name: str
-    params: tuple[tuple[str, Any], ...] = field(default=())
-
-    @classmethod
-    def of(cls, name: str, **params: Any) -> "GeneratorSpec":
-        return cls(name, tuple(sorted(params.items())))
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "params": dict(self.params)}
-
-    def hash(self) -> str:
-        return sha256_text(canonical_json(self.to_dict()))
-
-    def __str__(self) -> str:
-        if not self.params:
-            return self.name
-        return self.name + "(" + ",".join(f"{k}={v}" for k, v in self.params) + ")"
+from bench.core.errors import BenchError
+from bench.core.pairset import Pair, PairSet
+from bench.core.params import Declared, check_params, declared_params
+from bench.core.specs import GeneratorSpec
 
 
 class Generator(ABC):
@@ -63,22 +41,28 @@ class Generator(ABC):
             "needs_training": cls.needs_training,
             "needs_weights": cls.needs_weights,
             "summary": (inspect.getdoc(cls) or "").splitlines()[0] if inspect.getdoc(cls) else "",
-            "params": {
-                name: (None if p.default is inspect.Parameter.empty else p.default)
-                for name, p in inspect.signature(cls.__init__).parameters.items()
-                if name != "self" and p.kind is p.POSITIONAL_OR_KEYWORD
-            },
+            "params": {name: d.default for name, d in cls.declared().items()},
+            "param_types": {name: d.describe() for name, d in cls.declared().items()},
         }
+
+    @classmethod
+    def declared(cls) -> dict[str, Declared]:
+        """The parameters this backend takes: its ``__init__`` keywords, types, ranges and defaults."""
+        return declared_params(cls.__init__)
+
+
+def checked_params(spec: GeneratorSpec) -> dict:
+    """The spec's parameters converted to their declared types; unknown names, wrong types and values out of
+    range are one-line errors, before anything is fitted."""
+    from generators import GENERATORS
+
+    return check_params(f"generator '{spec.name}'", GENERATORS.get(spec.name).declared(), dict(spec.params))
 
 
 def build(spec: GeneratorSpec) -> Generator:
     from generators import GENERATORS
 
-    cls = GENERATORS.get(spec.name)
-    try:
-        return cls(**dict(spec.params))
-    except TypeError as exc:
-        raise BenchError(f"bad parameters for generator '{spec.name}': {exc}") from None
+    return GENERATORS.get(spec.name)(**checked_params(spec))
 
 
 def resolve_class(classes: dict[int, str], wanted: int | str | None, generator: str) -> int:

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Annotated, Iterator
 
 import numpy as np
 
-from bench.errors import BenchError
-from bench.pairset import Pair, PairSet
+from bench.core.pairset import Pair, PairSet
+from bench.core.params import Range
 from generators import GENERATORS
 from generators.base import Generator, backgrounds, defect_pairs
 
@@ -34,9 +34,7 @@ class CopyPaste(Generator):
     name = "copy-paste"
     kind = "baseline"
 
-    def __init__(self, max_defects: int = 1):
-        if max_defects < 1:
-            raise BenchError("copy-paste max_defects must be >= 1")
+    def __init__(self, max_defects: Annotated[int, Range(1, 64)] = 1):
         self.max_defects = max_defects
         self._defects: list[Pair] = []
         self._bases: list[Pair] = []

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Annotated, Iterator
 
 import numpy as np
 
-from bench.errors import BenchError
-from bench.pairset import Pair, PairSet
+from bench.core.errors import BenchError
+from bench.core.pairset import Pair, PairSet
+from bench.core.params import Range
 from generators import GENERATORS
 from generators.base import Generator, backgrounds, resolve_class
 
@@ -21,14 +22,12 @@ class CutPaste(Generator):
         self,
         defect_class: int | str | None = None,
         area: tuple[float, float] = (0.02, 0.15),
-        aspect: float = 3.3,
-        jitter: float = 0.1,
+        aspect: Annotated[float, Range(1, 100)] = 3.3,
+        jitter: Annotated[float, Range(0, 1, high_open=True)] = 0.1,
     ):
         low, high = area
         if not 0 < low <= high < 1:
             raise BenchError(f"cutpaste area must be 0 < low <= high < 1 (fractions of the image), got {area}")
-        if aspect < 1 or not 0 <= jitter < 1:
-            raise BenchError("cutpaste aspect must be >= 1 and jitter in [0, 1)")
         self.defect_class = defect_class
         self.area = (low, high)
         self.aspect = aspect

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterable, Iterator
+from typing import Annotated, Iterable, Iterator
 
 import cv2
 import numpy as np
 
-from bench.errors import BenchError
-from bench.pairset import Pair, PairSet
+from bench.core.errors import BenchError
+from bench.core.pairset import Pair, PairSet
+from bench.core.params import Range
 from generators import GENERATORS
 from generators.base import Generator, backgrounds
 
@@ -117,9 +118,7 @@ class HybridMaskInterpolation(Generator):
     name = "hmi"
     kind = "baseline"
 
-    def __init__(self, gap: float = GAP_PX):
-        if gap < 1:
-            raise BenchError(f"hmi gap must be >= 1 pixel, got {gap}")
+    def __init__(self, gap: Annotated[float, Range(1, 1024)] = GAP_PX):
         self.gap = gap
         self._masks: HMIMaskSource | None = None
         self._bases: list[Pair] = []

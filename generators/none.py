@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from bench.errors import BenchError
-from bench.pairset import Pair
+from bench.core.errors import BenchError
+from bench.core.pairset import Pair
 from generators import GENERATORS
 from generators.base import Generator
 

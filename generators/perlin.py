@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Annotated, Iterator
 
 import cv2
 import numpy as np
 
-from bench.errors import BenchError
-from bench.pairset import Pair, PairSet, files_fingerprint, read_rgb
+from bench.core.errors import BenchError
+from bench.core.hashing import files_fingerprint
+from bench.core.images import read_rgb
+from bench.core.pairset import Pair, PairSet
+from bench.core.params import Range
 from generators import GENERATORS
 from generators.base import Generator, backgrounds, resolve_class
 
@@ -63,15 +66,11 @@ class Perlin(Generator):
     def __init__(
         self,
         defect_class: int | str | None = None,
-        threshold: float = 0.5,
-        max_scale_exp: int = 6,
-        max_beta: float = 0.8,
+        threshold: Annotated[float, Range(-1, 1)] = 0.5,
+        max_scale_exp: Annotated[int, Range(1, 10)] = 6,
+        max_beta: Annotated[float, Range(0, 1, high_open=True)] = 0.8,
         texture_dir: str | None = None,
     ):
-        if not 0 <= max_beta < 1:
-            raise BenchError(f"perlin max_beta must be in [0, 1), got {max_beta}")
-        if max_scale_exp < 1:
-            raise BenchError(f"perlin max_scale_exp must be >= 1, got {max_scale_exp}")
         self.defect_class = defect_class
         self.threshold = threshold
         self.max_scale_exp = max_scale_exp

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Annotated, Iterator
 
 import cv2
 import numpy as np
 
-from bench.errors import BenchError
-from bench.pairset import Pair, PairSet
+from bench.core.pairset import Pair, PairSet
+from bench.core.params import OneOf, Range
 from generators import GENERATORS
 from generators.base import Generator, backgrounds, defect_pairs
 from generators.blending import BAND_PX, improved_poisson_blend
@@ -42,11 +42,7 @@ class PoissonBlend(Generator):
     name = "poisson"
     kind = "baseline"
 
-    def __init__(self, band: int = BAND_PX, shapes: str = "real"):
-        if band < 1:
-            raise BenchError(f"poisson band must be >= 1 pixel, got {band}")
-        if shapes not in SHAPES:
-            raise BenchError(f"poisson shapes must be one of {', '.join(SHAPES)}, got {shapes!r}")
+    def __init__(self, band: Annotated[int, Range(1, 256)] = BAND_PX, shapes: Annotated[str, OneOf(*SHAPES)] = "real"):
         self.band = band
         self.shapes = shapes
         self._defects: list[Pair] = []

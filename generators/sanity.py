@@ -11,15 +11,14 @@ average). Compositing baselines that paste onto the *normals* are not near-dupli
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from bench.atomic import write_text_atomic
-from bench.pairset import PairSet
+from bench.core.jsonfile import write_json_atomic
+from bench.core.pairset import PairSet
 
 THUMB = 64
 MEMORIZATION_THRESHOLD = 0.02
@@ -104,4 +103,4 @@ def _size(image: np.ndarray) -> str:
 
 
 def write_report(report: dict, path: Path) -> None:
-    write_text_atomic(path, json.dumps(report, indent=1, sort_keys=True))
+    write_json_atomic(path, report, indent=1)

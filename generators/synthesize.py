@@ -13,10 +13,12 @@ import time
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from bench.errors import BenchError
-from bench.pairset import Pair, PairSet, canonical_json, sha256_text, write_pairset
-from bench.paths import cache_dir
-from generators.base import Generator, GeneratorSpec, build
+from bench.core.errors import BenchError
+from bench.core.hashing import canonical_json, sha256_text
+from bench.core.pairset import Pair, PairSet, write_pairset
+from bench.core.paths import cache_dir
+from bench.core.specs import GeneratorSpec
+from generators.base import Generator, build
 from generators.sanity import sanity_report, write_report
 
 log = logging.getLogger("bench.generate")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.registry import Registry
+from bench.core.registry import Registry
 
 CONFIG_DIR = Path(__file__).parent / "configs"
 

@@ -19,9 +19,9 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from bench.errors import BenchError
-from bench.pairset import PairSet
-from bench.paths import weights_dir
+from bench.core.errors import BenchError
+from bench.core.pairset import PairSet
+from bench.core.paths import weights_dir
 from segmenters.registry import SegmenterSpec
 from segmenters.schedules import Schedule
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench.pairset import Pair
+from bench.core.pairset import Pair
 
 
 @pytest.fixture(autouse=True)

@@ -56,7 +56,7 @@ def test_listings_as_json(capsys):
 def test_data_toy_writes_pair_sets(capsys, tmp_path):
     code, out, _ = run_cli(capsys, "data", "toy", "--out", str(tmp_path / "toy"), "--size", "32", "--defects-per-class", "3", "--normals", "2")
     assert code == 0
-    from bench.pairset import PairSet
+    from bench.core.pairset import PairSet
 
     for category in ("wood", "fabric", "metal"):
         s = PairSet.open(tmp_path / "toy" / category)

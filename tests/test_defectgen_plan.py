@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from generators.defectgen.plan import HANDOVERS, SAMPLERS, large_only, plan
 
 T = 1000

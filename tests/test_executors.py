@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from bench.core.specs import GeneratorSpec
 from bench.executors.base import ATTEMPTS, ExecutorOptions, RunTask
-from bench.executors.packing import CUDA_CONTEXT_BYTES, Admission, memory_key, peaks_from_records
+from bench.executors.packing import (
+    CUDA_CONTEXT_BYTES,
+    Admission,
+    memory_key,
+    peaks_from_records,
+)
 from bench.executors.ray_tasks import RayExecutor, import_ray
 from bench.protocols.execute import make_executor, run_specs
 from bench.spec import RunSpec
 from bench.store import RecordStore
-from generators.base import GeneratorSpec
 
 GiB = 2**30
 SMOKE = dict(segmenter="bisenetv2", dataset="toy", category="wood", schedule="smoke", device="cpu")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from bench.core.errors import BenchError
+from bench.core.pairset import check_pair, write_pairset
+from bench.core.specs import GeneratorSpec
 from bench.data.base import load_pool
 from bench.data.splits import make_split
-from bench.errors import BenchError
-from bench.pairset import check_pair, write_pairset
-from generators import GENERATORS, GeneratorSpec
+from generators import GENERATORS
 from generators.base import build
 from generators.hmi import interpolate_masks
 

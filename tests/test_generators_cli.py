@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from bench.cli import main
-from bench.pairset import PairSet
+from bench.core.pairset import PairSet
 
 
 def run_cli(capsys, *args):

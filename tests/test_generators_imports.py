@@ -10,10 +10,11 @@ import torch
 from PIL import Image
 from torchvision.utils import save_image
 
+from bench.core.errors import BenchError
+from bench.core.specs import GeneratorSpec
 from bench.data.base import load_pool
 from bench.data.splits import make_split
-from bench.errors import BenchError
-from generators import GENERATORS, GeneratorSpec
+from generators import GENERATORS
 from generators.base import build
 from generators.synthesize import synthesize
 

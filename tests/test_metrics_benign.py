@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.metrics.benign import benign_decisions, benign_summary, load_rules, rejects
 
 PILL = {0: "background", 1: "crack", 2: "contamination", 3: "color"}

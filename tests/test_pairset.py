@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.errors import BenchError
-from bench.pairset import Pair, PairSet, write_pairset
+from bench.core.errors import BenchError
+from bench.core.pairset import Pair, PairSet, write_pairset
 from tests.conftest import make_pair
 
 CLASSES = {0: "background", 1: "scratch", 2: "hole"}

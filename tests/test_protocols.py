@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bench.cli import main
-from bench.errors import BenchError
+from bench.core.errors import BenchError
+from bench.core.specs import GeneratorSpec
 from bench.protocols import PROTOCOLS, Grid
 from bench.protocols.execute import distinct
 from bench.spec import RunSpec
-from generators.base import GeneratorSpec
 
 
 def test_synthetic_ratio_shares_the_ratio_zero_baseline():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.metrics import quality as q
 from bench.protocols.base import Grid
 
@@ -50,14 +50,13 @@ def _direct_fid(f1: np.ndarray, f2: np.ndarray) -> float:
 def test_quality_protocol_records_metrics_and_fid_matches_direct_computation(weights, isolated_dirs, capsys):
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
+    from bench.cli import main
+    from bench.core.specs import GeneratorSpec
     from bench.data.base import load_pool
     from bench.data.splits import make_split
     from bench.protocols.quality import run_quality
-    from generators.base import GeneratorSpec
-    from generators.synthesize import synthesize
-
-    from bench.cli import main
     from bench.store import RecordStore
+    from generators.synthesize import synthesize
 
     assert main(["protocol", "quality", "--generators", "copy-paste", "--seeds", "0", "--n-generated", "8"]) == 0
     assert "protocol quality: 1 done, 0 skipped" in capsys.readouterr().out

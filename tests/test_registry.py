@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.errors import BenchError
-from bench.registry import Registry
+from bench.core.errors import BenchError
+from bench.core.registry import Registry
 
 
 def test_unknown_name_lists_valid_ones():
@@ -25,7 +25,7 @@ def test_lazy_reference_is_imported_on_first_use():
 
 
 def test_entry_points_plug_in(monkeypatch):
-    import bench.registry as registry_module
+    import bench.core.registry as registry_module
 
     class FakeEntryPoint:
         name = "plugin"

@@ -10,8 +10,8 @@ import torch
 from sklearn.utils.class_weight import compute_class_weight
 
 from bench.cli import main
-from bench.errors import BenchError
-from bench.pairset import Pair, write_pairset
+from bench.core.errors import BenchError
+from bench.core.pairset import Pair, write_pairset
 from segmenters import SCHEDULES, SEGMENTERS, Schedule
 from segmenters.registry import PAPER_ORDER
 from segmenters.train import (

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
+from bench.core.specs import GeneratorSpec
 from bench.spec import NO_GENERATOR, RunSpec
-from generators import GeneratorSpec
 
 
 def test_learned_generator_without_profile_follows_the_schedule():

@@ -4,9 +4,9 @@ import re
 
 import pytest
 
+from bench.core.errors import BenchError
+from bench.core.pairset import write_pairset
 from bench.data.splits import make_split
-from bench.errors import BenchError
-from bench.pairset import write_pairset
 from tests.conftest import make_pair
 
 CLASSES = {0: "background", 1: "scratch", 2: "hole"}

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.perf.train_step import main as train_step_main
 from segmenters import SEGMENTERS, Schedule
 from segmenters import train as train_module

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -7,7 +7,7 @@ import click
 from tabulate import tabulate
 
 from bench.cli import options
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 
 @click.group()
@@ -24,8 +24,8 @@ def data():
 @click.option("--category", "categories", multiple=True, help="Only these categories [default: all].")
 def toy(out, seed, size, defects_per_class, normals, categories):
     """Write the procedural toy benchmark (wood, fabric, metal) as pair sets."""
+    from bench.core.pairset import write_pairset
     from bench.data import toy as toy_data
-    from bench.pairset import write_pairset
 
     if size < 32:
         raise BenchError(f"--size must be at least 32, got {size}")

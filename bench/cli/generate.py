@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from bench.atomic import atomic_dir
 from bench.cli import options
-from bench.errors import BenchError
+from bench.core.atomic import atomic_dir
+from bench.core.errors import BenchError
 
 
 @click.command()
@@ -27,9 +27,10 @@ from bench.errors import BenchError
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary (with the sanity report).")
 def generate(generator, gen_param, import_path, n, out, dataset, data_root, category, split, seed, check, as_json):
     """Generate N pairs with a generator fitted on a task's training split and write them as a pair set."""
+    from bench.core.specs import GeneratorSpec
     from bench.data.base import load_pool
     from bench.data.splits import make_split
-    from generators import GENERATORS, GeneratorSpec
+    from generators import GENERATORS
     from generators.base import build
     from generators.sanity import sanity_report
     from generators.synthesize import read_sanity, synthesize

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 from tabulate import tabulate
 
-from bench.errors import BenchError
-from bench.store import json_safe
+from bench.core.errors import BenchError
+from bench.core.jsonfile import json_safe
 
 
 @click.group()

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import click
 
-from bench.paths import results_dir
+from bench.core.paths import results_dir
 
 
 @click.group()

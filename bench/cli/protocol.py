@@ -6,8 +6,8 @@ import click
 from tabulate import tabulate
 
 from bench.cli.options import executor_options
-from bench.errors import BenchError
-from bench.paths import results_dir
+from bench.core.errors import BenchError
+from bench.core.paths import results_dir
 from bench.store import RecordStore
 
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import click
 
-from bench.atomic import atomic_file, write_text_atomic
-from bench.errors import BenchError
-from bench.paths import results_dir
+from bench.core.atomic import atomic_file, write_text_atomic
+from bench.core.errors import BenchError
+from bench.core.paths import results_dir
 from bench.store import RecordStore
 
 SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}
@@ -48,7 +48,13 @@ def write_report(frame, rules_name: str, quality: list[dict], metric: str, seed:
     """Every table in markdown, LaTeX and CSV, the ratio plots as PNG, and a static HTML page."""
     import matplotlib.pyplot as plt
 
-    from bench.report import build_tables, html_page, ratio_curves, ratio_figures, render
+    from bench.report import (
+        build_tables,
+        html_page,
+        ratio_curves,
+        ratio_figures,
+        render,
+    )
 
     tables = build_tables(frame, rules_name, quality, metric, seed)
     texts = {target / "report.md": "\n".join(render(t, "markdown") for t in tables),

@@ -3,7 +3,7 @@ from __future__ import annotations
 import click
 
 from bench.cli import options
-from bench.paths import results_dir
+from bench.core.paths import results_dir
 from bench.store import RecordStore
 
 
@@ -26,9 +26,10 @@ from bench.store import RecordStore
 @click.option("--records", default=None, help="Records folder [default: results/runs].")
 def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, data_root, category, split, seed, schedule, device, pretrained, force, records):
     """Train a segmenter on real + synthetic pairs of one category and record its test metrics."""
+    from bench.core.specs import GeneratorSpec
     from bench.runner import execute, resolve_device
     from bench.spec import RunSpec
-    from generators import GENERATORS, GeneratorSpec
+    from generators import GENERATORS
     from segmenters import SCHEDULES, SEGMENTERS
 
     # Validate names before touching data, so a typo costs nothing.

@@ -9,8 +9,8 @@ import yaml
 
 from bench.cli.options import executor_options
 from bench.cli.protocol import run_protocol
-from bench.errors import BenchError
-from bench.paths import results_dir
+from bench.core.errors import BenchError
+from bench.core.paths import results_dir
 from bench.store import RecordStore
 
 

@@ -14,7 +14,7 @@ def weights():
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def check(as_json):
     """List every pretrained file the segmenters expect, whether it is present, and where to get it."""
-    from bench.paths import weights_dir
+    from bench.core.paths import weights_dir
     from segmenters.registry import expected_weights
 
     root = weights_dir()

@@ -12,17 +12,17 @@ sees either the previous set or the complete new one, never a half-written direc
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
-from bench.atomic import atomic_dir
-from bench.errors import BenchError
+from bench.core.atomic import atomic_dir
+from bench.core.errors import BenchError
+from bench.core.hashing import canonical_json, pixel_hash, sha256_text
+from bench.core.images import read_index_mask, read_rgb, write_png
 
 FORMAT = "bench.pairset/1"
 NORMAL_GROUP = "good"
@@ -35,88 +35,6 @@ class Pair:
     mask: np.ndarray  # H x W uint8 class index
     group: str = ""  # defect type the pair was filed under, NORMAL_GROUP for defect-free images
     origin: str = ""  # the release's own split ("train"/"test") where it has one, else ""
-
-
-def pixel_hash(image: np.ndarray, mask: np.ndarray) -> str:
-    """Hash of decoded pixels, so the same picture re-encoded still collides (train/test overlap checks)."""
-    h = hashlib.sha256()
-    for arr in (image, mask):
-        h.update(str(arr.shape).encode())
-        h.update(np.ascontiguousarray(arr).tobytes())
-    return h.hexdigest()
-
-
-def image_hash(image: np.ndarray) -> str:
-    h = hashlib.sha256(str(image.shape).encode())
-    h.update(np.ascontiguousarray(image).tobytes())
-    return h.hexdigest()
-
-
-def canonical_json(obj) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def files_fingerprint(root: Path, files: Iterable[Path] | None = None) -> str:
-    """Names, sizes and modification times of ``files`` (default: every file below ``root``).
-
-    A cheap identity for caches keyed on data outside bench: it changes when any of the files changes."""
-    root = Path(root)
-    files = (p for p in root.rglob("*") if p.is_file()) if files is None else files
-    entries = sorted(
-        (str(p.relative_to(root) if p.is_relative_to(root) else p), p.stat().st_size, p.stat().st_mtime_ns) for p in files
-    )
-    return sha256_text(canonical_json(entries))
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    try:
-        with Image.open(path) as im:
-            im.load()
-            return np.asarray(im.convert("RGB"))
-    except FileNotFoundError:
-        raise BenchError(f"image file missing: {path}", "restore it or re-import the data") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise BenchError(f"unreadable or truncated image: {path} ({exc})", "replace or remove the file") from None
-
-
-def read_mask_pixels(path: Path) -> np.ndarray:
-    """Decoded mask pixels: H x W for single-channel and palette-mode files (indices), H x W x 3 for colour ones."""
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode in ("RGBA", "CMYK", "YCbCr"):
-                im = im.convert("RGB")
-            elif im.mode == "LA":
-                im = im.convert("L")
-            arr = np.asarray(im)
-    except FileNotFoundError:
-        raise BenchError(f"mask file missing: {path}", "restore it or re-import the data") from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise BenchError(f"unreadable or truncated mask: {path} ({exc})", "replace or remove the file") from None
-    if arr.dtype == bool:
-        arr = arr.astype(np.uint8)
-    if arr.max(initial=0) > 255:
-        raise BenchError(f"mask {path} has values above 255", "class ids must fit in uint8")
-    return arr.astype(np.uint8)
-
-
-def read_index_mask(path: Path) -> np.ndarray:
-    """A pair set's mask: one channel of class ids. Colour masks are converted at import, never here."""
-    arr = read_mask_pixels(path)
-    if arr.ndim != 2:
-        raise BenchError(
-            f"mask {path} is a colour image, not a single-channel class-index PNG",
-            "convert it with `bench data import` or write class ids (0 = background) in one channel",
-        )
-    return arr
-
-
-def _write_png(path: Path, array: np.ndarray) -> None:
-    Image.fromarray(array).save(path, format="PNG", compress_level=6)
 
 
 class PairSet:
@@ -267,8 +185,8 @@ def write_pairset(
             if "/" in pair.id or pair.id.startswith("."):
                 raise BenchError(f"pair id '{pair.id}' is not a plain file name")
             check_pair(pair.id, pair.image, pair.mask, classes)
-            _write_png(tmp / "images" / f"{pair.id}.png", pair.image)
-            _write_png(tmp / "masks" / f"{pair.id}.png", pair.mask)
+            write_png(tmp / "images" / f"{pair.id}.png", pair.image)
+            write_png(tmp / "masks" / f"{pair.id}.png", pair.mask)
             ids.append(pair.id)
             hashes[pair.id] = pixel_hash(pair.image, pair.mask)
             if pair.group:

@@ -13,7 +13,7 @@ import pkgutil
 from importlib.metadata import entry_points
 from typing import Callable, Generic, Iterator, TypeVar
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 T = TypeVar("T")
 

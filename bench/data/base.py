@@ -11,10 +11,11 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar, Iterable, Iterator
 
-from bench.errors import BenchError
-from bench.pairset import Pair, PairSet, canonical_json, files_fingerprint, sha256_text, write_pairset
-from bench.paths import cache_dir
-from bench.registry import Registry
+from bench.core.errors import BenchError
+from bench.core.hashing import canonical_json, files_fingerprint, sha256_text
+from bench.core.pairset import Pair, PairSet, write_pairset
+from bench.core.paths import cache_dir
+from bench.core.registry import Registry
 
 
 class DatasetAdapter(ABC):

@@ -5,7 +5,7 @@ The release's index masks use these ids; the names are the release's own spellin
 
 from __future__ import annotations
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 DS_MVTEC: dict[str, tuple[str, ...]] = {
     "bottle": ("broken_large", "broken_small", "contamination"),

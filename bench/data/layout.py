@@ -15,10 +15,12 @@ from typing import Iterator, Mapping
 
 import numpy as np
 
+from bench.core.errors import BenchError
+from bench.core.hashing import files_fingerprint
+from bench.core.images import read_rgb
+from bench.core.pairset import NORMAL_GROUP, Pair
 from bench.data.base import DatasetAdapter
 from bench.data.masks import binary_mask, index_mask
-from bench.errors import BenchError
-from bench.pairset import NORMAL_GROUP, Pair, files_fingerprint, read_rgb
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 

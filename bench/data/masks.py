@@ -18,8 +18,8 @@ from typing import Mapping
 
 import numpy as np
 
-from bench.errors import BenchError
-from bench.pairset import read_mask_pixels
+from bench.core.errors import BenchError
+from bench.core.images import read_mask_pixels
 
 # Defect-Gen's palette (RGB as written to disk), index = class id.
 DEFECT_GEN_PALETTE: tuple[tuple[int, int, int], ...] = (

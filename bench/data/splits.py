@@ -27,10 +27,11 @@ from math import floor
 from pathlib import Path
 from typing import Callable
 
-from bench.errors import BenchError
-from bench.pairset import NORMAL_GROUP, PairSet, canonical_json, sha256_text
-from bench.registry import Registry
-from bench.store import write_json_atomic
+from bench.core.errors import BenchError
+from bench.core.hashing import canonical_json, sha256_text
+from bench.core.jsonfile import write_json_atomic
+from bench.core.pairset import NORMAL_GROUP, PairSet
+from bench.core.registry import Registry
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from bench.core.pairset import NORMAL_GROUP, PairSet
 from bench.data.splits import Split
-from bench.pairset import NORMAL_GROUP, PairSet
 
 
 def class_counts(masks, classes: dict[int, str]) -> dict[str, dict[str, int]]:

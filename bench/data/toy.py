@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from bench.pairset import NORMAL_GROUP, Pair
+from bench.core.pairset import NORMAL_GROUP, Pair
 
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "wood": ("crack", "stain", "hole"),

@@ -12,8 +12,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
-from bench.errors import BenchError
-from bench.registry import Registry
+from bench.core.errors import BenchError
+from bench.core.registry import Registry
 from bench.spec import RunSpec
 
 ATTEMPTS = 2  # a failed run is retried once: a lost worker or a transient error should not cost a grid cell

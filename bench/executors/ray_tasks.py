@@ -12,8 +12,17 @@ import math
 import os
 from typing import Iterator, Sequence
 
-from bench.errors import BenchError
-from bench.executors.base import ATTEMPTS, EXECUTORS, Executor, Finished, RunFailed, RunTask, compute, error_line
+from bench.core.errors import BenchError
+from bench.executors.base import (
+    ATTEMPTS,
+    EXECUTORS,
+    Executor,
+    Finished,
+    RunFailed,
+    RunTask,
+    compute,
+    error_line,
+)
 from bench.executors.packing import CUDA_CONTEXT_BYTES, memory_key
 
 # The driver's cache, results and weights folders, so workers read and write where the driver does.

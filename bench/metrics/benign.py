@@ -16,7 +16,7 @@ from typing import Mapping
 import numpy as np
 import yaml
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 
 RULES_DIR = Path(__file__).resolve().parents[1] / "protocols" / "rules"
 DEFAULT_RULES = "defect-spectrum"

@@ -6,10 +6,10 @@ from typing import Mapping
 
 import numpy as np
 
+from bench.core.pairset import PairSet
 from bench.metrics.benign import BenignRules, benign_from_areas, class_areas
 from bench.metrics.scores import pixel_and_image_scores
 from bench.metrics.segmentation import confusion_matrix, segmentation_summary
-from bench.pairset import PairSet
 
 METRIC_VARIANTS = {
     "mIoU": "mean IoU over all classes incl. background, pixels accumulated over the test set, "

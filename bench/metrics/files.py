@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.errors import BenchError
-from bench.pairset import read_index_mask
+from bench.core.errors import BenchError
+from bench.core.images import read_index_mask
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class LoadedPredictions:
 
 def read_ground_truth(root: Path) -> tuple[dict[str, np.ndarray], dict[int, str] | None]:
     """Masks by id, and the class map when ``root`` is a pair set."""
-    from bench.pairset import PairSet
+    from bench.core.pairset import PairSet
 
     root = Path(root)
     if not root.is_dir():

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.errors import BenchError
-from bench.paths import weights_dir
+from bench.core.errors import BenchError
+from bench.core.paths import weights_dir
 
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"  # torch-fidelity's converted Inception v3
 BACKBONE_FILES = {"alex": "alexnet-owt-7be5be79.pth", "vgg": "vgg16-397923af.pth"}  # torchvision ImageNet weights

@@ -18,8 +18,8 @@ import click
 import torch
 from tqdm import tqdm
 
-from bench.errors import BenchError
-from bench.paths import results_dir
+from bench.core.errors import BenchError
+from bench.core.paths import results_dir
 from bench.perf.output import write_result
 from bench.perf.segmenters import device_name
 from generators.defectgen.config import PROFILES, TIMESTEPS, large_unet, small_unet

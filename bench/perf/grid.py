@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from bench.core.paths import results_dir
 from bench.data.base import load_pool
 from bench.executors.base import ExecutorOptions
 from bench.executors.packing import cpu_cores
-from bench.paths import results_dir
 from bench.perf.output import write_result
 from bench.perf.segmenters import device_name
 from bench.protocols.execute import make_executor, run_specs

@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
 from bench.perf.output import write_result
 
 PAPER_DEVICE = "NVIDIA RTX 3090"
@@ -69,7 +69,13 @@ def measure(
 ) -> dict:
     """Latency at batch 1 (median ms per image) and throughput at ``batch_size`` (images/s) of one segmenter."""
     from segmenters import SCHEDULES, SEGMENTERS
-    from segmenters.train import build_model, inference_parameters, load_config, model_inputs, seed_everything
+    from segmenters.train import (
+        build_model,
+        inference_parameters,
+        load_config,
+        model_inputs,
+        seed_everything,
+    )
 
     spec = SEGMENTERS.get(name)
     seed_everything(seed)

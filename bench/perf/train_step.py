@@ -30,9 +30,9 @@ import mmseg
 import numpy as np
 import torch
 
+from bench.core.errors import BenchError
+from bench.core.paths import results_dir
 from bench.data.toy import ToyConfig, category_pairs, classes
-from bench.errors import BenchError
-from bench.paths import results_dir
 from bench.perf.output import write_result
 from bench.perf.segmenters import device_name
 

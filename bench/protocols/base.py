@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, Mapping
 
-from bench.errors import BenchError
-from bench.registry import Registry
+from bench.core.errors import BenchError
+from bench.core.registry import Registry
+from bench.core.specs import GeneratorSpec
 from bench.spec import RunSpec
-from generators.base import GeneratorSpec
 
 
 @dataclass(frozen=True)

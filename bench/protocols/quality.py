@@ -12,10 +12,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from bench.errors import BenchError
+from bench.core.errors import BenchError
+from bench.core.hashing import canonical_json, sha256_text
+from bench.core.pairset import PairSet
+from bench.core.paths import results_dir
 from bench.metrics import quality as q
-from bench.pairset import PairSet, canonical_json, sha256_text
-from bench.paths import results_dir
 from bench.protocols.base import Grid, Protocol, register
 from bench.provenance import provenance
 from bench.store import RecordStore
@@ -48,9 +49,9 @@ def _arrays(pairs: PairSet, region: str) -> tuple[np.ndarray, np.ndarray]:
 
 def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, device=torch.device("cpu"), force=False, progress=True):
     """Generate (cached), score and record one quality point; returns (record, skipped)."""
+    from bench.core.specs import GeneratorSpec
     from bench.data.base import load_pool
     from bench.data.splits import make_split
-    from generators.base import GeneratorSpec
     from generators.synthesize import synthesize
 
     variant = q.ic_lpips_variant(spec.ic_lpips)

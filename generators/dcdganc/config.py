@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from bench.errors import BenchError
-from bench.pairset import canonical_json, sha256_text
-from bench.registry import Registry
+from bench.core.errors import BenchError
+from bench.core.hashing import canonical_json, sha256_text
+from bench.core.registry import Registry
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Iterable, Mapping
 import cv2
 import numpy as np
 
-from bench.pairset import Pair
+from bench.core.pairset import Pair
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ from typing import Iterator
 
 import numpy as np
 
-from bench.errors import BenchError
-from bench.pairset import Pair, PairSet, canonical_json, sha256_text
-from bench.paths import cache_dir
+from bench.core.errors import BenchError
+from bench.core.hashing import canonical_json, sha256_text
+from bench.core.pairset import Pair, PairSet
+from bench.core.paths import cache_dir
 from generators import GENERATORS
 from generators.base import Generator, backgrounds, resolve_class
 from generators.blending import BAND_PX

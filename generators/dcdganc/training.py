@@ -21,7 +21,7 @@ import torch
 from torch.nn import functional as F
 from tqdm import tqdm
 
-from bench.atomic import atomic_file
+from bench.core.atomic import atomic_file
 from generators.dcdganc.config import LossWeights, Profile
 from generators.dcdganc.contents import Content
 from generators.dcdganc.networks import DefectGenerator, Discriminator, Encoder

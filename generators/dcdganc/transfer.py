@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.errors import BenchError
-from bench.pairset import PairSet
+from bench.core.errors import BenchError
+from bench.core.pairset import PairSet
 
 DEFAULT_SPLIT = "ds-5shot"
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from bench.errors import BenchError
-from bench.pairset import canonical_json, sha256_text
-from bench.registry import Registry
+from bench.core.errors import BenchError
+from bench.core.hashing import canonical_json, sha256_text
+from bench.core.registry import Registry
 
 TIMESTEPS = 1000  # T of the cosine schedule, as in the paper and the released code
 PARAMETERIZATIONS = ("x0", "eps")  # what the denoiser predicts; x0 is the released code's choice

@@ -9,9 +9,9 @@ from abc import abstractmethod
 from collections import Counter
 from typing import Iterator
 
-from bench.errors import BenchError
-from bench.pairset import Pair, PairSet
-from bench.paths import cache_dir
+from bench.core.errors import BenchError
+from bench.core.pairset import Pair, PairSet
+from bench.core.paths import cache_dir
 from generators import GENERATORS
 from generators.base import Generator
 from generators.defectgen.config import (

@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from bench.errors import BenchError
-from bench.registry import Registry
+from bench.core.errors import BenchError
+from bench.core.registry import Registry
 
 Segment = tuple[str, int, int]  # (model role, start timestep, stop timestep)
 

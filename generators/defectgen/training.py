@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from bench.atomic import atomic_file
-from bench.errors import BenchError
-from bench.pairset import Pair
+from bench.core.atomic import atomic_file
+from bench.core.errors import BenchError
+from bench.core.pairset import Pair
 from generators.defectgen.config import TIMESTEPS, Profile, UNetConfig
 from generators.defectgen.diffusion import cosine_alpha_bars, training_loss
 from generators.defectgen.unet import UNet

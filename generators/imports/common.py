@@ -11,8 +11,10 @@ from typing import Callable, ClassVar, Iterator, Mapping
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from bench.errors import BenchError
-from bench.pairset import Pair, PairSet, files_fingerprint, read_rgb
+from bench.core.errors import BenchError
+from bench.core.hashing import files_fingerprint
+from bench.core.images import read_rgb
+from bench.core.pairset import Pair, PairSet
 from generators.base import Generator, resolve_class
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")

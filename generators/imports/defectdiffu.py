@@ -4,8 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.errors import BenchError
-from bench.pairset import read_rgb
+from bench.core.errors import BenchError
+from bench.core.images import read_rgb
 from generators import GENERATORS
 from generators.imports.common import (
     BINARY_THRESHOLD,

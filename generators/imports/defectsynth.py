@@ -2,10 +2,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.errors import BenchError
-from bench.pairset import files_fingerprint
+from bench.core.errors import BenchError
+from bench.core.hashing import files_fingerprint
 from generators import GENERATORS
-from generators.imports.common import BINARY_THRESHOLD, IMAGE_SUFFIXES, Found, ImportedOutputs, match
+from generators.imports.common import (
+    BINARY_THRESHOLD,
+    IMAGE_SUFFIXES,
+    Found,
+    ImportedOutputs,
+    match,
+)
 
 MASK_SUFFIX = "_mask"
 

@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 
-from bench.errors import BenchError
+from bench.core.params import OneOf
 from generators import GENERATORS
-from generators.imports.common import BINARY_THRESHOLD, Found, ImportedOutputs, image_files, match
+from generators.imports.common import (
+    BINARY_THRESHOLD,
+    Found,
+    ImportedOutputs,
+    image_files,
+    match,
+)
 
 ENCODINGS = ("auto", "binary", "index")
 
@@ -21,11 +29,9 @@ class GenericImport(ImportedOutputs):
         path: str | None = None,
         defect_class: int | str | None = None,
         threshold: int = BINARY_THRESHOLD,
-        encoding: str = "auto",
+        encoding: Annotated[str, OneOf(*ENCODINGS)] = "auto",
     ):
         super().__init__(path, defect_class, threshold)
-        if encoding not in ENCODINGS:
-            raise BenchError(f"import:generic: encoding must be one of {', '.join(ENCODINGS)}, got {encoding!r}")
         self.encoding = encoding
 
     def find(self) -> tuple[list[Found], list[str]]:

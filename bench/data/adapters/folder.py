@@ -18,9 +18,9 @@ from pathlib import Path
 
 import yaml
 
+from bench.core.errors import BenchError
 from bench.data.base import DATASETS
 from bench.data.layout import FileLayoutAdapter, Source, flat_sources, subdirs
-from bench.errors import BenchError
 
 CLASS_FILES = ("classes.yaml", "classes.yml", "classes.json")
 

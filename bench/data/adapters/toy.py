@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable
 
+from bench.core.pairset import Pair, PairSet
 from bench.data import toy
 from bench.data.base import DATASETS, DatasetAdapter
-from bench.pairset import Pair, PairSet
 
 
 @DATASETS.register("toy")

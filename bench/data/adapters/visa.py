@@ -17,11 +17,11 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from bench.core.errors import BenchError
+from bench.core.pairset import NORMAL_GROUP
 from bench.data.base import DATASETS
 from bench.data.classmaps import class_map
 from bench.data.layout import FileLayoutAdapter, Source, masks_by_stem
-from bench.errors import BenchError
-from bench.pairset import NORMAL_GROUP
 
 SPLIT_CSV = Path("split_csv") / "1cls.csv"
 COLUMNS = ("object", "split", "label", "image", "mask")

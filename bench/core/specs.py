@@ -1,0 +1,31 @@
+"""Value objects that name a piece of work: a generator with its parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.core.hashing import canonical_json, sha256_text
+
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    """A generator name plus its parameters; its canonical JSON keys caches and run ids."""
+
+    name: str
+    params: tuple[tuple[str, Any], ...] = field(default=())
+
+    @classmethod
+    def of(cls, name: str, **params: Any) -> "GeneratorSpec":
+        return cls(name, tuple(sorted(params.items())))
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "params": dict(self.params)}
+
+    def hash(self) -> str:
+        return sha256_text(canonical_json(self.to_dict()))
+
+    def __str__(self) -> str:
+        if not self.params:
+            return self.name
+        return self.name + "(" + ",".join(f"{k}={v}" for k, v in self.params) + ")"
