@@ -23,7 +23,7 @@ demo: setup
 	  $(RUN) bench run --generator none --ratio 0 --seed $$seed $(DEMO_ARGS) && \
 	  $(RUN) bench run --generator copy-paste --ratio 1.0 --seed $$seed $(DEMO_ARGS) || exit 1; \
 	done
-	$(RUN) bench report --format markdown --out results/leaderboard.md
+	$(RUN) bench report --format markdown --out results
 
 test: setup
 	$(RUN) pytest -q
@@ -34,6 +34,7 @@ bench: setup
 	$(RUN) python -m bench.perf.train_step
 	$(RUN) python -m bench.perf.grid
 	$(RUN) python -m bench.perf.defectgen_sampling
+	$(RUN) python -m bench.perf.toy_baseline
 
 clean-cache:
 	rm -rf $${BENCH_CACHE:-$$HOME/.cache/bench}

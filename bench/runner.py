@@ -49,12 +49,13 @@ def pick_normals(available: tuple[str, ...], n: int, seed: int) -> tuple[str, ..
 
 
 def check_spec(spec: RunSpec):
-    """Unknown names and missing weight files fail before any data is loaded or generated."""
-    from generators import GENERATORS
+    """Unknown names, bad generator parameters and missing weight files fail before any data is loaded or
+    generated."""
+    from generators.base import checked_params
     from segmenters import SCHEDULES, SEGMENTERS
     from segmenters.train import pretrained_path
 
-    GENERATORS.get(spec.generator.name)
+    checked_params(spec.generator)
     seg_spec = SEGMENTERS.get(spec.segmenter)
     schedule = SCHEDULES.get(spec.schedule)
     if spec.pretrained and seg_spec.pretrained is not None:

@@ -19,6 +19,7 @@ import numpy as np
 
 from bench.core.jsonfile import write_json_atomic
 from bench.core.pairset import PairSet
+from bench.core.progress import progress as progress_bar
 
 THUMB = 64
 MEMORIZATION_THRESHOLD = 0.02
@@ -64,9 +65,7 @@ def sanity_report(
         train_sizes[_size(pair.image)] += 1
     ids = generated.ids
     if progress:
-        from tqdm import tqdm
-
-        ids = tqdm(ids, desc="sanity check", unit="pair", leave=False)
+        ids = progress_bar(ids, desc="sanity check", unit="pair", leave=False)
     thumbs, empty, off_size, sizes = [], [], [], Counter()
     pairs_with, pixels = Counter(), Counter()
     for pair_id in ids:

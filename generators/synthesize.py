@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -24,6 +25,7 @@ from generators.sanity import sanity_report, write_report
 log = logging.getLogger("bench.generate")
 
 SANITY_FILE = "sanity.json"
+SPACE_MARGIN = 256 * 2**20  # room left for the pool caches, models and records beside the generated set
 
 
 def cache_key(
@@ -57,6 +59,7 @@ def synthesize(
         log.info("generator cache hit: %s (%.3f s)", target, time.perf_counter() - t0)
         return PairSet.open(target), True
     log.info("generator cache miss: %s %s n=%d seed=%d", spec, target.name, n, seed)
+    check_space(target, n, train)
     generator.fit(train, normals, seed)
     source = {"generator": spec.to_dict(), "train": train.content_hash(), "n": n}
     pairs = _exactly(generator.sample(n, seed), n, spec.name)
@@ -64,6 +67,26 @@ def synthesize(
     write_report(sanity_report(generated, train, progress=progress), target / SANITY_FILE)
     log.info("generated %d pairs in %.2f s -> %s", len(generated), time.perf_counter() - t0, target)
     return generated, False
+
+
+def planned_bytes(n: int, train: PairSet) -> int:
+    """What ``n`` pairs the size of the training images take on disk at most (PNG of noise is about raw size)."""
+    height, width = train.image(train.ids[0]).shape[:2] if len(train) else (0, 0)
+    return int(n * height * width * 4 * 1.05)
+
+
+def check_space(target: Path, n: int, train: PairSet) -> None:
+    """Refuse a generation the cache's disk cannot hold, before anything is fitted or written."""
+    need = planned_bytes(n, train) + SPACE_MARGIN
+    folder = target
+    while not folder.exists():
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    if need > free:
+        raise BenchError(
+            f"generating {n} pairs needs about {need / 2**30:.1f} GiB in the cache {cache_dir()}, {free / 2**30:.1f} GiB are free",
+            "lower --ratio / --n, free disk space or point BENCH_CACHE at a larger disk",
+        )
 
 
 def read_sanity(generated: PairSet) -> dict | None:

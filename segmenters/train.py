@@ -22,6 +22,7 @@ import torch
 from bench.core.errors import BenchError
 from bench.core.pairset import PairSet
 from bench.core.paths import weights_dir
+from bench.core.progress import progress as progress_bar
 from segmenters.registry import SegmenterSpec
 from segmenters.schedules import Schedule
 
@@ -403,7 +404,6 @@ def train_model(
     never waits for the GPU except every ``LOG_INTERVAL`` iterations, when the losses are read back.
     ``on_step(iteration)`` runs after every optimizer step (the speed benchmark times with it).
     """
-    from tqdm import tqdm
 
     from segmenters.precision import build_optimizer
 
@@ -421,7 +421,7 @@ def train_model(
     pending: list[torch.Tensor] = []
     model.train()
     start = time.perf_counter()
-    bar = tqdm(range(schedule.iters), desc=f"train {spec.name}", unit="it", disable=not progress, leave=False)
+    bar = progress_bar(range(schedule.iters), desc=f"train {spec.name}", unit="it", enabled=progress, leave=False)
     for it in bar:
         for group, base in zip(optim_wrapper.optimizer.param_groups, base_lrs):  # poly decay, power 1
             group["lr"] = base * (1 - it / schedule.iters)

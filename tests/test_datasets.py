@@ -251,7 +251,7 @@ def test_import_is_cached_and_changed_data_is_a_new_pool(tmp_path):
 
 def test_data_check_reports_counts_per_split_and_class(capsys, tmp_path):
     root = mvtec_tree(tmp_path / "mvtec")
-    args = ["data", "check", "--format", "mvtec-ad", "--data-root", str(root), "--split", "third"]
+    args = ["data", "check", "--dataset", "mvtec-ad", "--data-root", str(root), "--split", "third"]
     assert main([*args, "--json"]) == 0
     (report,) = json.loads(capsys.readouterr().out)
     assert report["category"] == "bottle" and report["images"] == 19 and report["normals"] == 5
@@ -266,16 +266,16 @@ def test_data_import_then_run_finds_the_run_by_manifest_hash(capsys, tmp_path, i
     manifest hash; a record stored under the expected run id is found and skipped (no training here:
     the toy end-to-end test trains)."""
     root = mvtec_tree(tmp_path / "mvtec", defects={"crack": 6, "scratch": 6}, train_good=2, test_good=2)
-    assert main(["data", "import", "--format", "mvtec-ad", "--data-root", str(root)]) == 0
+    assert main(["data", "import", "--dataset", "mvtec-ad", "--data-root", str(root)]) == 0
     assert "bottle: 16 pairs, classes crack, scratch" in capsys.readouterr().out
     pool = load_pool("mvtec-ad", "bottle", root)
     split = make_split(pool, "third+val:0.5")
     assert split.train == ("crack_000", "scratch_000") and split.val == ("crack_001", "scratch_001")
-    spec = RunSpec(dataset="mvtec-ad", category="bottle", split="third+val:0.5", device="cpu")
+    spec = RunSpec(dataset="mvtec-ad", category="bottle", split="third+val:0.5", schedule="smoke", device="cpu")
     run_id = spec.run_id(split.manifest_hash(pool))
     store = RecordStore(isolated_dirs / "results" / "runs")
     store.write({"schema": SCHEMA, "run_id": run_id, "data": {"manifest_hash": split.manifest_hash(pool)}, "metrics": {"mIoU": 0.5, "mIoU_defect": 0.25}})
-    run = ["run", "--dataset", "mvtec-ad", "--data-root", str(root), "--category", "bottle", "--split", "third+val:0.5", "--device", "cpu"]
+    run = ["run", "--dataset", "mvtec-ad", "--data-root", str(root), "--category", "bottle", "--split", "third+val:0.5", "--schedule", "smoke", "--device", "cpu"]
     assert main(run) == 0
     assert capsys.readouterr().out.startswith(f"skipped (record exists; --force to rerun): {run_id}")
 

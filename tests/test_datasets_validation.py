@@ -8,18 +8,7 @@ import numpy as np
 import pytest
 
 from bench.cli import main
-from tests.test_datasets import (
-    SIZE,
-    blob,
-    ds_flat_tree,
-    ds_mvtec_tree,
-    folder_tree,
-    ksdd2_tree,
-    mvtec_tree,
-    save,
-    save_image,
-    visa_tree,
-)
+from tests.test_datasets import SIZE, blob, ds_flat_tree, ds_mvtec_tree, folder_tree, ksdd2_tree, mvtec_tree, save, save_image, visa_tree
 
 
 def _image_without_mask(tmp: Path):
@@ -125,7 +114,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c.__name__.strip("_") for c in CASES])
 def test_bad_input_is_one_line_naming_the_file_and_leaves_no_cache(case, capsys, tmp_path, isolated_dirs):
     fmt, root, expected = case(tmp_path / "data")
-    code = main(["data", "import", "--format", fmt, "--data-root", str(root)])
+    code = main(["data", "import", "--dataset", fmt, "--data-root", str(root)])
     out, err = capsys.readouterr()
     assert code == 2
     errors = [line for line in err.splitlines() if line.startswith("error: ")]  # progress bars share stderr
@@ -146,7 +135,7 @@ def test_grey_rgb_index_masks_are_read_as_class_ids(tmp_path):
 
 def test_wrong_root_or_category_is_explained(capsys, tmp_path):
     root = mvtec_tree(tmp_path / "mvtec")
-    assert main(["data", "check", "--format", "ds-mvtec", "--data-root", str(root)]) == 2
+    assert main(["data", "check", "--dataset", "ds-mvtec", "--data-root", str(root)]) == 2
     assert f"no 'ds-mvtec' categories found under {root}" in capsys.readouterr().err
     assert main(["run", "--dataset", "mvtec-ad", "--data-root", str(root), "--category", "wood"]) == 2
     assert f"dataset 'mvtec-ad' has no category 'wood' under {root}; choose one of: bottle" in capsys.readouterr().err

@@ -19,21 +19,9 @@ from generators.defectgen.config import PROFILES, small_unet
 from generators.defectgen.diffusion import cosine_alpha_bars
 from generators.defectgen.plan import large_only, plan
 from generators.defectgen.sampling import run_plan, sample_generators
-from generators.defectgen.training import (
-    CHECKPOINT,
-    build_model,
-    encode_pairs,
-    load_checkpoint,
-    train_denoiser,
-)
+from generators.defectgen.training import CHECKPOINT, build_model, encode_pairs, load_checkpoint, train_denoiser
 from generators.synthesize import synthesize
-from tests.helpers.determinism import (
-    IMAGE_ATOL,
-    LATENT_ATOL,
-    assert_same_mask,
-    assert_same_picture,
-    mean_abs_difference,
-)
+from tests.helpers.determinism import IMAGE_ATOL, LATENT_ATOL, assert_same_mask, assert_same_picture, mean_abs_difference
 
 FAST = {"profile": "smoke", "sampler": "fast", "steps": 8}
 

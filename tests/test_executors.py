@@ -6,12 +6,7 @@ import pytest
 
 from bench.core.specs import GeneratorSpec
 from bench.executors.base import ATTEMPTS, ExecutorOptions, RunTask
-from bench.executors.packing import (
-    CUDA_CONTEXT_BYTES,
-    Admission,
-    memory_key,
-    peaks_from_records,
-)
+from bench.executors.packing import CUDA_CONTEXT_BYTES, Admission, memory_key, peaks_from_records
 from bench.executors.ray_tasks import RayExecutor, import_ray
 from bench.protocols.execute import make_executor, run_specs
 from bench.spec import RunSpec

@@ -90,7 +90,7 @@ def test_generate_imports_a_folder_given_by_path(capsys, tmp_path):
         (["generate", "-g", "nope", "--n", "2"], "unknown generator 'nope'"),
         (["generate", "-g", "import:seas", "--n", "2"], "needs the folder of the tool's output"),
         (["generate", "-g", "cutpaste", "--n", "2", "--gen-param", "defect_class=rust"], "defect_class 'rust' is not a defect class"),
-        (["generate", "-g", "augment", "--n", "0"], "0 is not in the range x>=1"),
+        (["generate", "-g", "augment", "--n", "0"], "0 is not in the range 1<=x<=1000000"),
     ],
 )
 def test_bad_input_is_one_error_line(capsys, tmp_path, args, message):

@@ -4,19 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import (
-    average_precision_score,
-    precision_recall_curve,
-    roc_auc_score,
-)
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
-from bench.metrics.scores import (
-    average_precision,
-    f1_max,
-    image_labels_and_scores,
-    pixel_and_image_scores,
-    roc_auc,
-)
+from bench.metrics.scores import average_precision, f1_max, image_labels_and_scores, pixel_and_image_scores, roc_auc
 
 
 def _sk_f1max(labels, scores):

@@ -8,11 +8,7 @@ import torch
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 from sklearn.metrics import jaccard_score
 
-from bench.metrics.segmentation import (
-    confusion_matrix,
-    per_class_iou,
-    segmentation_summary,
-)
+from bench.metrics.segmentation import confusion_matrix, per_class_iou, segmentation_summary
 
 
 def _random_masks(seed: int, n=6, size=24, num_classes=4):

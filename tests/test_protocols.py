@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bench.cli import main
@@ -72,4 +74,7 @@ def test_dry_run_lists_distinct_runs(tmp_path, capsys):
     assert main(["sweep", str(path), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert "protocol synthetic-ratio: 2 grid points, 2 distinct runs" in out
-    assert "protocol normal-data: 2 grid points, 2 distinct runs" in out and "normal_ratio=1" in out
+    assert "protocol normal-data: 2 grid points, 2 distinct runs" in out
+    assert main(["sweep", str(path), "--dry-run", "--json"]) == 0
+    ratio, normal = json.loads(capsys.readouterr().out)
+    assert [r["ratio"] for r in ratio["runs"]] == [0.0, 1.0] and [r["normal_ratio"] for r in normal["runs"]] == [0.0, 1.0]

@@ -7,15 +7,7 @@ import pandas as pd
 import pytest
 
 from bench.metrics.benign import load_rules
-from bench.report import (
-    bootstrap_delta,
-    build_tables,
-    deltas,
-    generator_leaderboard,
-    records_frame,
-    render,
-    verdict,
-)
+from bench.report import bootstrap_delta, build_tables, deltas, generator_leaderboard, records_frame, render, verdict
 
 CLASSES = {"0": "background", "1": "scratch", "2": "stain"}
 

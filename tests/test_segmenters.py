@@ -14,14 +14,7 @@ from bench.core.errors import BenchError
 from bench.core.pairset import Pair, write_pairset
 from segmenters import SCHEDULES, SEGMENTERS, Schedule
 from segmenters.registry import PAPER_ORDER
-from segmenters.train import (
-    balanced_class_weights,
-    build_model,
-    load_config,
-    model_inputs,
-    seed_everything,
-    train_and_evaluate,
-)
+from segmenters.train import balanced_class_weights, build_model, load_config, model_inputs, seed_everything, train_and_evaluate
 
 EIGHT = ["unet", "pspnet", "deeplabv3plus", "hrnet", "bisenetv2", "segmenter", "segformer", "mask2former"]
 CLASSES = {0: "background", 1: "crack", 2: "stain", 3: "hole"}  # three defect classes -> four outputs

@@ -26,6 +26,13 @@ def test_run_id_depends_on_spec_and_data():
     assert RunSpec(generator=GeneratorSpec.of("copy-paste"), ratio=1.0, seed=1).run_id("a") != spec.run_id("a")
 
 
-def test_negative_ratio_is_rejected():
-    with pytest.raises(BenchError, match="--ratio must be >= 0"):
-        RunSpec(ratio=-0.5)
+@pytest.mark.parametrize("field, value", [("ratio", -0.5), ("ratio", float("nan")), ("ratio", float("inf")), ("normal_ratio", -1.0)])
+def test_amounts_must_be_finite_and_non_negative(field, value):
+    with pytest.raises(BenchError, match=f"--{field.replace('_', '-')} must be a finite number >= 0"):
+        RunSpec(**{field: value})
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True])
+def test_seeds_are_whole_numbers(seed):
+    with pytest.raises(BenchError, match="--seed must be a whole number >= 0"):
+        RunSpec(seed=seed)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -8,6 +7,8 @@ from tabulate import tabulate
 
 from bench.cli import options
 from bench.core.errors import BenchError
+from bench.core.jsonfile import dumps
+from bench.core.paths import writable_dir
 
 
 @click.group()
@@ -15,25 +16,25 @@ def data():
     """Datasets: write the embedded toy benchmark, inspect and import real ones."""
 
 
+categories_option = options.multi("--category", "categories", help="Only these categories [default: all].")
+
+
 @data.command()
 @click.option("--out", required=True, help="Folder to write one pair set per category into.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Data seed: same seed, same bytes.")
-@click.option("--size", default=64, show_default=True, type=int, help="Image side in pixels.")
-@click.option("--defects-per-class", default=12, show_default=True, type=int)
-@click.option("--normals", default=10, show_default=True, type=int, help="Normal images per release split (train and test).")
-@click.option("--category", "categories", multiple=True, help="Only these categories [default: all].")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Data seed: same seed, same bytes.")
+@click.option("--size", default=64, show_default=True, type=click.IntRange(32, 4096), help="Image side in pixels.")
+@click.option("--defects-per-class", default=12, show_default=True, type=click.IntRange(2, 10_000))
+@click.option("--normals", default=10, show_default=True, type=click.IntRange(1, 10_000), help="Normal images per release split (train and test).")
+@categories_option
 def toy(out, seed, size, defects_per_class, normals, categories):
     """Write the procedural toy benchmark (wood, fabric, metal) as pair sets."""
     from bench.core.pairset import write_pairset
     from bench.data import toy as toy_data
 
-    if size < 32:
-        raise BenchError(f"--size must be at least 32, got {size}")
-    if defects_per_class < 2 or normals < 1:
-        raise BenchError("--defects-per-class must be >= 2 and --normals >= 1")
-    unknown = set(categories) - set(toy_data.CATEGORIES)
+    unknown = set(categories or ()) - set(toy_data.CATEGORIES)
     if unknown:
         raise BenchError(f"unknown toy category {sorted(unknown)}", f"choose from {', '.join(toy_data.CATEGORIES)}")
+    out = writable_dir(out, "--out")
     cfg = toy_data.ToyConfig(size=size, defects_per_class=defects_per_class, normals_train=normals, normals_test=normals, seed=seed)
     for category in categories or toy_data.CATEGORIES:
         target = Path(out) / category
@@ -43,10 +44,9 @@ def toy(out, seed, size, defects_per_class, normals, categories):
         click.echo(f"{category}: {len(written)} pairs, classes {', '.join(written.defect_classes.values())} -> {target}")
 
 
-release_format = click.option(
-    "--format", "dataset", required=True, help="Dataset adapter = the release layout on disk (see docs/datasets.md)."
+release_dataset = click.option(
+    "--dataset", required=True, help="Dataset adapter = the release layout on disk (see docs/datasets.md)."
 )
-categories_option = click.option("--category", "categories", multiple=True, help="Only these categories [default: all]; repeatable.")
 
 
 def _categories(dataset: str, data_root: str | None, chosen: tuple[str, ...]) -> list[str]:
@@ -55,12 +55,12 @@ def _categories(dataset: str, data_root: str | None, chosen: tuple[str, ...]) ->
     adapter = DATASETS.get(dataset)()
     available = adapter.categories(resolve_root(adapter, data_root))
     if not available:
-        raise BenchError(f"no '{dataset}' categories found under {data_root}", "check --format and --data-root (see docs/datasets.md)")
-    return list(chosen) or available
+        raise BenchError(f"no '{dataset}' categories found under {data_root}", "check --dataset and --data-root (see docs/datasets.md)")
+    return list(chosen or ()) or available
 
 
 @data.command("import")
-@release_format
+@release_dataset
 @options.data_root
 @categories_option
 def import_(dataset, data_root, categories):
@@ -73,7 +73,7 @@ def import_(dataset, data_root, categories):
 
 
 @data.command()
-@release_format
+@release_dataset
 @options.data_root
 @categories_option
 @options.split
@@ -89,7 +89,7 @@ def check(dataset, data_root, categories, split, as_json):
         pool = load_pool(dataset, category, data_root, progress=True)
         reports.append(category_report(pool, make_split(pool, split), category))
     if as_json:
-        click.echo(json.dumps(reports, indent=2))
+        click.echo(dumps(reports))
         return
     parts = [
         {"category": r["category"], "images": r["images"], "normals": r["normals"], **r["parts"], "split": r["split"], "manifest": r["manifest_hash"][:12]}

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
@@ -10,13 +9,15 @@ import click
 from bench.cli import options
 from bench.core.atomic import atomic_dir
 from bench.core.errors import BenchError
+from bench.core.jsonfile import dumps
+from bench.core.paths import writable_dir
 
 
 @click.command()
 @click.option("--generator", "-g", required=True, help="Generator backend (`bench generators list`).")
-@click.option("--gen-param", multiple=True, metavar="KEY=VALUE", help="Generator parameter; repeatable.")
+@options.multi("--gen-param", metavar="KEY=VALUE", help="Generator parameter.")
 @click.option("--path", "import_path", default=None, help="Folder of a published tool's output (import:* generators; same as --gen-param path=DIR).")
-@click.option("--n", "n", required=True, type=click.IntRange(min=1), help="Number of pairs to generate.")
+@click.option("--n", "n", required=True, type=click.IntRange(1, 1_000_000), help="Number of pairs to generate.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Where to write the pair set (replaced if it exists).")
 @options.dataset
 @options.data_root
@@ -63,7 +64,7 @@ def generate(generator, gen_param, import_path, n, out, dataset, data_root, cate
         "out": str(target),
     }
     if as_json:
-        click.echo(json.dumps({**summary, "sanity": report}, indent=2))
+        click.echo(dumps({**summary, "sanity": report}))
         return
     source = "from cache" if cache_hit else "generated"
     click.echo(f"{source}: {len(generated)} pairs of {spec} on {summary['task']} seed={seed} in {seconds:.3f} s -> {target}")
@@ -91,10 +92,12 @@ def _ids(ids: list[str], count: int) -> str:
 
 
 def _writable_out(out: Path) -> Path:
-    """``--out`` may be new, empty or an older pair set; never replace someone's other files."""
+    """``--out`` may be new, empty or an older pair set; never replace someone's other files. Its folder must
+    be writable, checked before anything is generated."""
     out = out.expanduser().resolve()
     if out.exists() and not (out / "meta.json").is_file() and (not out.is_dir() or any(out.iterdir())):
         raise BenchError(f"--out {out} exists and is not a pair set", "choose a new folder or remove it first")
+    writable_dir(out.parent, "the folder of --out")
     return out
 
 

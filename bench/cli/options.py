@@ -3,14 +3,42 @@
 from __future__ import annotations
 
 import json
+import math
 
 import click
+
+from bench.core.specs import split_top_level
+from bench.spec import MAX_RATIO
+
+
+def _flatten(ctx, param, values):
+    """Repeated and comma-separated values as one tuple (commas inside brackets do not split)."""
+    out = tuple(v for value in values or () for v in split_top_level(value))
+    return out or None
+
+
+def multi(*decls: str, help: str, **kwargs):
+    """An option that takes several values: ``--x a --x b`` and ``--x a,b`` mean the same."""
+    return click.option(*decls, multiple=True, callback=_flatten, help=f"{help} Repeatable or comma-separated.", **kwargs)
+
+
+def finite(ctx, param, value):
+    """Numbers from the command line must be finite: nan and inf are refused before any work."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number", param_hint=f"--{param.name.replace('_', '-')}")
+    return value
+
 
 dataset = click.option("--dataset", default="toy", show_default=True, help="Dataset adapter (see docs/datasets.md).")
 data_root = click.option("--data-root", default=None, help="Root of the dataset release on disk (not needed for toy).")
 category = click.option("--category", default="wood", show_default=True, help="Product category = one segmentation task.")
 split = click.option("--split", default="ds-5shot", show_default=True, help="Split preset.")
-seed = click.option("--seed", default=0, show_default=True, type=int, help="Seed of generation and training.")
+seed = click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Seed of generation and training.")
+device = click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]), help="Where to train.")
+records = click.option("--records", default=None, help="Records folder [default: results/runs].")
+as_json = click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
+max_ratio = click.option("--max-ratio", default=MAX_RATIO, show_default=True, type=click.FloatRange(min=0), callback=finite,
+                         help="Refuse synthetic ratios above this (guards against typos such as 1e9).")
 
 
 def executor_options(command):
@@ -29,10 +57,10 @@ def executor_options(command):
     return command
 
 
-def parse_params(pairs: tuple[str, ...]) -> dict:
+def parse_params(pairs: tuple[str, ...] | None) -> dict:
     """``KEY=VALUE`` strings to a dict; values are JSON where they parse (numbers, booleans), else strings."""
     params = {}
-    for item in pairs:
+    for item in pairs or ():
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"'{item}' is not KEY=VALUE", param_hint="--gen-param")

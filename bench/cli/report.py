@@ -4,9 +4,11 @@ from pathlib import Path
 
 import click
 
+from bench.cli import options
 from bench.core.atomic import atomic_file, write_text_atomic
 from bench.core.errors import BenchError
-from bench.core.paths import results_dir
+from bench.core.jsonfile import dumps
+from bench.core.paths import results_dir, writable_dir
 from bench.store import RecordStore
 
 SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}
@@ -14,47 +16,50 @@ SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}
 
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(list(SUFFIX)), default="markdown", show_default=True)
-@click.option("--out", default=None, help="File to write [default: results/leaderboard.<ext>]; '-' prints only.")
-@click.option("--records", default=None, help="Records folder [default: results/runs].")
+@click.option("--out", default=None, help="Folder the report goes to: leaderboard.<ext>, and with --all every table, "
+              "plot and the HTML page [default: results/report]; '-' prints only.")
+@options.records
 @click.option("--all", "write_all", is_flag=True, help="Also write every table (markdown, LaTeX, CSV), the ratio plots and an HTML page.")
-@click.option("--out-dir", default=None, help="Folder for --all [default: results/report].")
 @click.option("--rules", default="defect-spectrum", show_default=True, help="Benign rules: a shipped name or a YAML file.")
 @click.option("--metric", default="mIoU", show_default=True, type=click.Choice(["mIoU", "mIoU_defect", "pixel_AUROC", "pixel_AP", "image_AUROC", "image_AP"]))
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the bootstrap intervals.")
-def report(fmt, out, records, write_all, out_dir, rules, metric, seed):
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Seed of the bootstrap intervals.")
+@options.as_json
+def report(fmt, out, records, write_all, rules, metric, seed, as_json):
     """Build the leaderboard (mean ± std over seeds) and, with --all, every paper-style table and plot."""
     from bench.metrics.benign import load_rules
     from bench.report import format_leaderboard, leaderboard, records_frame
 
+    if out == "-" and write_all:
+        raise BenchError("--all writes files and --out - prints only", "drop one of them")
+    target = None if out == "-" else writable_dir(Path(out) if out else results_dir() / "report", "--out")
     store = RecordStore(records or results_dir() / "runs")
     benign_rules = load_rules(rules)
     frame = records_frame(store, benign_rules)
     if frame.empty:
         raise BenchError(f"no run records in {store.root}", "run `bench run ...` first or point --records at them")
-    text = format_leaderboard(leaderboard(frame), fmt)
-    click.echo(text, nl=False)
-    if out != "-":
-        path = Path(out) if out else results_dir() / f"leaderboard{SUFFIX[fmt]}"
+    table = leaderboard(frame)
+    text = format_leaderboard(table, fmt)
+    if as_json:
+        click.echo(dumps(table.to_dict(orient="records")))
+    else:
+        click.echo(text, nl=False)
+    written = []
+    if target is not None:
+        path = target / f"leaderboard{SUFFIX[fmt]}"
         write_text_atomic(path, text)
-        click.echo(f"written: {path}", err=True)
+        written.append(path)
     if write_all:
         quality = list(RecordStore(results_dir() / "quality", schema="bench.quality/1"))
-        target = Path(out_dir) if out_dir else results_dir() / "report"
-        for path in write_report(frame, benign_rules.name, quality, metric, seed, target):
-            click.echo(f"written: {path}", err=True)
+        written += write_report(frame, benign_rules.name, quality, metric, seed, target)
+    for path in written:
+        click.echo(f"written: {path}", err=True)
 
 
 def write_report(frame, rules_name: str, quality: list[dict], metric: str, seed: int, target: Path) -> list[Path]:
     """Every table in markdown, LaTeX and CSV, the ratio plots as PNG, and a static HTML page."""
     import matplotlib.pyplot as plt
 
-    from bench.report import (
-        build_tables,
-        html_page,
-        ratio_curves,
-        ratio_figures,
-        render,
-    )
+    from bench.report import build_tables, html_page, ratio_curves, ratio_figures, render
 
     tables = build_tables(frame, rules_name, quality, metric, seed)
     texts = {target / "report.md": "\n".join(render(t, "markdown") for t in tables),

@@ -7,30 +7,39 @@ from pathlib import Path
 import click
 import yaml
 
+from bench.cli import options
 from bench.cli.options import executor_options
-from bench.cli.protocol import run_protocol
+from bench.cli.protocol import plan_protocol, run_protocol
 from bench.core.errors import BenchError
-from bench.core.paths import results_dir
+from bench.core.jsonfile import dumps
+from bench.core.paths import results_dir, writable_dir
 from bench.store import RecordStore
 
 
 def load_sweep(path: Path) -> list[tuple[str, dict]]:
     """``protocol: NAME`` plus grid keys, or ``sweeps:`` a list of such blocks."""
+    if path.is_dir():
+        raise BenchError(f"sweep file {path} is a folder, not a grid file", "pass the path of a grid YAML file")
     if not path.is_file():
         raise BenchError(f"sweep file {path} not found", "pass the path of a grid YAML file")
     try:
         doc = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise BenchError(f"sweep file {path} is not valid YAML ({str(exc).splitlines()[0]})", "fix the file") from None
-    blocks = doc.get("sweeps") if isinstance(doc, dict) and "sweeps" in doc else [doc]
+    if doc is None:
+        raise BenchError(f"sweep file {path} is empty", "add protocol: NAME and the grid keys")
+    if not isinstance(doc, dict):
+        raise BenchError(f"sweep file {path} holds a {type(doc).__name__}, not a mapping", "start it with protocol: NAME")
+    blocks = doc["sweeps"] if "sweeps" in doc else [doc]
+    if not isinstance(blocks, list) or not blocks:
+        raise BenchError(f"sweep file {path}: 'sweeps' must be a non-empty list of blocks, got {blocks!r}",
+                         "write sweeps: followed by '- protocol: NAME' blocks")
     out = []
-    for i, block in enumerate(blocks or []):
+    for i, block in enumerate(blocks):
         if not isinstance(block, dict) or "protocol" not in block:
             raise BenchError(f"sweep file {path}: block {i + 1} has no 'protocol' key", "start each block with protocol: NAME")
         values = dict(block)
         out.append((str(values.pop("protocol")), values))
-    if not out:
-        raise BenchError(f"sweep file {path} is empty", "add protocol: NAME and the grid keys")
     return out
 
 
@@ -38,15 +47,23 @@ def load_sweep(path: Path) -> list[tuple[str, dict]]:
 @click.argument("grid_file", metavar="GRID.yaml")
 @click.option("--force", is_flag=True, help="Rerun points whose records exist.")
 @click.option("--dry-run", is_flag=True, help="List the distinct runs and stop.")
-@click.option("--records", default=None, help="Records folder [default: results/runs].")
+@options.records
+@click.option("--max-ratio", type=click.FloatRange(min=0), callback=options.finite,
+              help="Refuse synthetic ratios above this [default: the file's max_ratio, else 10].")
+@options.as_json
 @executor_options
-def sweep(grid_file, force, dry_run, records, executor, jobs, threads, address):
+def sweep(grid_file, force, dry_run, records, max_ratio, as_json, executor, jobs, threads, address):
     """Run the protocols a YAML grid file describes (see docs/protocols.md, docs/scaling.md)."""
-    store = RecordStore(records or results_dir() / "runs")
     path = Path(grid_file)
-    for name, values in load_sweep(path):
-        execution = dict(executor=executor, jobs=jobs, threads=threads, address=address)
-        run_protocol(name, values, str(path), store, force, dry_run, execution)
+    override = {} if max_ratio is None else {"max_ratio": max_ratio}
+    # every block of the file is checked before the first one runs
+    plans = [plan_protocol(name, {**values, **override}, str(path)) for name, values in load_sweep(path)]
+    store = RecordStore(writable_dir(records or results_dir() / "runs", "--records"))
+    execution = dict(executor=executor, jobs=jobs, threads=threads, address=address)
+    out = [{"protocol": planned[0].name, "runs": run_protocol(planned, str(path), store, force, dry_run, execution, quiet=as_json)}
+           for planned in plans]
+    if as_json:
+        click.echo(dumps(out))
 
 
 COMMANDS = [sweep]

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-import numpy as np
+if TYPE_CHECKING:  # hashing takes arrays but needs no numpy import: the CLI starts without it
+    import numpy as np
 
 
 def canonical_json(obj) -> str:
@@ -23,13 +24,13 @@ def pixel_hash(image: np.ndarray, mask: np.ndarray) -> str:
     h = hashlib.sha256()
     for arr in (image, mask):
         h.update(str(arr.shape).encode())
-        h.update(np.ascontiguousarray(arr).tobytes())
+        h.update(arr.tobytes(order="C"))
     return h.hexdigest()
 
 
 def image_hash(image: np.ndarray) -> str:
     h = hashlib.sha256(str(image.shape).encode())
-    h.update(np.ascontiguousarray(image).tobytes())
+    h.update(image.tobytes(order="C"))
     return h.hexdigest()
 
 

@@ -23,6 +23,7 @@ from bench.core.atomic import atomic_dir
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, pixel_hash, sha256_text
 from bench.core.images import read_index_mask, read_rgb, write_png
+from bench.core.progress import progress as progress_bar
 
 FORMAT = "bench.pairset/1"
 NORMAL_GROUP = "good"
@@ -176,9 +177,7 @@ def write_pairset(
         (tmp / "images").mkdir()
         (tmp / "masks").mkdir()
         if progress:
-            from tqdm import tqdm
-
-            pairs = tqdm(pairs, desc=f"writing {root.name}", unit="pair", leave=False)
+            pairs = progress_bar(pairs, desc=f"writing {root.name}", unit="pair", leave=False)
         for pair in pairs:
             if pair.id in hashes:
                 raise BenchError(f"duplicate pair id '{pair.id}' while writing {root}", "ids must be unique within a set")

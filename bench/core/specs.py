@@ -29,3 +29,23 @@ class GeneratorSpec:
         if not self.params:
             return self.name
         return self.name + "(" + ",".join(f"{k}={v}" for k, v in self.params) + ")"
+
+
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+def split_top_level(text: str, sep: str = ",") -> list[str]:
+    """``"a,b(x=1,y=2),c"`` -> ``["a", "b(x=1,y=2)", "c"]``: separators inside brackets do not split."""
+    parts, depth, current = [], 0, []
+    for char in text:
+        if char in _OPEN:
+            depth += 1
+        elif char in _CLOSE:
+            depth = max(0, depth - 1)
+        if char == sep and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current).strip())
+    return [p for p in parts if p]

@@ -82,10 +82,15 @@ def match_masks(
     for stem, image in images.items():
         mask = masks.get(stem)
         if mask is None and masks_required:
-            raise BenchError(
-                f"image without mask: {image} (expected {mask_folder / (mask_prefix + stem + mask_suffix)})",
-                "restore the mask or remove the image",
-            )
+            expected = mask_folder / (mask_prefix + stem + mask_suffix)
+            other = sorted(p for p in mask_folder.glob(f"{mask_prefix}{stem}.*") if p != expected) if mask_folder.is_dir() else []
+            if other:
+                raise BenchError(
+                    f"mask {other[0]} of image {image} is not {expected.name}: masks must be lossless PNG "
+                    "(JPEG compression changes class ids at edges)",
+                    f"convert it to {expected} or re-export the masks as PNG",
+                )
+            raise BenchError(f"image without mask: {image} (expected {expected})", "restore the mask or remove the image")
         matched[stem] = mask
     return matched
 

@@ -150,7 +150,7 @@ def compute_split(pool: PairSet, preset: str) -> Split:
     test: list[str] = []
     groups = defects_by_group(pool)
     if not groups:
-        raise BenchError(f"pool {pool.root} has no defect images", "check the category's data")
+        raise BenchError(f"{describe_pool(pool)} has no defect images, only normals", "check the category's masks (all background?)")
     for _, ids in sorted(groups.items()):
         k = rule.train_count(len(ids), parsed.parameter)
         n_val = floor(parsed.val_fraction * k)
@@ -163,6 +163,15 @@ def compute_split(pool: PairSet, preset: str) -> Split:
     return split
 
 
+def describe_pool(pool: PairSet) -> str:
+    """The user's data a pool came from ("category 'bottle' of dataset 'mvtec-ad' under /data/mvtec"), not the cache path."""
+    source = pool.meta.get("source", {})
+    if "dataset" not in source:
+        return f"pair set {pool.root}"
+    where = f" under {source['root']}" if source.get("root") else ""
+    return f"category '{source.get('category')}' of dataset '{source['dataset']}'{where}"
+
+
 def check_no_overlap(pool: PairSet, split: Split) -> None:
     """Training and test parts must not share a picture, compared by content hash."""
     train_side = {pool.hash(i): i for i in split.train + split.val + split.normal_train}
@@ -170,7 +179,7 @@ def check_no_overlap(pool: PairSet, split: Split) -> None:
         twin = train_side.get(pool.hash(pair_id))
         if twin is not None:
             raise BenchError(
-                f"split '{split.preset}' puts the same picture in train ('{twin}') and test ('{pair_id}') of {pool.root}",
+                f"split '{split.preset}' puts the same picture in train ('{twin}') and test ('{pair_id}') of {describe_pool(pool)}",
                 "remove the duplicate from the data",
             )
 

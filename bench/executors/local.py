@@ -2,30 +2,70 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
+import os
+import signal
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Iterator, Sequence
 
-from bench.executors.base import (
-    ATTEMPTS,
-    EXECUTORS,
-    Executor,
-    Finished,
-    RunFailed,
-    RunTask,
-    compute,
-)
+from bench.core.interrupts import Terminated
+from bench.executors.base import ATTEMPTS, EXECUTORS, Executor, Finished, RunFailed, RunTask, compute
 from bench.executors.packing import Admission, cpu_cores, gpu_budget_bytes, memory_key
 
 GPU_MAX_RUNS = 16  # a ceiling on processes sharing one GPU, whatever the memory says
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-def _init_worker(threads: int) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux to send this worker SIGTERM when its parent dies, however the parent dies (even SIGKILL)."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: workers still stop with a parent that exits normally
+        return
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+_busy = False  # per worker process: is a run executing right now (read by the SIGTERM handler)
+
+
+def _work(task: RunTask, threads: int) -> dict:
+    global _busy
+    _busy = True
+    try:
+        return compute(task, threads)
+    finally:
+        _busy = False
+
+
+def _on_sigterm(parent: int):
+    def handler(signum, frame):
+        if _busy and os.getppid() == parent:
+            raise Terminated()  # the run unwinds: its temporary files and folders are removed
+        os._exit(Terminated.exit_code)  # idle, or orphaned: go now (leftovers are swept as stale)
+
+    return handler
+
+
+def _init_worker(threads: int, parent: int) -> None:
     import torch
 
+    signal.signal(signal.SIGTERM, _on_sigterm(parent))
+    _die_with_parent(parent)
     torch.set_num_threads(threads)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the pool's processes now: shutdown() alone lets running runs go on after an interrupt."""
+    for process in list(getattr(pool, "_processes", {}).values()):  # the pool keeps no public handle on them
+        if process.is_alive():
+            process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 @EXECUTORS.register("local")
@@ -56,7 +96,7 @@ class LocalExecutor(Executor):
                     if admission.admits(memory_key(task.spec), [memory_key(t.spec) for t in running.values()]):
                         pending.remove(task)
                         attempts[task.run_id] += 1
-                        running[pool.submit(compute, task, threads)] = task
+                        running[pool.submit(_work, task, threads)] = task
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 broken = False
                 for future in done:
@@ -78,8 +118,10 @@ class LocalExecutor(Executor):
                     running.clear()
                     pool.shutdown(wait=False, cancel_futures=True)
                     pool = self._pool(admission.slots, threads)
-        finally:
-            pool.shutdown(wait=not running, cancel_futures=True)
+        except BaseException:  # interrupted or terminated: no worker outlives the grid driver
+            _stop_workers(pool)
+            raise
+        pool.shutdown(wait=True, cancel_futures=True)
 
     @staticmethod
     def _retry_or_report(task: RunTask, error: str, attempts: int, pending: deque) -> Iterator[Finished]:
@@ -91,4 +133,6 @@ class LocalExecutor(Executor):
     @staticmethod
     def _pool(slots: int, threads: int) -> ProcessPoolExecutor:
         # spawn: CUDA cannot be used in forked children, and a clean interpreter per worker is reproducible
-        return ProcessPoolExecutor(slots, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker, initargs=(threads,))
+        return ProcessPoolExecutor(
+            slots, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker, initargs=(threads, os.getpid())
+        )

@@ -16,10 +16,10 @@ from datetime import datetime, timezone
 
 import click
 import torch
-from tqdm import tqdm
 
 from bench.core.errors import BenchError
 from bench.core.paths import results_dir
+from bench.core.progress import progress
 from bench.perf.output import write_result
 from bench.perf.segmenters import device_name
 from generators.defectgen.config import PROFILES, TIMESTEPS, large_unet, small_unet
@@ -69,7 +69,7 @@ def benchmark(device: torch.device, batch: int, warmup: int, iters: int, u: int,
     profile = PROFILES.get("paper")
     configs = {"large": large_unet(profile, NUM_CLASSES), "small": small_unet(profile, NUM_CLASSES, receptive_field)}
     per_call = {}
-    for role, config in tqdm(configs.items(), desc="timing denoisers", unit="model"):
+    for role, config in progress(configs.items(), desc="timing denoisers", unit="model"):
         model = build_model(config, seed=0).to(device).eval()
         per_call[role] = seconds_per_call(model, batch, profile.resolution, device, warmup, iters)
         del model

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from bench.core.errors import BenchError
+from bench.core.progress import progress as progress_bar
 from bench.perf.output import write_result
 
 PAPER_DEVICE = "NVIDIA RTX 3090"
@@ -69,13 +70,7 @@ def measure(
 ) -> dict:
     """Latency at batch 1 (median ms per image) and throughput at ``batch_size`` (images/s) of one segmenter."""
     from segmenters import SCHEDULES, SEGMENTERS
-    from segmenters.train import (
-        build_model,
-        inference_parameters,
-        load_config,
-        model_inputs,
-        seed_everything,
-    )
+    from segmenters.train import build_model, inference_parameters, load_config, model_inputs, seed_everything
 
     spec = SEGMENTERS.get(name)
     seed_everything(seed)
@@ -143,7 +138,6 @@ def benchmark(
     progress: bool = True,
 ) -> tuple[dict, Path, Path]:
     """Measure every named segmenter and write ``segmenters_<device>_<size>.{json,md}`` under ``out_dir``."""
-    from tqdm import tqdm
 
     if size < 32 or batch_size < 1 or iters < 1 or warmup < 0:
         raise BenchError(
@@ -152,7 +146,7 @@ def benchmark(
         )
     rows = [
         measure(name, size, batch_size, device, warmup, iters, num_classes)
-        for name in tqdm(names, desc="perf segmenters", unit="model", disable=not progress)
+        for name in progress_bar(names, desc="perf segmenters", unit="model", enabled=progress)
     ]
     result = {
         "schema": "bench.perf.segmenters/1",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Callable, Mapping
 
 from bench.core.errors import BenchError
+from bench.core.params import Range
 from bench.core.registry import Registry
-from bench.core.specs import GeneratorSpec
-from bench.spec import RunSpec
+from bench.core.specs import GeneratorSpec, split_top_level
+from bench.spec import DEFAULT_SCHEDULE, MAX_RATIO, RunSpec, check_ratio
 
 
 @dataclass(frozen=True)
@@ -26,9 +28,10 @@ class Grid:
     dataset: str = "toy"
     data_root: str | None = None
     split: str = "ds-5shot"
-    schedule: str = "smoke"
-    device: str = "cpu"
+    schedule: str = DEFAULT_SCHEDULE
+    device: str = "auto"
     pretrained: bool = False
+    max_ratio: float = MAX_RATIO  # ratios above it are refused as typos unless raised here or by --max-ratio
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], where: str, base: "Grid | None" = None) -> "Grid":
@@ -42,7 +45,10 @@ class Grid:
             if value is None:
                 continue
             converted[key] = _convert(key, value, known[key].type, where)
-        return replace(base or cls(), **converted)
+        grid = replace(base or cls(), **converted)
+        for ratio in grid.ratios:
+            check_ratio(ratio, grid.max_ratio, f"grid key 'ratios' in {where}:")
+        return grid
 
     def run_spec(self, generator: str, segmenter: str, category: str, seed: int, **values) -> RunSpec:
         return RunSpec(
@@ -66,31 +72,69 @@ class Grid:
                     yield segmenter, category, seed
 
 
+# What each numeric grid key admits (every element of a list key).
+RANGES = {
+    "seeds": Range(0),
+    "ratios": Range(0),
+    "normal_ratios": Range(0),
+    "fill_to": Range(0),
+    "n_generated": Range(1),
+    "max_ratio": Range(0),
+}
+
+
 def _split_list(value) -> list:
     if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
+        return split_top_level(value)
     if isinstance(value, (list, tuple)):
         return list(value)
     return [value]
 
 
+def _number(value, kind: type):
+    """``value`` as ``kind``: whole numbers only for int (1.7 is not a seed), finite numbers only."""
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, str):
+        value = float(value) if kind is float else int(value)
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(value)
+    if kind is int:
+        if float(value) != int(value):
+            raise ValueError(value)
+        return int(value)
+    return float(value)
+
+
+def _scalar(value, type_name: str):
+    if type_name in ("int", "float"):
+        return _number(value, int if type_name == "int" else float)
+    if type_name == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(value)
+        return value
+    if isinstance(value, (dict, list, tuple)):
+        raise ValueError(value)
+    return str(value)
+
+
 def _convert(key: str, value, type_name: str, where: str):
-    try:
-        if type_name.startswith("tuple[str"):
-            return tuple(str(v) for v in _split_list(value))
-        if type_name.startswith("tuple[int"):
-            return tuple(int(v) for v in _split_list(value))
-        if type_name.startswith("tuple[float"):
-            return tuple(float(v) for v in _split_list(value))
-        if type_name == "int":
-            return int(value)
-        if type_name == "bool":
-            if not isinstance(value, bool):
-                raise ValueError(value)
-            return value
-        return str(value)
-    except (TypeError, ValueError):
-        raise BenchError(f"grid key '{key}' in {where} has a bad value {value!r}", f"expected {type_name}") from None
+    element = type_name[len("tuple["):].split(",")[0] if type_name.startswith("tuple[") else None
+    items = _split_list(value) if element else [value]
+    out = []
+    for item in items:
+        try:
+            out.append(_scalar(item, element or ("str" if type_name.startswith("str") else type_name)))
+        except (TypeError, ValueError, OverflowError):
+            raise BenchError(f"grid key '{key}' in {where} has a bad value {item!r}", f"expected {type_name}") from None
+    out = tuple(out) if element else out[0]
+    if isinstance(out, tuple) and not out:
+        raise BenchError(f"grid key '{key}' in {where} is empty", "give at least one value")
+    allowed = RANGES.get(key)
+    for item in out if isinstance(out, tuple) else (out,):
+        if allowed is not None and not allowed.admits(item):
+            raise BenchError(f"grid key '{key}' in {where} has a value out of range: {item!r}", f"allowed: {allowed}")
+    return out
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm import tqdm
-
+from bench.core.progress import progress as progress_bar
 from bench.executors import EXECUTORS, Executor, Finished, RunTask
 from bench.executors.base import ExecutorOptions
 from bench.runner import RunOutcome, check_spec, manifest_hash_of
@@ -69,7 +68,7 @@ def run_specs(
         else:
             tasks.append(RunTask(spec, run_id, None if data_root is None else str(data_root)))
     failures = []
-    bar = tqdm(total=len(tasks), desc=f"{label} ({executor.name})", unit="run", disable=not progress)
+    bar = progress_bar(total=len(tasks), desc=f"{label} ({executor.name})", unit="run", enabled=progress)
     with bar:
         for finished in executor.run(tasks, progress=progress and executor.name == "inline"):
             if finished.record is None:

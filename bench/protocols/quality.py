@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.pairset import PairSet
 from bench.core.paths import results_dir
+from bench.core.progress import progress as progress_bar
 from bench.metrics import quality as q
 from bench.protocols.base import Grid, Protocol, register
 from bench.provenance import provenance
@@ -116,7 +116,7 @@ def run_quality(grid: Grid, force: bool = False, progress: bool = True, root: Pa
     specs = quality_specs(grid)
     return [
         evaluate_quality(s, store, grid.data_root, torch.device(grid.device), force, progress)
-        for s in tqdm(specs, desc="quality", unit="set", disable=not progress)
+        for s in progress_bar(specs, desc="quality", unit="set", enabled=progress)
     ]
 
 

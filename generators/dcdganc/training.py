@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.nn import functional as F
-from tqdm import tqdm
 
 from bench.core.atomic import atomic_file
+from bench.core.progress import progress as progress_bar
 from generators.dcdganc.config import LossWeights, Profile
 from generators.dcdganc.contents import Content
 from generators.dcdganc.networks import DefectGenerator, Discriminator, Encoder
@@ -108,7 +108,7 @@ def train(
 
     images, labels = contents_tensor(contents)
     steps = range(start, profile.iterations)
-    for step in tqdm(steps, desc="dcdganc", unit="step", leave=False, disable=not progress, initial=start, total=profile.iterations):
+    for step in progress_bar(steps, desc="dcdganc", unit="step", leave=False, enabled=progress, initial=start, total=profile.iterations):
         history.append(_step(step, images, labels, num_classes, profile, weights, seed, device, generator, encoder, critic, opt_g, opt_e, opt_d))
         done = step + 1
         if done % profile.checkpoint_every == 0 or done == profile.iterations:

@@ -14,16 +14,7 @@ from bench.core.pairset import Pair, PairSet
 from bench.core.paths import cache_dir
 from generators import GENERATORS
 from generators.base import Generator
-from generators.defectgen.config import (
-    PARAMETERIZATIONS,
-    PROFILES,
-    TIMESTEPS,
-    UNetConfig,
-    check_fits,
-    large_unet,
-    model_key,
-    small_unet,
-)
+from generators.defectgen.config import PARAMETERIZATIONS, PROFILES, TIMESTEPS, UNetConfig, check_fits, large_unet, model_key, small_unet
 from generators.defectgen.plan import HANDOVERS, SAMPLERS, Segment, large_only, plan
 
 DEVICES = ("auto", "cpu", "cuda")

@@ -12,8 +12,8 @@ import cv2
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
+from bench.core.progress import progress as progress_bar
 from generators.defectgen.diffusion import predict_x0, step
 from generators.defectgen.plan import Step
 
@@ -42,7 +42,7 @@ def run_plan(
     """Start from unit noise and apply every step with the model it names; returns x_0 (float32, CPU)."""
     x = _noise(generators, shape, device)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
-    for s in tqdm(steps, desc="denoising", unit="step", leave=False, disable=not progress):
+    for s in progress_bar(steps, desc="denoising", unit="step", leave=False, enabled=progress):
         ab_from, ab_to = float(alpha_bars[s.t_from]), float(alpha_bars[s.t_to])
         t = torch.full((len(generators),), s.t_from, device=device)
         with autocast:

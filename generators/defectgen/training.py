@@ -15,11 +15,11 @@ from typing import Sequence
 import cv2
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from bench.core.atomic import atomic_file
 from bench.core.errors import BenchError
 from bench.core.pairset import Pair
+from bench.core.progress import progress
 from generators.defectgen.config import TIMESTEPS, Profile, UNetConfig
 from generators.defectgen.diffusion import cosine_alpha_bars, training_loss
 from generators.defectgen.unet import UNet
@@ -107,7 +107,7 @@ def train_denoiser(
         _save_atomically(state, directory / CHECKPOINT)
 
     model.train()
-    bar = tqdm(range(start, iterations), initial=start, total=iterations, desc=desc, unit="it", leave=False)
+    bar = progress(range(start, iterations), initial=start, total=iterations, desc=desc, unit="it", leave=False)
     for iteration in bar:
         generator = _step_generator(seed, iteration)
         index = torch.randint(len(data), (profile.batch_size,), generator=generator)

@@ -3,12 +3,4 @@
 The registry imports top-level modules of ``generators`` only, so this package imports its modules here.
 """
 
-from generators.imports import (  # noqa: F401  (each module registers its adapter)
-    anomalydiffusion,
-    defect_spectrum,
-    defectdiffu,
-    defectsynth,
-    dfmgan,
-    generic,
-    seas,
-)
+from generators.imports import anomalydiffusion, defect_spectrum, defectdiffu, defectsynth, dfmgan, generic, seas  # noqa: F401  (each module registers its adapter)

@@ -7,16 +7,7 @@ import numpy as np
 from bench.core.errors import BenchError
 from bench.core.images import read_rgb
 from generators import GENERATORS
-from generators.imports.common import (
-    BINARY_THRESHOLD,
-    Found,
-    ImportedOutputs,
-    fail_on,
-    image_files,
-    image_size,
-    match,
-    read_mask_values,
-)
+from generators.imports.common import BINARY_THRESHOLD, Found, ImportedOutputs, fail_on, image_files, image_size, match, read_mask_values
 
 MASK_SUFFIX = "_mask"
 

@@ -5,13 +5,7 @@ from pathlib import Path
 from bench.core.errors import BenchError
 from bench.core.hashing import files_fingerprint
 from generators import GENERATORS
-from generators.imports.common import (
-    BINARY_THRESHOLD,
-    IMAGE_SUFFIXES,
-    Found,
-    ImportedOutputs,
-    match,
-)
+from generators.imports.common import BINARY_THRESHOLD, IMAGE_SUFFIXES, Found, ImportedOutputs, match
 
 MASK_SUFFIX = "_mask"
 

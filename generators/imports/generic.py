@@ -6,13 +6,7 @@ import numpy as np
 
 from bench.core.params import OneOf
 from generators import GENERATORS
-from generators.imports.common import (
-    BINARY_THRESHOLD,
-    Found,
-    ImportedOutputs,
-    image_files,
-    match,
-)
+from generators.imports.common import BINARY_THRESHOLD, Found, ImportedOutputs, image_files, match
 
 ENCODINGS = ("auto", "binary", "index")
 

@@ -17,14 +17,7 @@ from pathlib import Path
 from bench.core.pairset import NORMAL_GROUP
 from bench.data.base import DATASETS
 from bench.data.classmaps import DS_MVTEC, product_classes
-from bench.data.layout import (
-    FileLayoutAdapter,
-    Source,
-    image_files,
-    masks_by_stem,
-    match_masks,
-    subdirs,
-)
+from bench.data.layout import FileLayoutAdapter, Source, image_files, masks_by_stem, match_masks, subdirs
 
 
 @DATASETS.register("ds-mvtec")

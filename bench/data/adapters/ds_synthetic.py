@@ -17,21 +17,8 @@ from pathlib import Path
 
 from bench.core.errors import BenchError
 from bench.data.base import DATASETS
-from bench.data.classmaps import (
-    DS_COTTON,
-    DS_MVTEC,
-    DS_VISION,
-    class_map,
-    product_classes,
-)
-from bench.data.layout import (
-    FileLayoutAdapter,
-    Source,
-    image_files,
-    masks_by_stem,
-    match_masks,
-    subdirs,
-)
+from bench.data.classmaps import DS_COTTON, DS_MVTEC, DS_VISION, class_map, product_classes
+from bench.data.layout import FileLayoutAdapter, Source, image_files, masks_by_stem, match_masks, subdirs
 
 IMAGE_PREFIX = "samples_image_"
 MASK_PREFIX = "samples_converted_mask_"
