@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import math
 
+import jsonschema
 import pytest
 
 from bench.cli import main
+from bench.records import RecordStore, json_schema, read_run
+from bench.records.schema import config_hash
 from bench.report import format_leaderboard, leaderboard, records_frame
-from bench.store import RecordStore
 
 COMMON = ["--dataset", "toy", "--category", "wood", "--schedule", "smoke", "--device", "cpu"]
 
@@ -24,7 +26,8 @@ def test_run_writes_a_complete_record_and_skips_when_done(capsys, isolated_dirs)
     out = capsys.readouterr().out
     assert out.startswith("done: ")
     (record,) = _records(tmp_path)
-    assert record["schema"] == "bench.run/1"
+    assert record["schema"] == "bench.run/2"
+    jsonschema.Draft202012Validator(json_schema()).validate(record)
     spec = record["spec"]
     assert spec["generator"] == {"name": "copy-paste", "params": {}}
     assert spec["ratio"] == 1.0 and spec["seed"] == 0 and spec["segmenter"] == "segformer"
@@ -37,6 +40,14 @@ def test_run_writes_a_complete_record_and_skips_when_done(capsys, isolated_dirs)
     assert record["segmenter"]["num_classes"] == 4
     assert record["provenance"]["packages"]["onedl-mmsegmentation"]
     assert {"train_s", "eval_s", "generate_s"} <= set(record["timings"])
+    assert record["request"] == {"protocol": None, "source": "bench run", "points": [spec]}
+    generator = record["generator"]
+    assert generator["version"] == "1" and generator["effective"] == {"max_defects": 1} and generator["cache_hit"] is False
+    assert len(generator["cache_key"]) == 20
+    segmenter = record["segmenter"]
+    assert segmenter["config_resolved"]["model"]["decode_head"]["num_classes"] == 4
+    assert segmenter["config_hash"] == config_hash(segmenter["config_resolved"])
+    assert record["degenerate"] in (None, "predicts background only")
     mtime = (tmp_path / "results" / "runs" / f"{record['run_id']}.json").stat().st_mtime
 
     assert main(["run", "--generator", "copy-paste", "--ratio", "1.0", *COMMON]) == 0
@@ -51,6 +62,7 @@ def test_ratio_zero_is_the_shared_real_only_baseline(capsys, isolated_dirs):
     assert capsys.readouterr().out.startswith("skipped"), "ratio 0 does not depend on the generator"
     (record,) = _records(isolated_dirs)
     assert record["data"]["n_synthetic"] == 0 and record["spec"]["generator"]["name"] == "none"
+    assert record["generator"]["cache_key"] is None and record["request"]["points"][0]["generator"]["name"] == "none"
 
 
 def test_leaderboard_mean_and_std_are_computed_over_seeds():
@@ -109,6 +121,7 @@ def test_synthetic_ratio_sweep_runs_once_skips_then_reports(capsys, isolated_dir
     assert sorted(p.stat().st_mtime for p in (isolated_dirs / "results" / "runs").glob("*.json")) == mtimes
 
     for record in records:
+        assert read_run(record).request.protocol == "synthetic-ratio" and record["request"]["source"].endswith("grid.yaml")
         m = record["metrics"]
         assert {"pixel_AUROC", "pixel_AP", "pixel_F1max", "image_AUROC", "image_AP", "image_F1max"} <= set(m)
         assert record["benign"]["rules"] == "defect-spectrum" and len(record["class_areas"]["gt"]) == record["data"]["n_test"]

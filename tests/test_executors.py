@@ -15,7 +15,7 @@ from bench.executors.packing import (
 from bench.executors.ray_tasks import RayExecutor, import_ray
 from bench.protocols.execute import make_executor, run_specs
 from bench.spec import RunSpec
-from bench.store import RecordStore
+from bench.records import RecordStore
 
 GiB = 2**30
 SMOKE = dict(segmenter="bisenetv2", dataset="toy", category="wood", schedule="smoke", device="cpu")

@@ -11,6 +11,8 @@ data_root = click.option("--data-root", default=None, help="Root of the dataset 
 category = click.option("--category", default="wood", show_default=True, help="Product category = one segmentation task.")
 split = click.option("--split", default="ds-5shot", show_default=True, help="Split preset.")
 seed = click.option("--seed", default=0, show_default=True, type=int, help="Seed of generation and training.")
+strict = click.option("--strict", is_flag=True,
+                      help="Fail at a run record that cannot be read, instead of a warning and skipping (report) or rerunning (resume) it.")
 
 
 def executor_options(command):

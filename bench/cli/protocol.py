@@ -6,9 +6,10 @@ import click
 from tabulate import tabulate
 
 from bench.cli.options import executor_options
+from bench.cli.options import strict as strict_option
 from bench.core.errors import BenchError
 from bench.core.paths import results_dir
-from bench.store import RecordStore
+from bench.records import RecordStore
 
 
 def _validated(grid):
@@ -56,7 +57,7 @@ def run_protocol(name: str, values: dict, where: str, store: RecordStore, force:
         return
     peaks = peaks_from_records(store) if grid.device == "cuda" else {}
     executor = make_executor(executor_name, ExecutorOptions(device=grid.device, peaks=peaks, **execution))
-    outcome = run_specs(specs, store, data_root=grid.data_root, force=force, label=name, executor=executor)
+    outcome = run_specs(specs, store, data_root=grid.data_root, force=force, label=name, executor=executor, protocol=name, source=where)
     rows = []
     for o in outcome.outcomes:
         s, m = o.record["spec"], o.record["metrics"]
@@ -112,10 +113,11 @@ def _pct(value) -> str:
 @click.option("--force", is_flag=True, help="Rerun points whose records exist.")
 @click.option("--dry-run", is_flag=True, help="List the distinct runs and stop.")
 @click.option("--records", default=None, help="Records folder [default: results/runs].")
+@strict_option
 @executor_options
-def protocol(name, force, dry_run, records, executor, jobs, threads, address, **values):
+def protocol(name, force, dry_run, records, strict, executor, jobs, threads, address, **values):
     """Run protocol NAME (synthetic-ratio, upsample, normal-data, benign, quality) over a grid."""
-    store = RecordStore(records or results_dir() / "runs")
+    store = RecordStore(records or results_dir() / "runs", strict=strict)
     execution = dict(executor=executor, jobs=jobs, threads=threads, address=address)
     run_protocol(name, values, "command-line options", store, force, dry_run, execution)
 

@@ -7,7 +7,7 @@ import click
 from bench.core.atomic import atomic_file, write_text_atomic
 from bench.core.errors import BenchError
 from bench.core.paths import results_dir
-from bench.store import RecordStore
+from bench.records import QUALITY, RecordStore
 
 SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}
 
@@ -38,7 +38,7 @@ def report(fmt, out, records, write_all, out_dir, rules, metric, seed):
         write_text_atomic(path, text)
         click.echo(f"written: {path}", err=True)
     if write_all:
-        quality = list(RecordStore(results_dir() / "quality", schema="bench.quality/1"))
+        quality = list(RecordStore(results_dir() / "quality", QUALITY))
         target = Path(out_dir) if out_dir else results_dir() / "report"
         for path in write_report(frame, benign_rules.name, quality, metric, seed, target):
             click.echo(f"written: {path}", err=True)

@@ -4,7 +4,7 @@ import click
 
 from bench.cli import options
 from bench.core.paths import results_dir
-from bench.store import RecordStore
+from bench.records import RecordStore
 
 
 @click.command()
@@ -24,7 +24,8 @@ from bench.store import RecordStore
 @click.option("--pretrained/--from-scratch", default=False, show_default=True, help="Start from ImageNet backbone weights in $BENCH_WEIGHTS.")
 @click.option("--force", is_flag=True, help="Run again even if a record for this run exists.")
 @click.option("--records", default=None, help="Records folder [default: results/runs].")
-def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, data_root, category, split, seed, schedule, device, pretrained, force, records):
+@options.strict
+def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, data_root, category, split, seed, schedule, device, pretrained, force, records, strict):
     """Train a segmenter on real + synthetic pairs of one category and record its test metrics."""
     from bench.core.specs import GeneratorSpec
     from bench.runner import execute, resolve_device
@@ -52,7 +53,7 @@ def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, 
         normal_ratio=normal_ratio,
         fill_to=fill_to,
     )
-    store = RecordStore(records or results_dir() / "runs")
+    store = RecordStore(records or results_dir() / "runs", strict=strict)
     outcome = execute(spec, store, data_root=data_root, force=force)
     m = outcome.record["metrics"]
     status = "skipped (record exists; --force to rerun)" if outcome.skipped else "done"

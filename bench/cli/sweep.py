@@ -8,10 +8,11 @@ import click
 import yaml
 
 from bench.cli.options import executor_options
+from bench.cli.options import strict as strict_option
 from bench.cli.protocol import run_protocol
 from bench.core.errors import BenchError
 from bench.core.paths import results_dir
-from bench.store import RecordStore
+from bench.records import RecordStore
 
 
 def load_sweep(path: Path) -> list[tuple[str, dict]]:
@@ -39,10 +40,11 @@ def load_sweep(path: Path) -> list[tuple[str, dict]]:
 @click.option("--force", is_flag=True, help="Rerun points whose records exist.")
 @click.option("--dry-run", is_flag=True, help="List the distinct runs and stop.")
 @click.option("--records", default=None, help="Records folder [default: results/runs].")
+@strict_option
 @executor_options
-def sweep(grid_file, force, dry_run, records, executor, jobs, threads, address):
+def sweep(grid_file, force, dry_run, records, strict, executor, jobs, threads, address):
     """Run the protocols a YAML grid file describes (see docs/protocols.md, docs/scaling.md)."""
-    store = RecordStore(records or results_dir() / "runs")
+    store = RecordStore(records or results_dir() / "runs", strict=strict)
     path = Path(grid_file)
     for name, values in load_sweep(path):
         execution = dict(executor=executor, jobs=jobs, threads=threads, address=address)

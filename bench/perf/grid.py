@@ -29,7 +29,7 @@ from bench.perf.output import write_result
 from bench.perf.segmenters import device_name
 from bench.protocols.execute import make_executor, run_specs
 from bench.spec import RunSpec
-from bench.store import RecordStore
+from bench.records import RecordStore
 
 
 @contextmanager
