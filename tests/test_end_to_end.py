@@ -11,7 +11,10 @@ import pytest
 from bench.cli import main
 from bench.records import RecordStore, json_schema, read_run
 from bench.records.schema import config_hash
-from bench.report import format_leaderboard, leaderboard, records_frame
+from bench.report.frames import records_frame
+from bench.report.render import render
+from bench.report.tables import run_table
+from tests.helpers.records import run_record
 
 COMMON = ["--dataset", "toy", "--category", "wood", "--schedule", "smoke", "--device", "cpu"]
 
@@ -66,20 +69,12 @@ def test_ratio_zero_is_the_shared_real_only_baseline(capsys, isolated_dirs):
 
 
 def test_leaderboard_mean_and_std_are_computed_over_seeds():
-    def record(seed, miou):
-        return {
-            "spec": {"dataset": "toy", "category": "wood", "split": "ds-5shot", "generator": {"name": "none", "params": {}},
-                     "ratio": 0.0, "segmenter": "segformer", "schedule": "smoke", "seed": seed},
-            "metrics": {"mIoU": miou, "mIoU_defect": None},
-        }
-
-    table = leaderboard(records_frame([record(0, 0.5), record(1, 0.7), record(2, 0.6)]))
-    assert table.loc[0, "seeds"] == 3
-    assert table.loc[0, "mIoU_mean"] == pytest.approx(0.6)
-    assert table.loc[0, "mIoU_std"] == pytest.approx(0.1)
-    text = format_leaderboard(table, "markdown")
+    records = [run_record(seed=s, metrics={"mIoU": m, "mIoU_defect": None}) for s, m in ((0, 0.5), (1, 0.7), (2, 0.6))]
+    table = run_table(records_frame(records))
+    assert table.frame.loc[0, "seeds"] == 3
+    text = render(table, "markdown")
     assert "60.00 ± 10.00" in text and "n/a" in text
-    assert json.loads(json.dumps(format_leaderboard(table, "csv")))
+    assert json.loads(json.dumps(render(table, "csv")))
 
 
 def _acceptance_names():
@@ -138,7 +133,7 @@ def test_synthetic_ratio_sweep_runs_once_skips_then_reports(capsys, isolated_dir
     text = (target / "report.md").read_text()
     for caption in ("per category x segmenter", "without and with synthetic", "Generator leaderboard", "Benign-product"):
         assert caption in text
-    assert "seeds: 0, 1" in text and "Protocol: synthetic-ratio" in text
+    assert "seeds: 0, 1" in text and "Protocol: synthetic-ratio" in text and "n/a (2 seeds; 3 needed)" in text
     assert len(list((target / "plots").glob("ratio_*.png"))) == 2
     assert (target / "report.tex").read_text().count("\\caption{") == text.count("Protocol:")
     assert (target / "index.html").is_file() and (target / "csv" / "generators.csv").is_file()

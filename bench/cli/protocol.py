@@ -10,6 +10,7 @@ from bench.cli.options import strict as strict_option
 from bench.core.errors import BenchError
 from bench.core.paths import results_dir
 from bench.records import RecordStore
+from bench.report.format import percent
 
 
 def _validated(grid):
@@ -62,7 +63,7 @@ def run_protocol(name: str, values: dict, where: str, store: RecordStore, force:
     for o in outcome.outcomes:
         s, m = o.record["spec"], o.record["metrics"]
         rows.append([s["generator"]["name"], s["ratio"], s.get("fill_to", 0), s.get("normal_ratio", 0), s["segmenter"],
-                     s["category"], s["seed"], "skipped" if o.skipped else "done", _pct(m.get("mIoU")), _pct(m.get("mIoU_defect"))])
+                     s["category"], s["seed"], "skipped" if o.skipped else "done", percent(m.get("mIoU")), percent(m.get("mIoU_defect"))])
     headers = ["generator", "ratio", "fill_to", "normal_ratio", "segmenter", "category", "seed", "status", "mIoU", "mIoU defect"]
     click.echo(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True))
     click.echo(f"protocol {name}: {outcome.done} run(s) done, {outcome.skipped} skipped (records exist) -> {store.root}")
@@ -88,16 +89,12 @@ def _run_other(protocol, grid, force: bool, dry_run: bool) -> None:
     click.echo(f"protocol {protocol.name}: {done} done, {len(results) - done} skipped (records exist)")
 
 
-def _pct(value) -> str:
-    return "n/a" if value is None else f"{100 * value:.2f}"
-
-
 @click.command()
 @click.argument("name")
 @click.option("--generators", help="Comma-separated generators [default: copy-paste].")
 @click.option("--segmenters", help="Comma-separated segmenters [default: segformer].")
 @click.option("--categories", help="Comma-separated categories [default: wood].")
-@click.option("--seeds", help="Comma-separated seeds [default: 0,1,2].")
+@click.option("--seeds", help="Comma-separated seeds [default: 0,1,2,3,4]; at least 3 for a verdict.")
 @click.option("--ratios", help="synthetic-ratio/benign: ratios [default: 0,0.2,0.5,1,2,3; benign 0,1].")
 @click.option("--normal-ratios", help="normal-data: defect-free images per real pair [default: 0,0.2,1,2,3].")
 @click.option("--fill-to", type=int, help="upsample: training-set size to fill to [default: 150].")

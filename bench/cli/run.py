@@ -5,6 +5,7 @@ import click
 from bench.cli import options
 from bench.core.paths import results_dir
 from bench.records import RecordStore
+from bench.report.format import percent
 
 
 @click.command()
@@ -59,12 +60,8 @@ def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, 
     status = "skipped (record exists; --force to rerun)" if outcome.skipped else "done"
     click.echo(
         f"{status}: {outcome.record['run_id']}  {spec.normalized().generator} ratio={ratio:g} {seg_name} "
-        f"{dataset}/{category} seed={seed}  mIoU={_pct(m['mIoU'])}  mIoU_defect={_pct(m['mIoU_defect'])}  -> {outcome.path}"
+        f"{dataset}/{category} seed={seed}  mIoU={percent(m['mIoU'], sign='%')}  mIoU_defect={percent(m['mIoU_defect'], sign='%')}  -> {outcome.path}"
     )
-
-
-def _pct(value) -> str:
-    return "n/a" if value is None or value != value else f"{100 * value:.2f}%"
 
 
 COMMANDS = [run]
