@@ -18,8 +18,9 @@ from bench.data.splits import make_split
 from bench.metrics.benign import DEFAULT_RULES, load_rules
 from bench.metrics.evaluate import METRIC_VARIANTS, evaluate_predictions
 from bench.provenance import provenance
+from bench.records import GeneratorFacts, RecordStore, Request, RunRecord, degenerate_note
+from bench.records.schema import config_hash, portable_config
 from bench.spec import RunSpec
-from bench.store import SCHEMA, RecordStore
 
 log = logging.getLogger("bench.run")
 
@@ -84,15 +85,19 @@ def execute(
 ) -> RunOutcome:
     """One run, or its existing record when the store has it (``force`` reruns)."""
     check_spec(spec)
+    request = Request(None, "bench run", (spec.to_dict(),))
     spec, run_id = run_id_of(spec, data_root, progress)
-    if store.has(run_id) and not force:
-        return RunOutcome(store.read(run_id), store.path(run_id), skipped=True)
-    record = compute_record(spec, data_root, progress)
+    existing = None if force else store.get(run_id)
+    if existing is not None:
+        return RunOutcome(existing, store.path(run_id), skipped=True)
+    record = compute_record(spec, data_root, progress, request)
     return RunOutcome(record, store.write(record), skipped=False)
 
 
-def compute_record(spec: RunSpec, data_root: str | Path | None = None, progress: bool = True) -> dict:
-    """Data -> generator -> segmenter -> metrics, as a ``bench.run/1`` record; writing it is the caller's."""
+def compute_record(spec: RunSpec, data_root: str | Path | None = None, progress: bool = True, request: Request | None = None) -> dict:
+    """Data -> generator -> segmenter -> metrics, as a ``bench.run/2`` record; writing it is the caller's."""
+    from generators import GENERATORS
+    from generators.base import effective
     from generators.synthesize import synthesize
     from segmenters.train import train_and_evaluate
 
@@ -119,10 +124,11 @@ def compute_record(spec: RunSpec, data_root: str | Path | None = None, progress:
 
     t0 = time.perf_counter()
     train_sets = [train, pool.subset(added_normals)] if added_normals else [train]
-    cache_hit = None
+    cache_hit = cache_key = None
     if n_synthetic:
         synthetic, cache_hit = synthesize(spec.generator, train, normals, n_synthetic, spec.seed, progress=progress)
         train_sets.append(synthetic)
+        cache_key = synthetic.root.name
     timings["generate_s"] = time.perf_counter() - t0
 
     if device.type == "cuda":
@@ -133,28 +139,24 @@ def compute_record(spec: RunSpec, data_root: str | Path | None = None, progress:
     timings["train_s"] = result.train_seconds
     timings["eval_s"] = result.eval_seconds
 
-    record = {
-        "schema": SCHEMA,
-        "run_id": run_id,
-        "spec": spec.to_dict(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "data": {
-            "manifest_hash": manifest_hash,
-            "pool_hash": pool.content_hash(),
-            "classes": {str(k): v for k, v in pool.classes.items()},
-            "n_train_real": len(train),
-            "n_synthetic": n_synthetic,
-            "n_normal_added": len(added_normals),
-            "n_test": len(test),
-            "n_test_normal": len(split.normal_test),
-            "generator_cache_hit": cache_hit,
-        },
-        "segmenter": {
+    evaluation = evaluate_predictions(test, result.predictions, pool.classes, spec.category, load_rules(DEFAULT_RULES))
+    classes = {str(k): v for k, v in pool.classes.items()}
+    config = portable_config(result.config)
+    return RunRecord(
+        run_id=run_id,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        spec=spec,
+        request=request or Request(),
+        generator=GeneratorFacts(spec.generator.name, GENERATORS.get(spec.generator.name).version, dict(spec.generator.params),
+                                 effective(spec.generator), cache_key, cache_hit),
+        segmenter={
             "name": seg_spec.name,
             "config": seg_spec.config,
+            "config_hash": config_hash(config),
+            "config_resolved": config,
             "num_classes": pool.num_classes,
             "num_params": result.num_params,
-            "schedule": {k: v for k, v in schedule.__dict__.items()},
+            "schedule": dict(schedule.__dict__),
             "pretrained": spec.pretrained,
             "pretrained_checkpoint": result.pretrained_checkpoint,
             "class_weight": result.class_weight,
@@ -163,14 +165,26 @@ def compute_record(spec: RunSpec, data_root: str | Path | None = None, progress:
             "loss_first": result.losses[0],
             "loss_last": result.losses[-1],
         },
-        **evaluate_predictions(test, result.predictions, pool.classes, spec.category, load_rules(DEFAULT_RULES)),
-        "metric_variants": METRIC_VARIANTS,
-        "units": "fractions in [0, 1]",
-        "timings": timings,
-        "resources": resources(device),
-        "provenance": provenance(device),
-    }
-    return record
+        data={
+            "manifest_hash": manifest_hash,
+            "pool_hash": pool.content_hash(),
+            "classes": classes,
+            "n_train_real": len(train),
+            "n_synthetic": n_synthetic,
+            "n_normal_added": len(added_normals),
+            "n_test": len(test),
+            "n_test_normal": len(split.normal_test),
+        },
+        metrics=evaluation["metrics"],
+        degenerate=degenerate_note(evaluation["confusion_matrix"], classes),
+        confusion_matrix=evaluation["confusion_matrix"],
+        class_areas=evaluation["class_areas"],
+        benign=evaluation.get("benign"),
+        metric_variants=METRIC_VARIANTS,
+        timings=timings,
+        resources=resources(device),
+        provenance=provenance(device),
+    ).to_dict()
 
 
 def resources(device: torch.device) -> dict:

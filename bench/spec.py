@@ -1,13 +1,14 @@
-"""The run spec: everything that defines one benchmark run. Its canonical JSON, with the data manifest, hashes to the run id."""
+"""The run spec: everything that defines one benchmark run. Its identity, with the data manifest and the
+generator's version, hashes to the run id."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
-from bench.core.specs import GeneratorSpec
+from bench.core.specs import BASE_VERSION, GeneratorSpec
 
 NO_GENERATOR = GeneratorSpec("none")
 # The schedule a run trains at unless told otherwise: on the toy data the segmenter learns the defects in about
@@ -24,6 +25,14 @@ def check_ratio(ratio: float, max_ratio: float, where: str) -> None:
             f"{where} {ratio:g} is above the maximum ratio {max_ratio:g} (the papers use up to 3)",
             "pass --max-ratio to allow more",
         )
+
+# The fields of bench.run/1 specs. They are always hashed, defaults included, so run ids of records
+# written before identities grew still match; a field added later is hashed only where it differs from
+# its default, so adding one (at its default) keeps every existing run id.
+LEGACY_IDENTITY = frozenset({
+    "generator", "ratio", "segmenter", "dataset", "category", "split", "schedule", "seed", "device",
+    "pretrained", "normal_ratio", "fill_to",
+})
 
 
 def with_schedule_profile(generator: GeneratorSpec, schedule: str) -> GeneratorSpec:
@@ -76,7 +85,7 @@ class RunSpec:
             generator = with_schedule_profile(self.generator, self.schedule)
         if generator == self.generator:
             return self
-        return RunSpec(**{**self.__dict__, "generator": generator})
+        return replace(self, generator=generator)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -89,5 +98,28 @@ class RunSpec:
         known = {f.name for f in fields(cls)}
         return cls(**{**{k: v for k, v in d.items() if k in known}, "generator": GeneratorSpec.of(g["name"], **g.get("params", {}))})
 
-    def run_id(self, manifest_hash: str) -> str:
-        return sha256_text(canonical_json({"spec": self.to_dict(), "data": manifest_hash}))[:16]
+    def identity(self) -> dict:
+        """The spec fields that name the run: every legacy field, and any later one off its default."""
+        d = self.to_dict()
+        return {f.name: d[f.name] for f in fields(self) if f.name in LEGACY_IDENTITY or getattr(self, f.name) != _default(f)}
+
+    def run_id(self, manifest_hash: str, generator_version: str | None = None) -> str:
+        """Spec identity + data manifest (+ the generator's version once it is past its first), hashed.
+
+        ``generator_version`` defaults to the registered backend's ``version``, so a changed algorithm is
+        a new run, never a stale record."""
+        key = {"spec": self.identity(), "data": manifest_hash}
+        version = generator_version or generator_version_of(self.generator.name)
+        if version != BASE_VERSION:
+            key["generator_version"] = version
+        return sha256_text(canonical_json(key))[:16]
+
+
+def _default(f):
+    return f.default_factory() if f.default is MISSING and f.default_factory is not MISSING else f.default
+
+
+def generator_version_of(name: str) -> str:
+    from generators import GENERATORS
+
+    return GENERATORS.get(name).version

@@ -8,8 +8,8 @@ from typing import ClassVar, Iterator
 
 from bench.core.errors import BenchError
 from bench.core.pairset import Pair, PairSet
-from bench.core.params import Declared, check_params, declared_params
-from bench.core.specs import GeneratorSpec
+from bench.core.params import Declared, check_params, declared_params, effective_params
+from bench.core.specs import BASE_VERSION, GeneratorSpec
 
 
 class Generator(ABC):
@@ -19,6 +19,10 @@ class Generator(ABC):
     kind: ClassVar[str]  # "baseline", "learned" or "import"
     needs_training: ClassVar[bool] = False
     needs_weights: ClassVar[bool] = False
+    # Bump when what the backend generates changes for the same parameters and seed (a new algorithm, a
+    # fixed bug, a changed default): the version joins the generation cache key and the run id, so sets
+    # and records of the old code are never served for the new one.
+    version: ClassVar[str] = BASE_VERSION
 
     def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
         """Learn from the few-shot training pairs (and defect-free normals); a no-op for most baselines."""
@@ -38,6 +42,7 @@ class Generator(ABC):
         return {
             "name": cls.name,
             "kind": cls.kind,
+            "version": cls.version,
             "needs_training": cls.needs_training,
             "needs_weights": cls.needs_weights,
             "summary": (inspect.getdoc(cls) or "").splitlines()[0] if inspect.getdoc(cls) else "",
@@ -57,6 +62,13 @@ def checked_params(spec: GeneratorSpec) -> dict:
     from generators import GENERATORS
 
     return check_params(f"generator '{spec.name}'", GENERATORS.get(spec.name).declared(), dict(spec.params))
+
+
+def effective(spec: GeneratorSpec) -> dict:
+    """Every parameter the backend runs with: the spec's values (converted) and the defaults of the rest."""
+    from generators import GENERATORS
+
+    return effective_params(GENERATORS.get(spec.name).declared(), checked_params(spec))
 
 
 def build(spec: GeneratorSpec) -> Generator:

@@ -1,7 +1,8 @@
 """Run a generator against a task's training data, with a cache keyed by everything that shapes its output.
 
-The key is the generator spec (name + parameters), the content hashes of the training pairs and
-normals, n, the seed, and the generator's fingerprint of outside inputs (an import folder's files).
+The key is the generator spec (name + parameters), the backend's version once past its first, the content
+hashes of the training pairs and normals, n, the seed, and the generator's fingerprint of outside inputs
+(an import folder's files).
 Every generated set gets a sanity report (``sanity.json``, see generators/sanity.py) next to its pairs.
 """
 
@@ -18,7 +19,7 @@ from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.pairset import Pair, PairSet, write_pairset
 from bench.core.paths import cache_dir
-from bench.core.specs import GeneratorSpec
+from bench.core.specs import BASE_VERSION, GeneratorSpec
 from generators.base import Generator, build
 from generators.sanity import sanity_report, write_report
 
@@ -29,7 +30,8 @@ SPACE_MARGIN = 256 * 2**20  # room left for the pool caches, models and records 
 
 
 def cache_key(
-    spec: GeneratorSpec, train: PairSet, normals: PairSet | None, n: int, seed: int, fingerprint: str = ""
+    spec: GeneratorSpec, train: PairSet, normals: PairSet | None, n: int, seed: int, fingerprint: str = "",
+    version: str = BASE_VERSION,
 ) -> str:
     key = {
         "generator": spec.to_dict(),
@@ -40,12 +42,14 @@ def cache_key(
     }
     if fingerprint:
         key["inputs"] = fingerprint
+    if version != BASE_VERSION:  # first-version sets keep the keys they had before versions existed
+        key["version"] = version
     return sha256_text(canonical_json(key))[:20]
 
 
 def cache_path(spec: GeneratorSpec, generator: Generator, train: PairSet, normals: PairSet | None, n: int, seed: int) -> Path:
     folder = spec.name.replace(":", "-")  # "import:seas" -> a portable folder name
-    return cache_dir() / "generated" / folder / cache_key(spec, train, normals, n, seed, generator.fingerprint())
+    return cache_dir() / "generated" / folder / cache_key(spec, train, normals, n, seed, generator.fingerprint(), generator.version)
 
 
 def synthesize(

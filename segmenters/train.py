@@ -48,6 +48,7 @@ class TrainResult:
     class_weight: tuple[float, ...] | None = None  # cross-entropy class weights; None = plain CE
     input_size: int = 0  # side of the square training input after padding
     precision: str = "fp32"  # fp32, or bf16 autocast on CUDA
+    config: dict | None = None  # the mmengine config as trained, after adaptation to the task
 
 
 def seed_everything(seed: int) -> None:
@@ -475,6 +476,7 @@ def train_and_evaluate(
         class_weight=class_weight,
         input_size=side,
         precision=trained.precision,
+        config=cfg.to_dict(),
     )
 
 

@@ -15,8 +15,9 @@ from bench.data.base import load_pool
 from bench.data.classmaps import DS_MVTEC, DS_VISION
 from bench.data.masks import DEFECT_GEN_PALETTE
 from bench.data.splits import make_split, manifest_path
+from bench.records import RecordStore
 from bench.spec import RunSpec
-from bench.store import SCHEMA, RecordStore
+from tests.helpers.records import run_record
 
 SIZE = 16
 
@@ -274,8 +275,12 @@ def test_data_import_then_run_finds_the_run_by_manifest_hash(capsys, tmp_path, i
     spec = RunSpec(dataset="mvtec-ad", category="bottle", split="third+val:0.5", schedule="smoke", device="cpu")
     run_id = spec.run_id(split.manifest_hash(pool))
     store = RecordStore(isolated_dirs / "results" / "runs")
-    store.write({"schema": SCHEMA, "run_id": run_id, "data": {"manifest_hash": split.manifest_hash(pool)}, "metrics": {"mIoU": 0.5, "mIoU_defect": 0.25}})
-    run = ["run", "--dataset", "mvtec-ad", "--data-root", str(root), "--category", "bottle", "--split", "third+val:0.5", "--schedule", "smoke", "--device", "cpu"]
+    record = run_record(dataset="mvtec-ad", category="bottle", split="third+val:0.5", schedule="smoke", device="cpu",
+                        manifest=split.manifest_hash(pool))
+    assert record.run_id == run_id
+    store.write(record.to_dict())
+    run = ["run", "--dataset", "mvtec-ad", "--data-root", str(root), "--category", "bottle", "--split", "third+val:0.5", "--schedule", "smoke",
+           "--device", "cpu"]
     assert main(run) == 0
     assert capsys.readouterr().out.startswith(f"skipped (record exists; --force to rerun): {run_id}")
 

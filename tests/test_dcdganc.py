@@ -218,7 +218,7 @@ def test_transfer_class_mapping():
 
 def test_run_end_to_end_and_transfer_between_products(capsys, isolated_dirs):
     from bench.cli import main
-    from bench.store import RecordStore
+    from bench.records import RecordStore
 
     common = ["--dataset", "toy", "--category", "fabric", "--schedule", "smoke", "--device", "cpu"]
     params = ["--gen-param", "profile=smoke", "--gen-param", "source=toy/wood", "--gen-param", "class_map=crack=thread"]

@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 import math
 
+import jsonschema
 import pytest
 
 from bench.cli import main
-from bench.report import format_leaderboard, leaderboard, records_frame
-from bench.store import RecordStore
+from bench.records import RecordStore, json_schema, read_run
+from bench.records.schema import config_hash
+from bench.report.frames import records_frame
+from bench.report.render import render
+from bench.report.tables import run_table
+from tests.helpers.records import run_record
 
 COMMON = ["--dataset", "toy", "--category", "wood", "--schedule", "smoke", "--device", "cpu"]
 
@@ -24,7 +29,8 @@ def test_run_writes_a_complete_record_and_skips_when_done(capsys, isolated_dirs)
     out = capsys.readouterr().out
     assert out.startswith("done: ")
     (record,) = _records(tmp_path)
-    assert record["schema"] == "bench.run/1"
+    assert record["schema"] == "bench.run/2"
+    jsonschema.Draft202012Validator(json_schema()).validate(record)
     spec = record["spec"]
     assert spec["generator"] == {"name": "copy-paste", "params": {}}
     assert spec["ratio"] == 1.0 and spec["seed"] == 0 and spec["segmenter"] == "segformer"
@@ -37,6 +43,14 @@ def test_run_writes_a_complete_record_and_skips_when_done(capsys, isolated_dirs)
     assert record["segmenter"]["num_classes"] == 4
     assert record["provenance"]["packages"]["onedl-mmsegmentation"]
     assert {"train_s", "eval_s", "generate_s"} <= set(record["timings"])
+    assert record["request"] == {"protocol": None, "source": "bench run", "points": [spec]}
+    generator = record["generator"]
+    assert generator["version"] == "1" and generator["effective"] == {"max_defects": 1} and generator["cache_hit"] is False
+    assert len(generator["cache_key"]) == 20
+    segmenter = record["segmenter"]
+    assert segmenter["config_resolved"]["model"]["decode_head"]["num_classes"] == 4
+    assert segmenter["config_hash"] == config_hash(segmenter["config_resolved"])
+    assert record["degenerate"] in (None, "predicts background only")
     mtime = (tmp_path / "results" / "runs" / f"{record['run_id']}.json").stat().st_mtime
 
     assert main(["run", "--generator", "copy-paste", "--ratio", "1.0", *COMMON]) == 0
@@ -51,23 +65,16 @@ def test_ratio_zero_is_the_shared_real_only_baseline(capsys, isolated_dirs):
     assert capsys.readouterr().out.startswith("skipped"), "ratio 0 does not depend on the generator"
     (record,) = _records(isolated_dirs)
     assert record["data"]["n_synthetic"] == 0 and record["spec"]["generator"]["name"] == "none"
+    assert record["generator"]["cache_key"] is None and record["request"]["points"][0]["generator"]["name"] == "none"
 
 
 def test_leaderboard_mean_and_std_are_computed_over_seeds():
-    def record(seed, miou):
-        return {
-            "spec": {"dataset": "toy", "category": "wood", "split": "ds-5shot", "generator": {"name": "none", "params": {}},
-                     "ratio": 0.0, "segmenter": "segformer", "schedule": "smoke", "seed": seed},
-            "metrics": {"mIoU": miou, "mIoU_defect": None},
-        }
-
-    table = leaderboard(records_frame([record(0, 0.5), record(1, 0.7), record(2, 0.6)]))
-    assert table.loc[0, "seeds"] == 3
-    assert table.loc[0, "mIoU_mean"] == pytest.approx(0.6)
-    assert table.loc[0, "mIoU_std"] == pytest.approx(0.1)
-    text = format_leaderboard(table, "markdown")
+    records = [run_record(seed=s, metrics={"mIoU": m, "mIoU_defect": None}) for s, m in ((0, 0.5), (1, 0.7), (2, 0.6))]
+    table = run_table(records_frame(records))
+    assert table.frame.loc[0, "seeds"] == 3
+    text = render(table, "markdown")
     assert "60.00 ± 10.00" in text and "n/a" in text
-    assert json.loads(json.dumps(format_leaderboard(table, "csv")))
+    assert json.loads(json.dumps(render(table, "csv")))
 
 
 def _acceptance_names():
@@ -109,6 +116,7 @@ def test_synthetic_ratio_sweep_runs_once_skips_then_reports(capsys, isolated_dir
     assert sorted(p.stat().st_mtime for p in (isolated_dirs / "results" / "runs").glob("*.json")) == mtimes
 
     for record in records:
+        assert read_run(record).request.protocol == "synthetic-ratio" and record["request"]["source"].endswith("grid.yaml")
         m = record["metrics"]
         assert {"pixel_AUROC", "pixel_AP", "pixel_F1max", "image_AUROC", "image_AP", "image_F1max"} <= set(m)
         assert record["benign"]["rules"] == "defect-spectrum" and len(record["class_areas"]["gt"]) == record["data"]["n_test"]
@@ -125,7 +133,7 @@ def test_synthetic_ratio_sweep_runs_once_skips_then_reports(capsys, isolated_dir
     text = (target / "report.md").read_text()
     for caption in ("per category x segmenter", "without and with synthetic", "Generator leaderboard", "Benign-product"):
         assert caption in text
-    assert "seeds: 0, 1" in text and "Protocol: synthetic-ratio" in text
+    assert "seeds: 0, 1" in text and "Protocol: synthetic-ratio" in text and "n/a (2 seeds; 3 needed)" in text
     assert len(list((target / "plots").glob("ratio_*.png"))) == 2
     assert (target / "report.tex").read_text().count("\\caption{") == text.count("Protocol:")
     assert (target / "index.html").is_file() and (target / "csv" / "generators.csv").is_file()

@@ -9,8 +9,8 @@ from bench.executors.base import ATTEMPTS, ExecutorOptions, RunTask
 from bench.executors.packing import CUDA_CONTEXT_BYTES, Admission, memory_key, peaks_from_records
 from bench.executors.ray_tasks import RayExecutor, import_ray
 from bench.protocols.execute import make_executor, run_specs
+from bench.records import RecordStore
 from bench.spec import RunSpec
-from bench.store import RecordStore
 
 GiB = 2**30
 SMOKE = dict(segmenter="bisenetv2", dataset="toy", category="wood", schedule="smoke", device="cpu")

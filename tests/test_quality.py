@@ -55,12 +55,12 @@ def test_quality_protocol_records_metrics_and_fid_matches_direct_computation(wei
     from bench.data.base import load_pool
     from bench.data.splits import make_split
     from bench.protocols.quality import run_quality
-    from bench.store import RecordStore
+    from bench.records import QUALITY, RecordStore
     from generators.synthesize import synthesize
 
     assert main(["protocol", "quality", "--generators", "copy-paste", "--seeds", "0", "--n-generated", "8"]) == 0
     assert "protocol quality: 1 done, 0 skipped" in capsys.readouterr().out
-    (record,) = RecordStore(isolated_dirs / "results" / "quality", schema="bench.quality/1")
+    (record,) = RecordStore(isolated_dirs / "results" / "quality", QUALITY)
     m = record["metrics"]
     assert m["kid_subset_size"] == 8, "KID subsets fitted to the smaller set"
     assert record["variants"]["ic_lpips"] == "bench" and record["variants"]["ic_lpips_detail"]["net"] == "alex"

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bench.core.errors import BenchError
+from bench.core.hashing import canonical_json, sha256_text
 from bench.core.specs import GeneratorSpec
 from bench.spec import NO_GENERATOR, RunSpec
 
@@ -24,6 +27,48 @@ def test_run_id_depends_on_spec_and_data():
     spec = RunSpec(generator=GeneratorSpec.of("copy-paste"), ratio=1.0)
     assert spec.run_id("a") == spec.run_id("a") != spec.run_id("b")
     assert RunSpec(generator=GeneratorSpec.of("copy-paste"), ratio=1.0, seed=1).run_id("a") != spec.run_id("a")
+
+
+def test_run_ids_of_records_written_before_identities_grew_still_match():
+    """bench.run/1 hashed every spec field, defaults included: those ids are kept."""
+    for spec in (RunSpec(), RunSpec(generator=GeneratorSpec.of("copy-paste", max_defects=2), ratio=0.5, seed=4, pretrained=True)):
+        assert spec.run_id("m") == sha256_text(canonical_json({"spec": spec.to_dict(), "data": "m"}))[:16]
+
+
+def test_adding_a_defaulted_spec_field_keeps_every_run_id():
+    @dataclasses.dataclass(frozen=True)
+    class Grown(RunSpec):
+        mixup: float = 0.0
+
+    fields = dict(generator=GeneratorSpec.of("copy-paste"), ratio=0.5, seed=3, pretrained=True)
+    old, new = RunSpec(**fields), Grown(**fields)
+    assert new.run_id("m") == old.run_id("m")
+    assert "mixup" not in new.identity()
+    assert Grown(**fields, mixup=0.2).run_id("m") != old.run_id("m"), "a non-default value is a different run"
+    assert dataclasses.replace(new, generator=GeneratorSpec("none"), ratio=0.0).normalized().mixup == 0.0
+
+
+def test_a_generator_version_past_the_first_changes_the_run_id():
+    spec = RunSpec(generator=GeneratorSpec.of("copy-paste"), ratio=1.0)
+    assert spec.run_id("m") == spec.run_id("m", "1")
+    assert spec.run_id("m", "2") != spec.run_id("m")
+
+
+def test_bumping_a_backends_version_changes_its_run_ids_and_cache_keys(monkeypatch):
+    from generators import GENERATORS
+    from generators.synthesize import cache_key
+
+    class Data:
+        def content_hash(self):
+            return "c" * 64
+
+    spec = RunSpec(generator=GeneratorSpec.of("copy-paste"), ratio=1.0)
+    run_id, key = spec.run_id("m"), cache_key(spec.generator, Data(), None, 15, 0)
+    assert key == cache_key(spec.generator, Data(), None, 15, 0, version="1")
+    monkeypatch.setattr(GENERATORS.get("copy-paste"), "version", "2")
+    assert spec.run_id("m") != run_id and spec.run_id("m") == spec.run_id("m", "2")
+    assert cache_key(spec.generator, Data(), None, 15, 0, version="2") != key
+    assert GENERATORS.get("copy-paste").describe()["version"] == "2"
 
 
 @pytest.mark.parametrize("field, value", [("ratio", -0.5), ("ratio", float("nan")), ("ratio", float("inf")), ("normal_ratio", -1.0)])

@@ -11,6 +11,7 @@ from bench.core.atomic import atomic_dir
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.paths import writable_dir
+from bench.report.format import percent
 
 
 @click.command()
@@ -74,7 +75,7 @@ def generate(generator, gen_param, import_path, n, out, dataset, data_root, cate
 
 def format_sanity(report: dict) -> str:
     mem = report["memorization"]
-    rate = "n/a" if mem["rate"] is None else f"{100 * mem['rate']:.1f}%"
+    rate = percent(mem["rate"], digits=1, sign="%")
     lines = [
         f"pairs: {report['pairs']}",
         f"empty masks: {report['empty_masks']}" + _ids(report["empty_mask_ids"], report["empty_masks"]),

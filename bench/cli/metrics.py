@@ -10,6 +10,7 @@ from tabulate import tabulate
 
 from bench.core.errors import BenchError
 from bench.core.jsonfile import json_safe
+from bench.report.format import percent
 
 
 @click.group()
@@ -39,8 +40,8 @@ def seg(pred_dir, gt_dir, num_classes, as_json):
     if as_json:
         click.echo(json.dumps({"n_images": len(p.ids), "metrics": json_safe(summary), "metric_variants": METRIC_VARIANTS}, indent=2))
         return
-    rows = [[k, _pct(v)] for k, v in summary.items() if k != "per_class"]
-    rows += [[f"IoU {name}", _pct(v["IoU"])] for name, v in summary["per_class"].items()]
+    rows = [[k, percent(v)] for k, v in summary.items() if k != "per_class"]
+    rows += [[f"IoU {name}", percent(v["IoU"])] for name, v in summary["per_class"].items()]
     click.echo(tabulate(rows, headers=["metric", "value (%)"], tablefmt="simple", disable_numparse=True))
     click.echo(f"{len(p.ids)} images")
 
@@ -75,13 +76,9 @@ def benign(rules, pred_dir, gt_dir, product, as_json):
         click.echo(json.dumps(json_safe(rows), indent=2))
         return
     click.echo(tabulate(
-        [[r["product"], r["n_defective"], r["n_benign"], _pct(r["recall"]), _pct(r["false_reject_rate"])] for r in rows],
+        [[r["product"], r["n_defective"], r["n_benign"], percent(r["recall"]), percent(r["false_reject_rate"])] for r in rows],
         headers=["product", "defective", "benign", "recall (%)", "false-reject rate (%)"], tablefmt="simple", disable_numparse=True))
     click.echo(f"rules: {rule_set.name}")
-
-
-def _pct(value) -> str:
-    return "n/a" if value is None or value != value else f"{100 * value:.2f}"
 
 
 COMMANDS = [metrics]

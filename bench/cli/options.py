@@ -39,6 +39,8 @@ records = click.option("--records", default=None, help="Records folder [default:
 as_json = click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
 max_ratio = click.option("--max-ratio", default=MAX_RATIO, show_default=True, type=click.FloatRange(min=0), callback=finite,
                          help="Refuse synthetic ratios above this (guards against typos such as 1e9).")
+strict = click.option("--strict", is_flag=True,
+                      help="Fail at a run record that cannot be read, instead of a warning and skipping (report) or rerunning (resume) it.")
 
 
 def executor_options(command):

@@ -10,8 +10,9 @@ from bench.cli.options import executor_options
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.paths import results_dir, writable_dir
+from bench.records import RecordStore
+from bench.report.format import percent
 from bench.spec import DEFAULT_SCHEDULE, MAX_RATIO
-from bench.store import RecordStore
 
 
 def _validated(grid):
@@ -72,7 +73,7 @@ def run_protocol(
         return rows
     peaks = peaks_from_records(store) if grid.device == "cuda" else {}
     executor = make_executor(executor_name, ExecutorOptions(device=grid.device, peaks=peaks, **execution))
-    outcome = run_specs(specs, store, data_root=grid.data_root, force=force, label=name, executor=executor)
+    outcome = run_specs(specs, store, data_root=grid.data_root, force=force, label=name, executor=executor, protocol=name, source=where)
     rows = []
     for o in outcome.outcomes:
         s, m = o.record["spec"], o.record["metrics"]
@@ -80,7 +81,7 @@ def run_protocol(
                      "fill_to": s.get("fill_to", 0), "normal_ratio": s.get("normal_ratio", 0), "segmenter": s["segmenter"],
                      "category": s["category"], "seed": s["seed"], "status": "skipped" if o.skipped else "done",
                      "mIoU": m.get("mIoU"), "mIoU_defect": m.get("mIoU_defect")})
-    shown = [{**r, "mIoU": _pct(r["mIoU"]), "mIoU_defect": _pct(r["mIoU_defect"])} for r in rows]
+    shown = [{**r, "mIoU": percent(r["mIoU"]), "mIoU_defect": percent(r["mIoU_defect"])} for r in rows]
     say(tabulate([{k: v for k, v in r.items() if k != "run_id"} for r in shown], headers="keys", tablefmt="simple", disable_numparse=True))
     say(f"protocol {name}: {outcome.done} run(s) done, {outcome.skipped} skipped (records exist) -> {store.root}")
     if outcome.failures:
@@ -110,16 +111,12 @@ def _run_other(protocol, grid, force: bool, dry_run: bool, say) -> list[dict]:
     return rows
 
 
-def _pct(value) -> str:
-    return "n/a" if value is None or value != value else f"{100 * value:.2f}"
-
-
 @click.command()
 @click.argument("name")
 @options.multi("--generators", help="Generators [default: copy-paste].")
 @options.multi("--segmenters", help="Segmenters [default: segformer].")
 @options.multi("--categories", help="Categories [default: wood].")
-@options.multi("--seeds", help="Seeds [default: 0,1,2].")
+@options.multi("--seeds", help="Seeds [default: 0,1,2,3,4]; at least 3 for a verdict.")
 @options.multi("--ratios", help="synthetic-ratio/benign: ratios [default: 0,0.2,0.5,1,2,3; benign 0,1].")
 @options.multi("--normal-ratios", help="normal-data: defect-free images per real pair [default: 0,0.2,1,2,3].")
 @click.option("--fill-to", type=click.IntRange(min=0), help="upsample: training-set size to fill to [default: 150].")
@@ -137,13 +134,14 @@ def _pct(value) -> str:
 @click.option("--force", is_flag=True, help="Rerun points whose records exist.")
 @click.option("--dry-run", is_flag=True, help="List the distinct runs and stop.")
 @options.records
+@options.strict
 @options.as_json
 @executor_options
-def protocol(name, force, dry_run, records, as_json, executor, jobs, threads, address, **values):
+def protocol(name, force, dry_run, records, strict, as_json, executor, jobs, threads, address, **values):
     """Run protocol NAME (synthetic-ratio, upsample, normal-data, benign, quality) over a grid."""
     where = "command-line options"
     planned = plan_protocol(name, values, where)
-    store = RecordStore(writable_dir(records or results_dir() / "runs", "--records"))
+    store = RecordStore(writable_dir(records or results_dir() / "runs", "--records"), strict=strict)
     execution = dict(executor=executor, jobs=jobs, threads=threads, address=address)
     rows = run_protocol(planned, where, store, force, dry_run, execution, quiet=as_json)
     if as_json:

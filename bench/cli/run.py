@@ -5,6 +5,8 @@ import click
 from bench.cli import options
 from bench.core.jsonfile import dumps
 from bench.core.paths import results_dir, writable_dir
+from bench.records import RecordStore
+from bench.report.format import percent
 from bench.spec import DEFAULT_SCHEDULE
 
 
@@ -28,15 +30,15 @@ from bench.spec import DEFAULT_SCHEDULE
 @click.option("--pretrained/--from-scratch", default=False, show_default=True, help="Start from ImageNet backbone weights in $BENCH_WEIGHTS.")
 @click.option("--force", is_flag=True, help="Run again even if a record for this run exists.")
 @options.records
+@options.strict
 @options.max_ratio
 @options.as_json
 def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, data_root, category, split, seed, schedule, device,
-        pretrained, force, records, max_ratio, as_json):
+        pretrained, force, records, strict, max_ratio, as_json):
     """Train a segmenter on real + synthetic pairs of one category and record its test metrics."""
     from bench.core.specs import GeneratorSpec
     from bench.runner import check_spec, execute, resolve_device
     from bench.spec import RunSpec, check_ratio
-    from bench.store import RecordStore
     from generators import GENERATORS
     from segmenters import SEGMENTERS
 
@@ -57,7 +59,7 @@ def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, 
         fill_to=fill_to,
     )
     check_spec(spec)
-    store = RecordStore(writable_dir(records or results_dir() / "runs", "--records"))
+    store = RecordStore(writable_dir(records or results_dir() / "runs", "--records"), strict=strict)
     outcome = execute(spec, store, data_root=data_root, force=force)
     if as_json:
         click.echo(dumps({"skipped": outcome.skipped, "path": str(outcome.path), "record": outcome.record}))
@@ -66,12 +68,8 @@ def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, 
     status = "skipped (record exists; --force to rerun)" if outcome.skipped else "done"
     click.echo(
         f"{status}: {outcome.record['run_id']}  {spec.normalized().generator} ratio={ratio:g} {spec.segmenter} "
-        f"{dataset}/{category} seed={seed}  mIoU={_pct(m['mIoU'])}  mIoU_defect={_pct(m['mIoU_defect'])}  -> {outcome.path}"
+        f"{dataset}/{category} seed={seed}  mIoU={percent(m['mIoU'], sign='%')}  mIoU_defect={percent(m['mIoU_defect'], sign='%')}  -> {outcome.path}"
     )
-
-
-def _pct(value) -> str:
-    return "n/a" if value is None or value != value else f"{100 * value:.2f}%"
 
 
 COMMANDS = [run]

@@ -13,7 +13,7 @@ from bench.cli.protocol import plan_protocol, run_protocol
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.paths import results_dir, writable_dir
-from bench.store import RecordStore
+from bench.records import RecordStore
 
 
 def load_sweep(path: Path) -> list[tuple[str, dict]]:
@@ -48,17 +48,18 @@ def load_sweep(path: Path) -> list[tuple[str, dict]]:
 @click.option("--force", is_flag=True, help="Rerun points whose records exist.")
 @click.option("--dry-run", is_flag=True, help="List the distinct runs and stop.")
 @options.records
+@options.strict
 @click.option("--max-ratio", type=click.FloatRange(min=0), callback=options.finite,
               help="Refuse synthetic ratios above this [default: the file's max_ratio, else 10].")
 @options.as_json
 @executor_options
-def sweep(grid_file, force, dry_run, records, max_ratio, as_json, executor, jobs, threads, address):
+def sweep(grid_file, force, dry_run, records, strict, max_ratio, as_json, executor, jobs, threads, address):
     """Run the protocols a YAML grid file describes (see docs/protocols.md, docs/scaling.md)."""
     path = Path(grid_file)
     override = {} if max_ratio is None else {"max_ratio": max_ratio}
     # every block of the file is checked before the first one runs
     plans = [plan_protocol(name, {**values, **override}, str(path)) for name, values in load_sweep(path)]
-    store = RecordStore(writable_dir(records or results_dir() / "runs", "--records"))
+    store = RecordStore(writable_dir(records or results_dir() / "runs", "--records"), strict=strict)
     execution = dict(executor=executor, jobs=jobs, threads=threads, address=address)
     out = [{"protocol": planned[0].name, "runs": run_protocol(planned, str(path), store, force, dry_run, execution, quiet=as_json)}
            for planned in plans]

@@ -23,6 +23,7 @@ from bench.core.atomic import atomic_dir
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, pixel_hash, sha256_text
 from bench.core.images import read_index_mask, read_rgb, write_png
+from bench.core.jsonfile import dumps
 from bench.core.progress import progress as progress_bar
 
 FORMAT = "bench.pairset/1"
@@ -202,6 +203,6 @@ def write_pairset(
             "origins": origins,
             "hashes": hashes,
         }
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True))
+        (tmp / "meta.json").write_text(dumps(meta, indent=1))  # inside the atomic folder
     return PairSet(root, meta)
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from bench.core.hashing import canonical_json, sha256_text
 
+BASE_VERSION = "1"  # a generator backend's first version, and the version of every record from before versions
+
 
 @dataclass(frozen=True)
 class GeneratorSpec:

@@ -14,6 +14,7 @@ from typing import Iterator, Sequence
 
 from bench.core.errors import BenchError
 from bench.core.registry import Registry
+from bench.records import Request
 from bench.spec import RunSpec
 
 ATTEMPTS = 2  # a failed run is retried once: a lost worker or a transient error should not cost a grid cell
@@ -24,6 +25,7 @@ class RunTask:
     spec: RunSpec  # normalized
     run_id: str
     data_root: str | None = None
+    request: Request | None = None  # the protocol and grid points that asked for the run (provenance)
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,7 @@ def compute(task: RunTask, threads: int | None = None, progress: bool = False) -
     before = torch.get_num_threads()
     torch.set_num_threads(threads or before)
     try:
-        record = compute_record(task.spec, task.data_root, progress=progress)
+        record = compute_record(task.spec, task.data_root, progress=progress, request=task.request)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one reportable line
         raise RunFailed(f"{task.spec.segmenter}/{task.spec.generator}/{task.spec.category}/seed {task.spec.seed}: {error_line(exc)}") from None
     finally:

@@ -28,8 +28,8 @@ from bench.executors.packing import cpu_cores
 from bench.perf.output import write_result
 from bench.perf.segmenters import device_name
 from bench.protocols.execute import make_executor, run_specs
+from bench.records import RecordStore
 from bench.spec import RunSpec
-from bench.store import RecordStore
 
 
 @contextmanager

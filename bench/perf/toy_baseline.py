@@ -22,9 +22,9 @@ from bench.data import toy
 from bench.perf.grid import cache_at
 from bench.perf.output import write_result
 from bench.perf.segmenters import device_name
+from bench.records import RecordStore
 from bench.runner import execute
 from bench.spec import DEFAULT_SCHEDULE, RunSpec
-from bench.store import RecordStore
 
 
 def background_share(record: dict) -> float:

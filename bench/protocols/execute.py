@@ -9,9 +9,9 @@ from pathlib import Path
 from bench.core.progress import progress as progress_bar
 from bench.executors import EXECUTORS, Executor, Finished, RunTask
 from bench.executors.base import ExecutorOptions
+from bench.records import RecordStore, Request
 from bench.runner import RunOutcome, check_spec, manifest_hash_of
 from bench.spec import RunSpec
-from bench.store import RecordStore
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,15 @@ class GridOutcome:
 
 def distinct(specs: list[RunSpec]) -> list[RunSpec]:
     """Grid points that are the same run (ratio 0 of every generator, say) collapse to one, in order."""
-    seen: dict[RunSpec, None] = {}
+    return list(points_by_run(specs))
+
+
+def points_by_run(specs: list[RunSpec]) -> dict[RunSpec, list[RunSpec]]:
+    """Each distinct run (normalized spec) with the grid points, as asked, that it answers."""
+    runs: dict[RunSpec, list[RunSpec]] = {}
     for spec in specs:
-        seen.setdefault(spec.normalized(), None)
-    return list(seen)
+        runs.setdefault(spec.normalized(), []).append(spec)
+    return runs
 
 
 def make_executor(name: str, options: ExecutorOptions) -> Executor:
@@ -49,9 +54,13 @@ def run_specs(
     progress: bool = True,
     label: str = "runs",
     executor: Executor | None = None,
+    protocol: str | None = None,
+    source: str | None = None,
 ) -> GridOutcome:
+    """``protocol`` and ``source`` (the grid file or "command line") are recorded with each computed run."""
     executor = executor or make_executor("inline", ExecutorOptions())
-    runs = distinct(specs)
+    points = points_by_run(specs)
+    runs = list(points)
     for spec in runs:
         check_spec(spec)  # a typo or a missing weights file fails the grid before any run starts
     by_id: dict[str, RunOutcome] = {}
@@ -63,10 +72,12 @@ def run_specs(
             manifests[data] = manifest_hash_of(*data, data_root, progress)
         run_id = spec.run_id(manifests[data])
         order.append(run_id)
-        if store.has(run_id) and not force:
-            by_id[run_id] = RunOutcome(store.read(run_id), store.path(run_id), skipped=True)
+        existing = None if force else store.get(run_id)
+        if existing is not None:
+            by_id[run_id] = RunOutcome(existing, store.path(run_id), skipped=True)
         else:
-            tasks.append(RunTask(spec, run_id, None if data_root is None else str(data_root)))
+            request = Request(protocol, source, tuple(p.to_dict() for p in points[spec]))
+            tasks.append(RunTask(spec, run_id, None if data_root is None else str(data_root), request))
     failures = []
     bar = progress_bar(total=len(tasks), desc=f"{label} ({executor.name})", unit="run", enabled=progress)
     with bar:

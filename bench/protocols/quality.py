@@ -19,9 +19,9 @@ from bench.core.progress import progress as progress_bar
 from bench.metrics import quality as q
 from bench.protocols.base import Grid, Protocol, register
 from bench.provenance import provenance
-from bench.store import RecordStore
+from bench.records import QUALITY, QUALITY_SCHEMA, RecordStore
+from bench.runner import resolve_device
 
-SCHEMA = "bench.quality/1"
 REGIONS = ("image", "defect")
 
 
@@ -64,8 +64,9 @@ def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, devi
     split = make_split(pool, spec.split)
     manifest_hash = split.manifest_hash(pool)
     run_id = spec.run_id(manifest_hash)
-    if store.has(run_id) and not force:
-        return store.read(run_id), True
+    existing = None if force else store.get(run_id)
+    if existing is not None:
+        return existing, True
     train, real_test = pool.subset(split.train), pool.subset(split.test)
     generated, cache_hit = synthesize(GeneratorSpec(spec.generator), train, pool.subset(split.normal_train), spec.n_generated, spec.seed, progress)
     gen_images, gen_lpips = _arrays(generated, spec.region)
@@ -80,7 +81,7 @@ def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, devi
     ic = q.ic_lpips(model, gen_lpips, centres, variant, spec.seed, device)
     metrics["IC_LPIPS"] = ic.pop("IC_LPIPS")
     record = {
-        "schema": SCHEMA,
+        "schema": QUALITY_SCHEMA,
         "run_id": run_id,
         "spec": {**asdict(spec), "generator": {"name": spec.generator, "params": {}}},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -112,10 +113,10 @@ def quality_specs(grid: Grid) -> list[QualitySpec]:
 
 
 def run_quality(grid: Grid, force: bool = False, progress: bool = True, root: Path | None = None) -> list[tuple[dict, bool]]:
-    store = RecordStore(root or results_dir() / "quality", schema=SCHEMA)
+    store = RecordStore(root or results_dir() / "quality", QUALITY)
     specs = quality_specs(grid)
     return [
-        evaluate_quality(s, store, grid.data_root, torch.device(grid.device), force, progress)
+        evaluate_quality(s, store, grid.data_root, resolve_device(grid.device), force, progress)
         for s in progress_bar(specs, desc="quality", unit="set", enabled=progress)
     ]
 

@@ -1,0 +1,27 @@
+"""Run records: the typed, versioned schema (``bench.run/2``), readers for earlier versions, the store.
+
+Reports read records only through ``load_runs``; runs and grids store and resume through ``RecordStore``.
+Field reference: docs/records.md.
+"""
+
+from bench.records.migrate import read_run
+from bench.records.quality import SCHEMA as QUALITY_SCHEMA
+from bench.records.schema import SCHEMA, GeneratorFacts, RecordError, Request, RunRecord, degenerate_note, json_schema
+from bench.records.store import QUALITY, RUNS, RecordStore, RunSet, load_runs
+
+__all__ = [
+    "QUALITY",
+    "QUALITY_SCHEMA",
+    "RUNS",
+    "SCHEMA",
+    "GeneratorFacts",
+    "RecordError",
+    "RecordStore",
+    "Request",
+    "RunRecord",
+    "RunSet",
+    "degenerate_note",
+    "json_schema",
+    "load_runs",
+    "read_run",
+]

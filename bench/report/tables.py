@@ -1,0 +1,427 @@
+"""The report's table forms, from a records frame: the run leaderboard, the comparisons with the real-only
+baseline, the generator leaderboard, and the table forms of the papers (Defect Spectrum Tables 3-7,
+the benign-product simulation, DefectDiffu Table 1 / DefectSynth Table II).
+
+Every table keeps apart what differs in anything but the seed (``frames.GROUP``): a key column the
+table does not show by its form is added wherever rows would otherwise look alike, and what all rows
+share goes into the caption. Comparisons are paired by seed (``stats``); a table's verdicts are
+Holm-corrected across its comparisons, and its caption says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from bench.report import stats
+from bench.report.format import interval, mean_std, number, p_value, percent, plain_mean_std
+from bench.report.frames import (
+    GROUP,
+    SETTING,
+    TASK,
+    comparison_kind,
+    constants,
+    generator_label,
+    is_baseline,
+    metrics_of,
+    needed_columns,
+    setting_label,
+)
+
+# Which metrics the run table shows (those the records have), and how headers name metrics: data, so a
+# new metric is a line here, and any metric the records carry can be the report's --metric anyway.
+SUMMARY_METRICS = ["mIoU", "mIoU_defect", "pixel_AUROC", "image_AUROC"]
+METRIC_LABELS = {"mIoU_defect": "mIoU defect", "pixel_AUROC": "pixel AUROC", "image_AUROC": "image AUROC",
+                 "pixel_AP": "pixel AP", "image_AP": "image AP", "pixel_F1max": "pixel F1-max", "image_F1max": "image F1-max"}
+MEAN_KEY = [c for c in GROUP if c not in ("category", "data")]  # what a mean over categories keeps apart
+SYNTHETIC = ("synthetic-ratio", "upsample")
+QUALITY_METRICS = ("FID", "KID_mean", "IS_mean", "LPIPS", "IC_LPIPS")
+QUALITY_KEY = ["generator", "dataset", "category", "split", "n_generated", "ic_lpips", "region"]
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str  # file stem
+    title: str
+    caption: str
+    frame: pd.DataFrame  # display strings
+
+
+def metric_label(metric: str) -> str:
+    return METRIC_LABELS.get(metric, metric)
+
+
+def seeds_text(seeds) -> str:
+    return ", ".join(str(int(s)) for s in sorted(set(seeds))) or "none"
+
+
+def _per_row(counts: Iterable[int]) -> str:
+    counts = sorted(set(int(c) for c in counts))
+    if not counts:
+        return "none"
+    return f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+
+
+def _degenerate_warning(frame: pd.DataFrame) -> str:
+    bad = frame[frame["degenerate"] != ""]
+    if bad.empty:
+        return ""
+    notes = ", ".join(sorted(set(bad["degenerate"])))
+    return (f" Warning: {len(bad)} of {len(frame)} runs are degenerate ({notes}): their scores say nothing about "
+            "the training data; see the runs table.")
+
+
+def caption(what: str, frame: pd.DataFrame, per_row: Iterable[int], extra: str = "") -> str:
+    """``what``, then the protocols that asked for the runs, what all rows share, the seeds and how many
+    each row has, ``extra`` (statistics), and a warning when degenerate runs are among them."""
+    protocols = ", ".join(sorted(set(frame["requested_by"]))) or "none"
+    shared = constants(frame)
+    return (f"{what} Protocol: {protocols}; {shared + '; ' if shared else ''}seeds: {seeds_text(frame['seed'])} "
+            f"({_per_row(per_row)} per row).{' ' + extra if extra else ''}{_degenerate_warning(frame)}")
+
+
+# --- the run leaderboard -----------------------------------------------------------------------------
+
+
+def leaderboard(frame: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
+    """Mean and sample std over seeds per group (the whole spec minus the seed), with the seeds, who
+    asked for the runs and how many of them are degenerate."""
+    columns = [*GROUP, "seeds", "seed_list", "requested_by", "degenerate", *[f"{m}_{s}" for m in metrics for s in ("mean", "std")]]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for key, group in frame.groupby(GROUP, sort=True, dropna=False):
+        row = dict(zip(GROUP, key))
+        bad = group[group["degenerate"] != ""]
+        row.update(seeds=group["seed"].nunique(), seed_list=seeds_text(group["seed"]),
+                   requested_by=", ".join(sorted(set(group["requested_by"]))),
+                   degenerate=f"degenerate: {', '.join(sorted(set(bad['degenerate'])))} ({len(bad)} of {len(group)} seeds)" if len(bad) else "")
+        for m in metrics:
+            row[f"{m}_mean"], row[f"{m}_std"] = group[m].mean(), group[m].std()
+        rows.append(row)
+    board = pd.DataFrame(rows, columns=columns)
+    order = board.assign(_setting=~is_baseline(board)).sort_values([*TASK, "_setting", *SETTING], kind="stable").index
+    return board.loc[order].reset_index(drop=True)  # each task's real-only baseline first
+
+
+def summary_metrics(frame: pd.DataFrame, metric: str | None = None) -> list[str]:
+    present = metrics_of(frame)
+    chosen = [m for m in SUMMARY_METRICS if m in present]
+    return chosen + ([metric] if metric and metric not in chosen else [])
+
+
+def run_table(frame: pd.DataFrame, metric: str | None = None, records_note: str = "") -> Table:
+    """Every group of runs: its key, seeds, mean ± std of the summary metrics, and a note for degenerate runs."""
+    metrics = summary_metrics(frame, metric)
+    board = leaderboard(frame, metrics)
+    shown = ["dataset", "category", "split", "segmenter", "schedule", *SETTING]
+    columns = shown[:5] + needed_columns(frame, shown) + shown[5:]
+    out = board[columns].copy()
+    out["requested by"] = board["requested_by"]
+    out["seeds"] = board["seeds"]
+    for m in metrics:
+        out[f"{metric_label(m)} (%)"] = [mean_std(a, b) for a, b in zip(board[f"{m}_mean"], board[f"{m}_std"])]
+    if (board["degenerate"] != "").any():
+        out["note"] = board["degenerate"]
+    what = "**Leaderboard** — every setting, mean ± sample std over seeds, percent."
+    return Table("runs", "Leaderboard", caption(what, frame, board["seeds"], records_note), out.reset_index(drop=True))
+
+
+# --- comparisons with the real-only baseline ---------------------------------------------------------
+
+
+def _seed_values(group: pd.DataFrame, metric: str) -> dict[int, float]:
+    return dict(zip(group["seed"].astype(int), group[metric].astype(float)))
+
+
+def _comparison_row(c: stats.Comparison) -> dict:
+    return {"seeds": seeds_text(c.seeds) if c.seeds else "none", "n": c.n, "unpaired": seeds_text(c.unpaired) if c.unpaired else "",
+            "baseline": c.baseline, "value": c.value, "delta": c.delta, "ci_low": c.ci_low, "ci_high": c.ci_high, "p": c.p}
+
+
+def _correct(rows: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """Holm across each family of comparisons, and the verdicts from the corrected p-values."""
+    rows = rows.copy()
+    rows["p_holm"] = np.nan
+    for _, index in rows.groupby("family").groups.items():
+        rows.loc[index, "p_holm"] = stats.holm(rows.loc[index, "p"].to_numpy(float))
+    rows["verdict"] = [stats.verdict(n, d, p, alpha) for n, d, p in zip(rows["n"], rows["delta"], rows["p_holm"])]
+    return rows
+
+
+DELTA_COLUMNS = [*GROUP, "kind", "family", "requested_by", "seeds", "n", "unpaired", "baseline", "value", "delta",
+                 "ci_low", "ci_high", "p", "p_holm", "verdict"]
+
+
+def deltas(frame: pd.DataFrame, metric: str = "mIoU", alpha: float = stats.ALPHA) -> pd.DataFrame:
+    """Every setting against the real-only baseline of its task (``TASK``), paired by seed, with the
+    t-interval, the p-value, its Holm correction within the family (synthetic data / normal data) and the
+    corrected verdict. Settings without a baseline run in their task are left out."""
+    base = frame[is_baseline(frame)]
+    baselines = {key: (_seed_values(g, metric), set(g["requested_by"])) for key, g in base.groupby(TASK, sort=False, dropna=False)}
+    rows = []
+    for key, group in frame[~is_baseline(frame)].groupby(GROUP, sort=True, dropna=False):
+        row = dict(zip(GROUP, key))
+        ref = baselines.get(tuple(row[k] for k in TASK))
+        if ref is None:
+            continue
+        kind = comparison_kind(row)
+        row.update(kind=kind, family="normal-data" if kind == "normal-data" else "synthetic",
+                   requested_by=", ".join(sorted(set(group["requested_by"]) | ref[1])))
+        row.update(_comparison_row(stats.compare(_seed_values(group, metric), ref[0], alpha)))
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame(columns=DELTA_COLUMNS)
+    return _correct(pd.DataFrame(rows), alpha)[DELTA_COLUMNS]
+
+
+def category_mean_deltas(frame: pd.DataFrame, metric: str = "mIoU", alpha: float = stats.ALPHA) -> pd.DataFrame:
+    """The dataset-mean comparison of each setting present in two or more categories: per seed, the mean
+    over categories of setting and of baseline, over the seeds every category pairs; then the same paired
+    t-interval, Holm-corrected across these mean rows."""
+    base = frame[is_baseline(frame)]
+    baselines = {key: g for key, g in base.groupby(TASK, sort=False, dropna=False)}
+    rows = []
+    for key, group in frame[~is_baseline(frame)].groupby(MEAN_KEY, sort=True, dropna=False):
+        units = group.groupby(["category", "data"], sort=True)
+        if group["category"].nunique() < 2 or units.ngroups != group["category"].nunique():
+            continue
+        row = dict(zip(MEAN_KEY, key))
+        refs = [baselines.get(tuple({**row, "category": c, "data": d}[k] for k in TASK)) for c, d in units.groups]
+        if any(ref is None for ref in refs):
+            continue
+        setting = [_seed_values(unit, metric) for _, unit in units]
+        baseline = [_seed_values(ref, metric) for ref in refs]
+        common = set.intersection(*(set(s) & set(b) for s, b in zip(setting, baseline)))
+        kind = comparison_kind(row)
+        row.update(category=f"mean ({len(setting)} categories)", data="", kind=kind,
+                   family="normal-data" if kind == "normal-data" else "synthetic",
+                   requested_by=", ".join(sorted(set(group["requested_by"]))))
+        row.update(_comparison_row(stats.compare(_mean_over(setting, common), _mean_over(baseline, common), alpha)))
+        left_out = set().union(*setting, *baseline) - common
+        row["unpaired"] = seeds_text(left_out) if left_out else ""
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame(columns=DELTA_COLUMNS)
+    return _correct(pd.DataFrame(rows), alpha)[DELTA_COLUMNS]
+
+
+def _mean_over(sides: list[dict[int, float]], seeds: set[int]) -> dict[int, float]:
+    """Per seed, the mean over categories."""
+    return {s: float(np.mean([side[s] for side in sides])) for s in seeds}
+
+
+def generator_leaderboard(delta_frame: pd.DataFrame) -> pd.DataFrame:
+    """Per generator (and any key that splits its runs beyond the points): win/tie/loss/n-a counts of the
+    corrected verdicts over all its points, and the mean Δ; most wins first."""
+    synthetic = delta_frame[delta_frame["family"] == "synthetic"]
+    points = ["category", "segmenter", "ratio", "fill_to", "normal_ratio", "data"]
+    extras = needed_columns(synthetic, ["generator", *points], [c for c in TASK if c not in points])
+    rows = []
+    for key, group in synthetic.groupby(["generator", *extras], sort=True, dropna=False):
+        key = key if isinstance(key, tuple) else (key,)
+        verdicts = group["verdict"]
+        rows.append({**dict(zip(["generator", *extras], key)), "points": len(group), "win": int((verdicts == "win").sum()),
+                     "tie": int((verdicts == "tie").sum()), "loss": int((verdicts == "loss").sum()),
+                     "n/a": int(verdicts.str.startswith("n/a").sum()), "mean_delta": group["delta"].mean()})
+    table = pd.DataFrame(rows, columns=["generator", *extras, "points", "win", "tie", "loss", "n/a", "mean_delta"])
+    return table.sort_values(["win", "mean_delta", "loss"], ascending=[False, False, True]).reset_index(drop=True)
+
+
+def _family_text(delta_frame: pd.DataFrame, alpha: float) -> str:
+    tested = int(delta_frame["p"].notna().sum())
+    return (f"Δ: mean of per-seed differences with its {100 * (1 - alpha):g}% t-interval (paired by seed); verdicts "
+            f"{stats.CORRECTION}-corrected across the table's {tested} tested comparison{'s' if tested != 1 else ''} "
+            f"(family-wise error {alpha:g}); fewer than {stats.MIN_SEEDS} paired seeds give no verdict.")
+
+
+def _delta_display(d: pd.DataFrame, lead: dict[str, list], extras: Sequence[str], sides: dict[str, list]) -> pd.DataFrame:
+    """A comparison table: its own leading columns, the key columns it needs, both sides, then Δ and verdict."""
+    out = pd.DataFrame({**lead, **{c: [v if v == v else "" for v in d.get(c, [""] * len(d))] for c in extras}, **sides})
+    out["Δ"] = [percent(v, True) for v in d["delta"]]
+    out["95% CI"] = [interval(lo, hi) for lo, hi in zip(d["ci_low"], d["ci_high"])]
+    out["p (Holm)"] = [p_value(p) for p in d["p_holm"]]
+    out["verdict"] = list(d["verdict"])
+    out["seeds"] = list(d["seeds"])
+    if (d["unpaired"] != "").any():
+        out["unpaired seeds"] = list(d["unpaired"])
+    return out
+
+
+def _with_means(d: pd.DataFrame, means: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([d, means], ignore_index=True) if not means.empty else d.reset_index(drop=True)
+
+
+def _used(frame: pd.DataFrame, d: pd.DataFrame) -> pd.DataFrame:
+    """The runs behind a comparison table: its settings and their baselines."""
+    in_task = pd.MultiIndex.from_frame(frame[TASK]).isin(pd.MultiIndex.from_frame(d[TASK]))
+    is_setting = pd.MultiIndex.from_frame(frame[GROUP]).isin(pd.MultiIndex.from_frame(d[GROUP]))
+    return frame[in_task & (is_baseline(frame).to_numpy() | is_setting)]
+
+
+def with_without_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_frame: pd.DataFrame, metric: str = "mIoU",
+                       alpha: float = stats.ALPHA) -> Table:
+    """Defect Spectrum Table 4/5 (and 6, fill-to) form: without vs with synthetic data per category and
+    segmenter, then the mean over categories."""
+    points = delta_frame[delta_frame["kind"].isin(SYNTHETIC)]
+    means = mean_frame[mean_frame["kind"].isin(SYNTHETIC)]
+    d = _with_means(points, means)
+    extras = needed_columns(points, ["category", "segmenter", *SETTING])
+    out = _delta_display(
+        d, {"category": list(d["category"]), "segmenter": list(d["segmenter"]), "setting": [setting_label(r) for _, r in d.iterrows()]},
+        extras, {"w/o synthetic": [percent(v) for v in d["baseline"]], "with synthetic": [percent(v) for v in d["value"]]},
+    )
+    used = _used(frame, points)
+    what = (f"{metric_label(metric)} without and with synthetic data (Defect Spectrum Table 4/5 form; fill-to rows Table 6), "
+            f"percent; mean rows average over categories.")
+    text = _family_text(points, alpha) + (" Mean rows are corrected as a family of their own." if not means.empty else "")
+    return Table("with_without", f"{metric_label(metric)} with and without synthetic data", caption(what, used, points["n"], text), out)
+
+
+def normal_data_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_frame: pd.DataFrame, metric: str = "mIoU",
+                      alpha: float = stats.ALPHA) -> Table:
+    """Defect Spectrum Table 7 form: real only vs real + defect-free images, per category and segmenter."""
+    points = delta_frame[delta_frame["kind"] == "normal-data"]
+    d = _with_means(points, mean_frame[mean_frame["kind"] == "normal-data"])
+    extras = needed_columns(points, ["category", "segmenter", *SETTING])
+    out = _delta_display(
+        d, {"category": list(d["category"]), "segmenter": list(d["segmenter"]), "normals per real pair": [number(v) for v in d["normal_ratio"]]},
+        extras, {"real only": [percent(v) for v in d["baseline"]], "with normals": [percent(v) for v in d["value"]]},
+    )
+    what = f"{metric_label(metric)} with defect-free training images added (Defect Spectrum Table 7 form), percent."
+    return Table("normal_data", f"{metric_label(metric)} with added defect-free images",
+                 caption(what, _used(frame, points), points["n"], _family_text(points, alpha)), out)
+
+
+def generator_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, metric: str = "mIoU", alpha: float = stats.ALPHA) -> Table:
+    board = generator_leaderboard(delta_frame)
+    out = board.assign(mean_delta=[percent(v, True) for v in board["mean_delta"]]).rename(columns={"mean_delta": f"mean Δ {metric_label(metric)}"})
+    synthetic = delta_frame[delta_frame["family"] == "synthetic"]
+    what = (f"**Generator leaderboard** — win/tie/loss of Δ{metric_label(metric)} against real only over every category x "
+            "segmenter x ratio point, from the corrected verdicts; then the mean Δ.")
+    return Table("generators", "Generator leaderboard", caption(what, _used(frame, synthetic), synthetic["n"], _family_text(synthetic, alpha)), out)
+
+
+# --- per-category tables -----------------------------------------------------------------------------
+
+
+def category_mean(group: pd.DataFrame, metric: str) -> tuple[float, float, int]:
+    """Mean over categories of the per-category means; std over seeds of the per-seed category mean
+    (seeds every category has); the number of categories."""
+    per_category = group.groupby(["category", "data"])[metric].mean()
+    by_seed = group.pivot_table(index="seed", columns=["category", "data"], values=metric, aggfunc="mean").dropna()
+    std = by_seed.mean(axis=1).std(ddof=1) if len(by_seed) > 1 else np.nan
+    return float(per_category.mean()), float(std), len(per_category)
+
+
+def category_segmenter_table(frame: pd.DataFrame, metric: str = "mIoU") -> Table:
+    """Defect Spectrum Table 3 form: per category (and setting) x segmenter, then the mean over categories."""
+    extras = needed_columns(frame, ["category", "segmenter", *SETTING])
+    index = ["category", "setting", *extras]
+    cells: dict[tuple, dict[str, str]] = {}
+    for key, group in frame.groupby(GROUP, sort=True, dropna=False):
+        row = dict(zip(GROUP, key))
+        label = (row["category"], setting_label(row), *(row[c] for c in extras))
+        cells.setdefault(label, {})[row["segmenter"]] = mean_std(group[metric].mean(), group[metric].std())
+    for key, group in frame.groupby(MEAN_KEY, sort=True, dropna=False):
+        if group["category"].nunique() < 2 or group.groupby(["category", "data"]).ngroups != group["category"].nunique():
+            continue
+        row = dict(zip(MEAN_KEY, key))
+        mean, std, k = category_mean(group, metric)
+        label = (f"mean ({k} categories)", setting_label(row), *(row.get(c, "") for c in extras))
+        cells.setdefault(label, {})[row["segmenter"]] = mean_std(mean, std)
+    segmenters = sorted(frame["segmenter"].unique())
+    out = pd.DataFrame([[*label, *(cells[label].get(s, "—") for s in segmenters)] for label in cells], columns=[*index, *segmenters])
+    per_row = frame.groupby(GROUP, dropna=False)["seed"].nunique()
+    what = (f"{metric_label(metric)} per category x segmenter (Defect Spectrum Table 3 form), mean ± sample std over "
+            "seeds, percent; mean rows: mean over categories of the category means, std over seeds of the category mean.")
+    return Table("category_segmenter", f"{metric_label(metric)} per category and segmenter", caption(what, frame, per_row), out)
+
+
+def benign_table(frame: pd.DataFrame, rules_name: str) -> Table:
+    """Recall of defective products and false-reject rate per product, and overall (counts pooled over the
+    products per seed, then mean ± std over seeds)."""
+    extras = needed_columns(frame, ["category", "segmenter", *SETTING])
+    keys = ["segmenter", *SETTING, *extras]
+    rows = []
+    for key, group in frame.groupby(keys, sort=True, dropna=False):
+        setting = dict(zip(keys, key))
+        label = [setting_label(setting), setting["segmenter"], *(setting[c] for c in extras)]
+        for category, per_cat in group.groupby("category"):
+            rows.append([*label, category, mean_std(per_cat["benign_recall"].mean(), per_cat["benign_recall"].std()),
+                         mean_std(per_cat["benign_frr"].mean(), per_cat["benign_frr"].std())])
+        pooled = group.groupby("seed")[["caught", "n_defective", "false_rejects", "n_benign"]].sum()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            recall = pd.Series((pooled["caught"] / pooled["n_defective"]).to_numpy(float))
+            frr = pd.Series((pooled["false_rejects"] / pooled["n_benign"]).to_numpy(float))
+        products = group["category"].nunique()
+        rows.append([*label, f"overall ({products} product{'s' if products != 1 else ''}, pooled)", mean_std(recall.mean(), recall.std()),
+                     mean_std(frr.mean(), frr.std())])
+    out = pd.DataFrame(rows, columns=["setting", "segmenter", *extras, "product", "recall (%) ↑", "false-reject rate (%) ↓"])
+    what = (f"Benign-product simulation with rules '{rules_name}': recall of defective products and false-reject rate of "
+            "benign ones, decided from ground-truth and predicted masks; mean ± std over seeds.")
+    return Table("benign", "Benign-product recall and false-reject rate", caption(what, frame, frame.groupby(GROUP, dropna=False)["seed"].nunique()), out)
+
+
+def quality_frame(records: Iterable[dict]) -> pd.DataFrame:
+    rows = []
+    for r in records:
+        spec, m = r["spec"], r["metrics"]
+        generator = spec["generator"]
+        rows.append({"generator": generator_label(generator["name"], generator.get("params") or {}),
+                     **{k: spec[k] for k in QUALITY_KEY if k != "generator"}, "seed": spec["seed"],
+                     "requested_by": "quality", "degenerate": "",
+                     **{k: np.nan if m.get(k) is None else float(m[k]) for k in QUALITY_METRICS}})
+    return pd.DataFrame(rows, columns=[*QUALITY_KEY, "seed", "requested_by", "degenerate", *QUALITY_METRICS])
+
+
+def quality_table(quality_records: Sequence[dict]) -> Table | None:
+    """DefectDiffu Table 1 / DefectSynth Table II form, from ``bench.quality/1`` records: one row per
+    quality setting (everything but the seed), then the mean over categories."""
+    if not quality_records:
+        return None
+    frame = quality_frame(quality_records)
+    extras = needed_columns(frame, ["generator", "category"], QUALITY_KEY)
+    index = ["generator", "category", *extras]
+    rows = []
+    for key, group in frame.groupby(QUALITY_KEY, sort=True, dropna=False):
+        row = dict(zip(QUALITY_KEY, key))
+        rows.append([*(row[c] for c in index), *(plain_mean_std(group[m].mean(), group[m].std()) for m in QUALITY_METRICS)])
+    rest = [c for c in QUALITY_KEY if c != "category"]
+    for key, group in frame.groupby(rest, sort=True, dropna=False):
+        if group["category"].nunique() < 2:
+            continue
+        row = {**dict(zip(rest, key)), "category": f"mean ({group['category'].nunique()} categories)"}
+        cells = []
+        for m in QUALITY_METRICS:
+            mean, std, _ = category_mean(group.assign(data=""), m)
+            cells.append(plain_mean_std(mean, std))
+        rows.append([*(row[c] for c in index), *cells])
+    out = pd.DataFrame(rows, columns=[*index, *QUALITY_METRICS])
+    variants = ", ".join(sorted({r["variants"]["ic_lpips"] for r in quality_records}))
+    shared = "; ".join(f"{c}: {frame[c].iloc[0]}" for c in ("dataset", "split", "n_generated", "ic_lpips", "region")
+                       if frame[c].nunique() == 1)
+    per_row = frame.groupby(QUALITY_KEY, dropna=False)["seed"].nunique()
+    text = (f"Image quality (DefectDiffu Table 1 / DefectSynth Table II form). Protocol: quality; {shared}; seeds: "
+            f"{seeds_text(frame['seed'])} ({_per_row(per_row)} per row); IC-LPIPS variant: {variants}; mean ± std over seeds; "
+            "mean rows: mean over categories of the category means.")
+    return Table("quality", "Image quality", text, out)
+
+
+def build_tables(frame: pd.DataFrame, rules_name: str, quality_records: Iterable[dict] = (), metric: str = "mIoU",
+                 alpha: float = stats.ALPHA, records_note: str = "") -> list[Table]:
+    """All report tables that the records support, in reading order."""
+    delta_frame = deltas(frame, metric, alpha)
+    mean_frame = category_mean_deltas(frame, metric, alpha)
+    tables = [run_table(frame, metric, records_note), category_segmenter_table(frame, metric)]
+    if delta_frame["kind"].isin(SYNTHETIC).any():
+        tables += [with_without_table(frame, delta_frame, mean_frame, metric, alpha), generator_table(frame, delta_frame, metric, alpha)]
+    if (delta_frame["kind"] == "normal-data").any():
+        tables.append(normal_data_table(frame, delta_frame, mean_frame, metric, alpha))
+    if frame["benign_recall"].notna().any():
+        tables.append(benign_table(frame, rules_name))
+    quality = quality_table(list(quality_records))
+    return tables + ([quality] if quality else [])
