@@ -10,11 +10,12 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from bench.metrics.evaluate import detection_metrics
 from bench.metrics.scores import (
     average_precision,
+    cumulative_at_thresholds,
     f1_max,
     image_labels_and_scores,
-    pixel_and_image_scores,
     roc_auc,
 )
 
@@ -59,6 +60,12 @@ def test_undefined_when_one_label_is_missing():
     assert roc_auc(np.ones(3), np.arange(3)) != roc_auc(np.ones(3), np.arange(3))
 
 
+def test_cumulative_sums_at_tied_thresholds():
+    (counts, weighted) = cumulative_at_thresholds(np.array([0.2, 0.9, 0.2, 0.5]), np.ones(4), np.array([1.0, 2.0, 3.0, 4.0]))
+    np.testing.assert_array_equal(counts, [1, 2, 4])  # thresholds 0.9, 0.5, 0.2 (tied pair counted once, together)
+    np.testing.assert_array_equal(weighted, [2, 6, 10])
+
+
 def test_pixel_and_image_levels_on_masks_match_scikit_learn():
     rng = np.random.default_rng(3)
     gt = np.zeros((6, 12, 12), np.uint8)
@@ -66,7 +73,7 @@ def test_pixel_and_image_levels_on_masks_match_scikit_learn():
         gt[i, 2 + i : 6 + i, 3:8] = 1 + i % 2
     gt[5, :2] = 255  # ignored pixels take no part
     prob = np.clip(rng.random(gt.shape) * 0.6 + 0.4 * (gt > 0), 0, 1).astype(np.float16)
-    ours = pixel_and_image_scores(gt, prob)
+    ours = detection_metrics(gt, prob)
     keep = gt != 255
     pixel_labels, pixel_scores = (gt[keep] > 0), prob[keep].astype(np.float64)
     assert ours["pixel_AUROC"] == pytest.approx(roc_auc_score(pixel_labels, pixel_scores), abs=1e-6)
@@ -77,3 +84,6 @@ def test_pixel_and_image_levels_on_masks_match_scikit_learn():
     np.testing.assert_allclose(image_scores, prob.reshape(6, -1).max(1).astype(np.float64))
     assert ours["image_AUROC"] == pytest.approx(roc_auc_score(image_labels, image_scores), abs=1e-6)
     assert ours["image_AP"] == pytest.approx(average_precision_score(image_labels, image_scores), abs=1e-6)
+    from bench.metrics.pro import aupro
+
+    assert ours["pixel_AUPRO"] == pytest.approx(aupro(gt, prob), abs=1e-12)

@@ -23,10 +23,9 @@ def metrics():
 @click.option("--num-classes", type=int, default=None, help="Classes incl. background, when --gt is not a pair set.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def seg(pred_dir, gt_dir, num_classes, as_json):
-    """mIoU (all classes and defect classes), per-class IoU, pixel and image AUROC / AP / F1-max."""
-    from bench.metrics.evaluate import METRIC_VARIANTS
+    """mIoU (all classes and defect classes), per-class IoU, pixel and image AUROC / AP / F1-max, pixel AUPRO."""
+    from bench.metrics.evaluate import METRIC_VARIANTS, detection_metrics
     from bench.metrics.files import load_predictions
-    from bench.metrics.scores import pixel_and_image_scores
     from bench.metrics.segmentation import confusion_matrix, segmentation_summary
 
     p = load_predictions(Path(pred_dir), Path(gt_dir), num_classes)
@@ -35,7 +34,7 @@ def seg(pred_dir, gt_dir, num_classes, as_json):
         cm = sum(confusion_matrix(g, lab, n) for g, lab in zip(p.gt, p.labels))
     except ValueError as exc:
         raise BenchError(f"predictions in {pred_dir}: {exc}", "pass --num-classes or fix the class ids") from None
-    summary = {**segmentation_summary(cm, p.classes), **pixel_and_image_scores(p.gt, p.defect_prob)}
+    summary = {**segmentation_summary(cm, p.classes), **detection_metrics(p.gt, p.defect_prob)}
     if as_json:
         click.echo(json.dumps({"n_images": len(p.ids), "metrics": json_safe(summary), "metric_variants": METRIC_VARIANTS}, indent=2))
         return
