@@ -16,7 +16,7 @@ from bench.core.errors import BenchError
 from bench.data.base import load_pool
 from bench.data.splits import make_split
 from bench.metrics.benign import DEFAULT_RULES, load_rules
-from bench.metrics.evaluate import METRIC_VARIANTS, evaluate_predictions
+from bench.metrics.evaluate import evaluate_predictions
 from bench.provenance import provenance
 from bench.spec import RunSpec
 from bench.store import SCHEMA, RecordStore
@@ -163,7 +163,6 @@ def compute_record(spec: RunSpec, data_root: str | Path | None = None, progress:
             "loss_last": result.losses[-1],
         },
         **evaluate_predictions(test, result.predictions, pool.classes, spec.category, load_rules(DEFAULT_RULES)),
-        "metric_variants": METRIC_VARIANTS,
         "units": "fractions in [0, 1]",
         "timings": timings,
         "resources": resources(device),

@@ -1,8 +1,9 @@
-"""Detection metrics from scores: AUROC, average precision and the best F1 over thresholds.
+"""Detection metrics from scores: AUROC, average precision, the best F1 over thresholds and F1 at a fixed one.
 
 Used at two levels: every test pixel (defect vs background, score = defect probability) and every test
-image (label = any defect pixel, score = the image's maximum defect probability). Conventions follow
-scikit-learn (``roc_auc_score``, ``average_precision_score``, ``precision_recall_curve``) so numbers are comparable with public anomaly-detection code. A metric that needs both
+image (label = any defect pixel, score = one of the named image scores of ``image_scores.py``). Conventions
+follow scikit-learn (``roc_auc_score``, ``average_precision_score``, ``precision_recall_curve``,
+``f1_score``) so numbers are comparable with public anomaly-detection code. A metric that needs both
 labels present is NaN otherwise.
 
 All threshold sweeps go through :func:`cumulative_at_thresholds`: the scores are sorted once and any
@@ -78,15 +79,18 @@ def f1_max(labels, scores) -> float:
     return f1max_from_counts(*_counts(labels, scores))
 
 
-def detection_scores(labels, scores) -> dict[str, float]:
-    """AUROC, AP and F1max from one sort."""
+def f1_at_threshold(labels, scores, threshold: float) -> float:
+    """F1 of the prediction "score >= threshold" (DefectSynth's fixed-threshold F1); NaN without positives."""
+    labels = np.asarray(labels).ravel().astype(bool)
+    if not labels.any():
+        return float("nan")
+    predicted = _as_scores(scores) >= threshold
+    tp = np.count_nonzero(predicted & labels)
+    return float(2 * tp / (np.count_nonzero(predicted) + np.count_nonzero(labels)))
+
+
+def detection_scores(labels, scores, threshold: float = 0.5) -> dict[str, float]:
+    """AUROC, AP, F1max (one sort) and F1 at ``threshold``."""
     tps, fps = _counts(labels, scores)
-    return {"AUROC": auroc_from_counts(tps, fps), "AP": ap_from_counts(tps, fps), "F1max": f1max_from_counts(tps, fps)}
-
-
-def image_labels_and_scores(gt_masks: np.ndarray, defect_prob: np.ndarray, ignore_index: int = 255):
-    """Image label = any defect pixel in ground truth; image score = maximum defect probability."""
-    gt = np.asarray(gt_masks)
-    defect = (gt > 0) & (gt != ignore_index)
-    n = gt.shape[0]
-    return defect.reshape(n, -1).any(axis=1), np.asarray(defect_prob, dtype=np.float64).reshape(n, -1).max(axis=1)
+    return {"AUROC": auroc_from_counts(tps, fps), "AP": ap_from_counts(tps, fps), "F1max": f1max_from_counts(tps, fps),
+            "F1": f1_at_threshold(labels, scores, threshold)}
