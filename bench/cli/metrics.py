@@ -23,10 +23,10 @@ def metrics():
 @click.option("--num-classes", type=int, default=None, help="Classes incl. background, when --gt is not a pair set.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def seg(pred_dir, gt_dir, num_classes, as_json):
-    """mIoU (all classes and defect classes), per-class IoU, pixel and image AUROC / AP / F1-max / F1 at 0.5, pixel AUPRO."""
-    from bench.metrics.evaluate import detection_metrics, metric_variants
+    """mIoU (all classes, defect classes, defect vs background), per-class IoU, pixel and image AUROC / AP / F1-max / F1 at 0.5, pixel AUPRO."""
+    from bench.metrics.evaluate import detection_metrics, metric_variants, segmentation_metrics
     from bench.metrics.files import load_predictions
-    from bench.metrics.segmentation import confusion_matrix, segmentation_summary
+    from bench.metrics.segmentation import confusion_matrix
 
     p = load_predictions(Path(pred_dir), Path(gt_dir), num_classes)
     n = max(p.classes) + 1
@@ -34,12 +34,13 @@ def seg(pred_dir, gt_dir, num_classes, as_json):
         cm = sum(confusion_matrix(g, lab, n) for g, lab in zip(p.gt, p.labels))
     except ValueError as exc:
         raise BenchError(f"predictions in {pred_dir}: {exc}", "pass --num-classes or fix the class ids") from None
-    summary = {**segmentation_summary(cm, p.classes), **detection_metrics(p.gt, p.defect_prob)}
+    summary = {**segmentation_metrics(cm, p.classes), **detection_metrics(p.gt, p.defect_prob)}
     if as_json:
         click.echo(json.dumps({"n_images": len(p.ids), "metrics": json_safe(summary), "metric_variants": metric_variants()}, indent=2))
         return
-    rows = [[k, _pct(v)] for k, v in summary.items() if k not in ("per_class", "image_by_score")]
+    rows = [[k, _pct(v)] for k, v in summary.items() if k not in ("per_class", "binary", "image_by_score")]
     rows += [[f"IoU {name}", _pct(v["IoU"])] for name, v in summary["per_class"].items()]
+    rows += [[f"binary {k}", _pct(v)] for k, v in summary["binary"].items() if k != "per_class"]
     click.echo(tabulate(rows, headers=["metric", "value (%)"], tablefmt="simple", disable_numparse=True))
     click.echo(f"{len(p.ids)} images")
 

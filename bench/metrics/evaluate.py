@@ -13,7 +13,7 @@ from bench.metrics.benign import BenignRules, benign_from_areas, class_areas
 from bench.metrics.image_scores import DEFAULT_IMAGE_SCORE, IMAGE_SCORES, image_labels, image_scores
 from bench.metrics.pro import DEFAULT_FPR_LIMIT, pixel_curves
 from bench.metrics.scores import ap_from_counts, auroc_from_counts, detection_scores, f1_at_threshold, f1max_from_counts
-from bench.metrics.segmentation import confusion_matrix, segmentation_summary
+from bench.metrics.segmentation import BINARY_CLASSES, binary_confusion, confusion_matrix, segmentation_summary
 
 IGNORE_INDEX = 255
 
@@ -40,6 +40,8 @@ def metric_variants(settings: MetricSettings = MetricSettings()) -> dict:
         "mIoU": "mean IoU over all classes incl. background, pixels accumulated over the test set, "
         "classes absent from ground truth and prediction left out (MMSegmentation IoUMetric convention)",
         "mIoU_defect": "the same mean over defect classes only (background excluded)",
+        "binary": "the segmentation block again with all defect classes merged into one 'defect' class "
+        "(defect vs background; a defect pixel predicted as another defect class counts as correct)",
         "pixel_AUROC/AP/F1max": "every test pixel, label = defect class, score = 1 - p(background); "
         "scikit-learn conventions (trapezoidal ROC, AP without interpolation, F1 max over all thresholds)",
         "pixel_AUPRO": f"area under the per-region-overlap curve up to FPR {settings.aupro_fpr_limit:g}, divided by it; "
@@ -77,6 +79,11 @@ def detection_metrics(gt_masks: np.ndarray, defect_prob: np.ndarray, settings: M
             "image_by_score": by_score}
 
 
+def segmentation_metrics(cm: np.ndarray, classes: Mapping[int, str]) -> dict:
+    """The class-confusion block and, beside it, the same block for defect vs background (``binary``)."""
+    return {**segmentation_summary(cm, classes), "binary": segmentation_summary(binary_confusion(cm), BINARY_CLASSES)}
+
+
 def accumulate_confusion(gts, labels, num_classes: int) -> np.ndarray:
     cm = np.zeros((num_classes, num_classes), dtype=np.int64)
     for gt, pred in zip(gts, labels):
@@ -88,7 +95,7 @@ def evaluate_predictions(
     test: PairSet, predictions, classes: Mapping[int, str], product: str = "", rules: BenignRules | None = None,
     settings: MetricSettings = MetricSettings(),
 ) -> dict:
-    """``metrics`` (headline, per class, pixel/image detection), ``metric_variants``,
+    """``metrics`` (headline, per class, binary, pixel/image detection), ``metric_variants``,
     ``confusion_matrix``, per-image ``class_areas`` (so benign rules can be re-applied from the record)
     and, with rules, ``benign``."""
     settings = settings.validated()
@@ -98,7 +105,7 @@ def evaluate_predictions(
     gt_areas = [class_areas(g, num_classes).tolist() for g in gts]
     pred_areas = [class_areas(p, num_classes).tolist() for p in predictions.labels]
     out = {
-        "metrics": {**segmentation_summary(cm, classes), **detection_metrics(gts, predictions.defect_prob, settings)},
+        "metrics": {**segmentation_metrics(cm, classes), **detection_metrics(gts, predictions.defect_prob, settings)},
         "metric_variants": metric_variants(settings),
         "confusion_matrix": cm.tolist(),
         "class_areas": {"ids": list(predictions.ids), "gt": gt_areas, "pred": pred_areas},
