@@ -83,6 +83,21 @@ def test_cumulative_sums_at_tied_thresholds():
     np.testing.assert_array_equal(weighted, [2, 6, 10])
 
 
+def test_float16_scores_binned_give_the_sums_of_the_sorted_path():
+    rng = np.random.default_rng(5)
+    scores = np.round(rng.random(5000) * 300) / 300
+    scores[:50] = -0.0  # equal to +0.0: one threshold with it
+    scores[50:100] = 0.0
+    half = scores.astype(np.float16)
+    labels, weights = rng.random(5000) < 0.3, rng.random(5000)
+    binned = cumulative_at_thresholds(half, labels, ~labels, weights)
+    sorted_ = cumulative_at_thresholds(half.astype(np.float32), labels, ~labels, weights)
+    assert len(binned[0]) == len(np.unique(half.astype(np.float32)))
+    for a, b in zip(binned, sorted_):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-9)
+    assert roc_auc(labels, half) == pytest.approx(roc_auc_score(labels, half.astype(np.float64)), abs=1e-9)
+
+
 def _maps(seed=3, n=6, size=30):
     rng = np.random.default_rng(seed)
     gt = np.zeros((n, size, size), np.uint8)

@@ -7,7 +7,9 @@ follow scikit-learn (``roc_auc_score``, ``average_precision_score``, ``precision
 labels present is NaN otherwise.
 
 All threshold sweeps go through :func:`cumulative_at_thresholds`: the scores are sorted once and any
-number of per-item weights are summed over the items scoring at or above each distinct score.
+number of per-item weights are summed over the items scoring at or above each distinct score. float16
+scores (the segmenters' defect probabilities) have at most 65536 values, so they are binned by their bit
+pattern instead of sorted: the same sums in linear time.
 """
 
 from __future__ import annotations
@@ -16,11 +18,9 @@ import numpy as np
 
 
 def _as_scores(scores) -> np.ndarray:
-    """A flat float array; float16 widens to float32 (exactly) so that sorting runs at native speed."""
+    """A flat float array (float16, float32 and float64 kept as they are)."""
     scores = np.asarray(scores).ravel()
-    if scores.dtype in (np.float32, np.float64):
-        return scores
-    return scores.astype(np.float32 if scores.dtype == np.float16 else np.float64)
+    return scores if scores.dtype in (np.float16, np.float32, np.float64) else scores.astype(np.float64)
 
 
 def cumulative_at_thresholds(scores, *weights) -> list[np.ndarray]:
@@ -30,10 +30,26 @@ def cumulative_at_thresholds(scores, *weights) -> list[np.ndarray]:
     threshold (as in scikit-learn's curves). Returns one array per weight, all of the same length.
     """
     scores = _as_scores(scores)
+    weights = [np.asarray(w).ravel() for w in weights]
+    if scores.dtype == np.float16:
+        return _cumulative_binned(scores, weights)
     order = np.argsort(-scores)
     ranked = scores[order]
     last_of_tie = np.r_[np.flatnonzero(ranked[1:] != ranked[:-1]), ranked.size - 1]
-    return [np.cumsum(np.asarray(w).ravel()[order], dtype=np.float64)[last_of_tie] for w in weights]
+    return [np.cumsum(w[order], dtype=np.float64)[last_of_tie] for w in weights]
+
+
+def _cumulative_binned(scores: np.ndarray, weights: list[np.ndarray]) -> list[np.ndarray]:
+    """:func:`cumulative_at_thresholds` for float16 scores: weight sums per bit pattern, patterns ordered by
+    value (highest first), equal values (+0 and -0) one threshold."""
+    bits = scores.view(np.uint16)
+    present = np.flatnonzero(np.bincount(bits, minlength=1 << 16))
+    values = present.astype(np.uint16).view(np.float16).astype(np.float32)
+    order = np.argsort(-values, kind="stable")
+    ranked = values[order]
+    last_of_tie = np.r_[np.flatnonzero(ranked[1:] != ranked[:-1]), ranked.size - 1]
+    sums = [np.bincount(bits, weights=w.astype(np.float64), minlength=1 << 16)[present][order] for w in weights]
+    return [np.cumsum(s)[last_of_tie] for s in sums]
 
 
 def _counts(labels, scores) -> tuple[np.ndarray, np.ndarray]:

@@ -3,8 +3,9 @@
 few thresholds, scaled to all of them). Ratios within one invocation hold on a noisy machine where seconds
 do not. Writes results/perf/aupro.{json,md}.
 
-Maps are float16 defect probabilities as the segmenters return them (a few thousand distinct values), and
-float32 maps with (almost) every pixel distinct, the worst case for the number of thresholds.
+Maps are float16 defect probabilities as the segmenters return them (a few thousand distinct values,
+binned by bit pattern rather than sorted), and float32 maps with (almost) every pixel distinct: one sort,
+and the worst case for the number of thresholds.
 """
 
 from __future__ import annotations
