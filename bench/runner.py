@@ -16,7 +16,7 @@ from bench.core.errors import BenchError
 from bench.data.base import load_pool
 from bench.data.splits import make_split
 from bench.metrics.benign import DEFAULT_RULES, load_rules
-from bench.metrics.evaluate import METRIC_VARIANTS, evaluate_predictions
+from bench.metrics.evaluate import evaluate_predictions
 from bench.provenance import provenance
 from bench.records import GeneratorFacts, RecordStore, Request, RunRecord, degenerate_note
 from bench.records.schema import config_hash, portable_config
@@ -180,7 +180,7 @@ def compute_record(spec: RunSpec, data_root: str | Path | None = None, progress:
         confusion_matrix=evaluation["confusion_matrix"],
         class_areas=evaluation["class_areas"],
         benign=evaluation.get("benign"),
-        metric_variants=METRIC_VARIANTS,
+        metric_variants=evaluation["metric_variants"],
         timings=timings,
         resources=resources(device),
         provenance=provenance(device),

@@ -7,6 +7,10 @@ generated image to the training set is the mean absolute difference to its neare
 it is a near-duplicate when that distance is below the threshold (default 0.02, about 5 grey levels on
 average). Compositing baselines that paste onto the *normals* are not near-duplicates of the training
 *defect* images unless they copy one wholesale; the report compares against what it is given.
+
+Whether the masks mark visible defects (bench/metrics/alignment.py): the defect contrast of the
+generated pairs beside that of the training pairs, always; the mask alignment measured by a segmenter
+trained on the training pairs, only when asked (it costs a training).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import numpy as np
 from bench.core.jsonfile import write_json_atomic
 from bench.core.pairset import PairSet
 from bench.core.progress import progress as progress_bar
+from bench.metrics.alignment import AlignmentSetup, mask_alignment, pair_contrast, summarize_contrast
 
 THUMB = 64
 MEMORIZATION_THRESHOLD = 0.02
@@ -56,21 +61,29 @@ def memorization(generated: np.ndarray, reference: np.ndarray, threshold: float 
 
 
 def sanity_report(
-    generated: PairSet, train: PairSet, threshold: float = MEMORIZATION_THRESHOLD, progress: bool = False
+    generated: PairSet,
+    train: PairSet,
+    threshold: float = MEMORIZATION_THRESHOLD,
+    progress: bool = False,
+    alignment: AlignmentSetup | None = None,
+    reference: PairSet | None = None,
 ) -> dict:
-    """Findings on ``generated`` against the ``train`` pairs it was made from (JSON-ready)."""
-    train_thumbs, train_sizes = [], Counter()
+    """Findings on ``generated`` against the ``train`` pairs it was made from (JSON-ready). With an
+    ``alignment`` setup, also the mask alignment (and that of the real held-out ``reference`` pairs)."""
+    train_thumbs, train_sizes, train_contrast = [], Counter(), []
     for pair in train:
         train_thumbs.append(thumbnail(pair.image))
         train_sizes[_size(pair.image)] += 1
+        train_contrast.append(pair_contrast(pair.image, pair.mask))
     ids = generated.ids
     if progress:
         ids = progress_bar(ids, desc="sanity check", unit="pair", leave=False)
-    thumbs, empty, off_size, sizes = [], [], [], Counter()
+    thumbs, empty, off_size, sizes, contrast = [], [], [], Counter(), []
     pairs_with, pixels = Counter(), Counter()
     for pair_id in ids:
         image, mask = generated.image(pair_id), generated.mask(pair_id)
         thumbs.append(thumbnail(image))
+        contrast.append(pair_contrast(image, mask))
         size = _size(image)
         sizes[size] += 1
         if mask.shape != image.shape[:2] or size not in train_sizes:
@@ -82,7 +95,7 @@ def sanity_report(
             if value:
                 pairs_with[value] += 1
                 pixels[value] += count
-    return {
+    report = {
         "pairs": len(generated),
         "empty_masks": len(empty),
         "empty_mask_ids": empty[:LISTED],
@@ -94,7 +107,11 @@ def sanity_report(
             name: {"pairs": pairs_with[k], "pixels": pixels[k]} for k, name in sorted(generated.defect_classes.items())
         },
         "memorization": memorization(np.array(thumbs).reshape(len(thumbs), -1), np.array(train_thumbs), threshold),
+        "contrast": {"generated": summarize_contrast(contrast, generated.classes), "train": summarize_contrast(train_contrast, train.classes)},
     }
+    if alignment is not None:
+        report["alignment"] = mask_alignment(generated, train, alignment, reference, progress)
+    return report
 
 
 def _size(image: np.ndarray) -> str:

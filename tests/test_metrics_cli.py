@@ -47,6 +47,53 @@ def test_seg_on_probability_maps_matches_references(tmp_path, capsys):
     assert out["n_images"] == 4 and "pixel_AUROC/AP/F1max" in out["metric_variants"]
 
 
+def test_seg_exposes_aupro_fixed_threshold_f1_image_scores_and_binary_mode(tmp_path, capsys):
+    from sklearn.metrics import f1_score, jaccard_score
+
+    from bench.metrics.image_scores import image_scores
+    from bench.metrics.pro import aupro
+
+    gts, probs = _gt_and_probs(seed=1, n=6, size=24)
+    _write_masks(tmp_path / "gt", gts)
+    (tmp_path / "pred").mkdir()
+    for i, p in enumerate(probs):
+        np.save(tmp_path / "pred" / f"img{i}.npy", p)
+    args = ["metrics", "seg", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--json",
+            "--image-score", "max-avgpool21", "--f1-threshold", "0.4", "--aupro-fpr-limit", "0.2"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    m, variants = out["metrics"], out["metric_variants"]
+    assert (variants["image_score"], variants["f1_threshold"], variants["aupro_fpr_limit"]) == ("max-avgpool21", 0.4, 0.2)
+    gt, score = np.stack(gts), 1 - probs[:, 0].astype(np.float64)
+    assert m["pixel_AUPRO"] == pytest.approx(aupro(gt, score, 0.2), abs=1e-6)
+    assert m["pixel_F1"] == pytest.approx(f1_score(gt.ravel() > 0, score.ravel() >= 0.4), abs=1e-6)
+    pooled = image_scores(score, "max-avgpool21")
+    assert m["image_F1"] == pytest.approx(f1_score(gt.reshape(6, -1).any(1), pooled >= 0.4), abs=1e-6)
+    merged = jaccard_score(gt.ravel() > 0, probs.argmax(1).ravel() > 0)
+    assert m["binary"]["mIoU_defect"] == pytest.approx(merged, abs=1e-6) and "mIoU_defect" in m
+
+
+def test_seg_option_defaults_are_the_metric_settings():
+    from bench.cli.metrics import seg
+    from bench.metrics.evaluate import MetricSettings
+
+    helps = {o.name: o.help for o in seg.params}
+    defaults = MetricSettings()
+    for name in ("image_score", "f1_threshold", "aupro_fpr_limit"):
+        assert helps[name].endswith(f"[default: {getattr(defaults, name)}].")
+
+
+@pytest.mark.parametrize("option, value, message", [("--image-score", "top", "unknown image score 'top'"),
+                                                     ("--aupro-fpr-limit", "0", "AUPRO FPR limit 0.0 is outside (0, 1]")])
+def test_seg_rejects_bad_metric_settings_in_one_line(tmp_path, capsys, option, value, message):
+    gts, _ = _gt_and_probs()
+    _write_masks(tmp_path / "gt", gts)
+    _write_masks(tmp_path / "pred", gts)
+    assert main(["metrics", "seg", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), option, value]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {message}") and "\n" not in err
+
+
 def test_seg_reports_a_missing_prediction_in_one_line(tmp_path, capsys):
     gts, _ = _gt_and_probs()
     _write_masks(tmp_path / "gt", gts)
@@ -77,3 +124,24 @@ def test_benign_per_product_and_overall(tmp_path, capsys):
     assert (rows["pill"]["recall"], rows["pill"]["false_reject_rate"]) == (1.0, 0.5)
     assert (rows["wood"]["recall"], rows["wood"]["false_reject_rate"]) == (0.0, 0.0)
     assert rows["overall"]["recall"] == 0.5 and rows["overall"]["false_reject_rate"] == pytest.approx(1 / 3)
+
+
+def test_align_reports_alignment_beside_the_real_test_defects_and_contrast(capsys):
+    from tests.helpers.toy_task import copy_paste_pairs, toy_task
+
+    pool, split = toy_task()
+    generated = copy_paste_pairs(pool, split, 6)
+    args = ["metrics", "align", "--pairs", str(generated.root), "--schedule", "smoke", "--device", "cpu"]
+    assert main([*args, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    alignment = report["alignment"]
+    assert alignment["generated"]["pairs"] == 6 and alignment["reference"]["pairs"] == len(split.test)
+    assert set(alignment["generated"]["per_class"]) == {"crack", "stain", "hole"}
+    assert alignment["setup"]["schedule"]["name"] == "smoke" and report["contrast"]["generated"]["pairs"] == 6
+    assert report["pairs"] == 6, "the rest of the sanity report comes with it"
+
+
+def test_align_rejects_an_unknown_segmenter_before_any_work(tmp_path, capsys):
+    assert main(["metrics", "align", "--pairs", str(tmp_path), "--segmenter", "nope"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: unknown segmenter 'nope'") and "\n" not in err

@@ -64,3 +64,25 @@ def test_defect_mean_excludes_background():
     summary = segmentation_summary(cm, {0: "background", 1: "scratch"})
     assert summary["mIoU_defect"] == pytest.approx(0.5)
     assert summary["mIoU"] == pytest.approx((90 / 95 + 0.5) / 2)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_binary_block_matches_scikit_learn_on_merged_labels(seed):
+    from sklearn.metrics import accuracy_score, f1_score
+
+    from bench.metrics.evaluate import segmentation_metrics
+
+    gts, preds = _random_masks(seed)
+    gts[0][:2] = 255
+    cm = sum(confusion_matrix(g, p, 4) for g, p in zip(gts, preds))
+    block = segmentation_metrics(cm, {0: "bg", 1: "a", 2: "b", 3: "c"})
+    keep = np.concatenate([g.ravel() for g in gts]) != 255
+    flat_g = np.concatenate([g.ravel() for g in gts])[keep] > 0
+    flat_p = np.concatenate([p.ravel() for p in preds])[keep] > 0
+    binary = block["binary"]
+    assert binary["mIoU"] == pytest.approx(jaccard_score(flat_g, flat_p, average="macro"), abs=1e-12)
+    assert binary["mIoU_defect"] == pytest.approx(jaccard_score(flat_g, flat_p), abs=1e-12)
+    assert binary["per_class"]["defect"]["Dice"] == pytest.approx(f1_score(flat_g, flat_p), abs=1e-12)
+    assert binary["aAcc"] == pytest.approx(accuracy_score(flat_g, flat_p), abs=1e-12)
+    assert set(binary["per_class"]) == {"background", "defect"}
+    assert block["mIoU"] == segmentation_summary(cm, {0: "bg", 1: "a", 2: "b", 3: "c"})["mIoU"], "multi-class keys unchanged"

@@ -58,16 +58,22 @@ def test_quality_protocol_records_metrics_and_fid_matches_direct_computation(wei
     from bench.records import QUALITY, RecordStore
     from generators.synthesize import synthesize
 
-    assert main(["protocol", "quality", "--generators", "copy-paste", "--seeds", "0", "--n-generated", "8"]) == 0
+    assert main(["protocol", "quality", "--generators", "copy-paste", "--seeds", "0", "--n-generated", "8", "--schedule", "smoke"]) == 0
     assert "protocol quality: 1 done, 0 skipped" in capsys.readouterr().out
     (record,) = RecordStore(isolated_dirs / "results" / "quality", QUALITY)
     m = record["metrics"]
     assert m["kid_subset_size"] == 8, "KID subsets fitted to the smaller set"
     assert record["variants"]["ic_lpips"] == "bench" and record["variants"]["ic_lpips_detail"]["net"] == "alex"
     assert 0 < m["LPIPS"] and np.isfinite(m["IC_LPIPS"]) and m["IS_mean"] >= 1.0 - 1e-6
+    alignment = record["alignment"]
+    assert alignment["generated"]["pairs"] == 8 and alignment["setup"]["segmenter"] == "segformer"
+    assert m["alignment_IoU"] == alignment["generated"]["IoU_defect"] and m["alignment_IoU_real"] == alignment["reference"]["IoU_defect"]
+    assert m["contrast"] > 1 and m["contrast_real"] > 1, "copy-paste defects stand out from their surroundings as the real ones do"
+    assert record["variants"]["alignment"]["schedule"]["name"] == "smoke"
 
     pool = load_pool("toy", "wood")
     split = make_split(pool, "ds-5shot")
+    assert alignment["reference"]["pairs"] == len(split.test), "the reference is the real test defects"
     generated, hit = synthesize(GeneratorSpec("copy-paste"), pool.subset(split.train), pool.subset(split.normal_train), 8, 0)
     assert hit, "the protocol's generated set is cached and reused"
     extractor = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(weights / "checkpoints" / q.INCEPTION_FILE))
@@ -79,9 +85,18 @@ def test_quality_protocol_records_metrics_and_fid_matches_direct_computation(wei
     direct = _direct_fid(features(generated), features(pool.subset(split.test)))
     assert m["FID"] == pytest.approx(direct, rel=1e-4, abs=1e-6)
 
-    grid = Grid(generators=("copy-paste",), seeds=(0,), n_generated=8)
+    grid = Grid(generators=("copy-paste",), seeds=(0,), n_generated=8, schedule="smoke")
     ((again, skipped),) = run_quality(grid, progress=False)
     assert skipped and again["run_id"] == record["run_id"]
+
+
+def test_alignment_is_measured_by_the_first_segmenter_unless_turned_off():
+    from bench.protocols.quality import quality_specs
+
+    (spec,) = quality_specs(Grid(generators=("copy-paste",), segmenters=("bisenetv2", "segformer"), seeds=(0,), schedule="short"))
+    assert (spec.alignment_segmenter, spec.schedule) == ("bisenetv2", "short")
+    (off,) = quality_specs(Grid(generators=("copy-paste",), seeds=(0,), alignment=False))
+    assert off.alignment_segmenter is None and off.run_id("m") != spec.run_id("m")
 
 
 def test_missing_weights_are_listed_in_one_error(isolated_dirs, monkeypatch):

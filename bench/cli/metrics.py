@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 from tabulate import tabulate
 
+from bench.cli import options
 from bench.core.errors import BenchError
-from bench.core.jsonfile import json_safe
+from bench.core.jsonfile import dumps
 from bench.report.format import percent
+from bench.spec import DEFAULT_SCHEDULE
+
+LOW_REFERENCE_IOU = 0.1  # `align`: below this the measuring segmenter has not learned the real defects
 
 
 @click.group()
@@ -22,28 +25,36 @@ def metrics():
 @click.option("--pred", "pred_dir", required=True, help="Folder of <id>.png class masks or <id>.npy labels / C x H x W probabilities.")
 @click.option("--gt", "gt_dir", required=True, help="A pair set or a folder of <id>.png class-index masks.")
 @click.option("--num-classes", type=int, default=None, help="Classes incl. background, when --gt is not a pair set.")
+@click.option("--image-score", default=None, help="Image score behind image_* (docs/metrics.md; every one is under image_by_score) [default: max].")
+@click.option("--f1-threshold", type=float, default=None, help="Score at or above which pixel_F1/image_F1 count a defect [default: 0.5].")
+@click.option("--aupro-fpr-limit", type=float, default=None, help="FPR up to which pixel_AUPRO integrates [default: 0.3].")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def seg(pred_dir, gt_dir, num_classes, as_json):
-    """mIoU (all classes and defect classes), per-class IoU, pixel and image AUROC / AP / F1-max."""
-    from bench.metrics.evaluate import METRIC_VARIANTS
+def seg(pred_dir, gt_dir, num_classes, image_score, f1_threshold, aupro_fpr_limit, as_json):
+    """mIoU (all classes, defect classes, defect vs background), per-class IoU, pixel AUROC / AP / F1-max /
+    F1 / AUPRO and image AUROC / AP / F1-max / F1 under each image score."""
+    from bench.metrics.evaluate import MetricSettings, accumulate_confusion, detection_metrics, metric_variants, segmentation_metrics
     from bench.metrics.files import load_predictions
-    from bench.metrics.scores import pixel_and_image_scores
-    from bench.metrics.segmentation import confusion_matrix, segmentation_summary
 
+    given = dict(image_score=image_score, f1_threshold=f1_threshold, aupro_fpr_limit=aupro_fpr_limit)
+    settings = MetricSettings(**{k: v for k, v in given.items() if v is not None}).validated()
     p = load_predictions(Path(pred_dir), Path(gt_dir), num_classes)
-    n = max(p.classes) + 1
     try:
-        cm = sum(confusion_matrix(g, lab, n) for g, lab in zip(p.gt, p.labels))
+        cm = accumulate_confusion(p.gt, p.labels, max(p.classes) + 1)
     except ValueError as exc:
         raise BenchError(f"predictions in {pred_dir}: {exc}", "pass --num-classes or fix the class ids") from None
-    summary = {**segmentation_summary(cm, p.classes), **pixel_and_image_scores(p.gt, p.defect_prob)}
+    summary = {**segmentation_metrics(cm, p.classes), **detection_metrics(p.gt, p.defect_prob, settings)}
     if as_json:
-        click.echo(json.dumps({"n_images": len(p.ids), "metrics": json_safe(summary), "metric_variants": METRIC_VARIANTS}, indent=2))
+        click.echo(dumps({"n_images": len(p.ids), "metrics": summary, "metric_variants": metric_variants(settings)}))
         return
-    rows = [[k, percent(v)] for k, v in summary.items() if k != "per_class"]
+    nested = ("per_class", "binary", "image_by_score")
+    rows = [[k, percent(v)] for k, v in summary.items() if k not in nested]
     rows += [[f"IoU {name}", percent(v["IoU"])] for name, v in summary["per_class"].items()]
+    rows += [[f"binary {k}", percent(v)] for k, v in summary["binary"].items() if k != "per_class"]
+    rows += [[f"image_{k} [{name}]", percent(v)] for name, block in summary["image_by_score"].items()
+             if name != settings.image_score for k, v in block.items()]
     click.echo(tabulate(rows, headers=["metric", "value (%)"], tablefmt="simple", disable_numparse=True))
-    click.echo(f"{len(p.ids)} images")
+    click.echo(f"{len(p.ids)} images; image score {settings.image_score}, F1 at score >= {settings.f1_threshold:g}, "
+               f"AUPRO up to FPR {settings.aupro_fpr_limit:g}")
 
 
 @metrics.command("benign")
@@ -73,12 +84,69 @@ def benign(rules, pred_dir, gt_dir, product, as_json):
     overall = {"product": "overall", "rules": rule_set.name, **pooled_summary(results)}
     rows = results + ([overall] if len(results) > 1 else [])
     if as_json:
-        click.echo(json.dumps(json_safe(rows), indent=2))
+        click.echo(dumps(rows))
         return
     click.echo(tabulate(
         [[r["product"], r["n_defective"], r["n_benign"], percent(r["recall"]), percent(r["false_reject_rate"])] for r in rows],
         headers=["product", "defective", "benign", "recall (%)", "false-reject rate (%)"], tablefmt="simple", disable_numparse=True))
     click.echo(f"rules: {rule_set.name}")
+
+
+@metrics.command("align")
+@click.option("--pairs", "pairs_dir", required=True, help="The generated pair set to check (e.g. written by `bench generate --out`).")
+@options.dataset
+@options.data_root
+@options.category
+@options.split
+@click.option("--segmenter", default="segformer", show_default=True, help="The segmenter that measures alignment.")
+@click.option("--schedule", default=DEFAULT_SCHEDULE, show_default=True, help="Its training schedule.")
+@options.seed
+@options.device
+@click.option("--pretrained/--from-scratch", default=False, show_default=True, help="Start from local ImageNet weights.")
+@options.as_json
+def align(pairs_dir, dataset, data_root, category, split, segmenter, schedule, seed, device, pretrained, as_json):
+    """Do the masks mark what the images show? Mask alignment (a segmenter trained on the task's real
+    training pairs predicts the pairs; IoU with their masks, beside the same on the real test defects)
+    and defect contrast, as part of the pair set's sanity report."""
+    from bench.core.pairset import PairSet
+    from bench.data.base import load_pool
+    from bench.data.splits import make_split
+    from bench.metrics.alignment import AlignmentSetup
+    from bench.runner import resolve_device
+    from generators.sanity import sanity_report
+    from segmenters import SCHEDULES
+
+    setup = AlignmentSetup(segmenter, SCHEDULES.get(schedule), seed, resolve_device(device).type, pretrained)
+    setup.check()
+    generated = PairSet.open(Path(pairs_dir))
+    pool = load_pool(dataset, category, data_root, progress=not as_json)
+    parts = make_split(pool, split)
+    report = sanity_report(generated, pool.subset(parts.train), progress=not as_json, alignment=setup,
+                           reference=pool.subset(parts.test))
+    if as_json:
+        click.echo(dumps(report))
+        return
+    alignment, contrast = report["alignment"], report["contrast"]
+    names = list(alignment["generated"]["per_class"])
+    rows = [["IoU % defect (classes merged)", percent(alignment["generated"]["IoU_defect"]), percent(alignment["reference"]["IoU_defect"])]]
+    rows += [[f"IoU % {n}", percent(alignment["generated"]["per_class"][n]), percent(alignment["reference"]["per_class"][n])] for n in names]
+    rows += [["contrast (median)", _num(contrast["generated"]["median"]), _num(contrast["train"]["median"])]]
+    rows += [[f"contrast {n}", _num(contrast["generated"]["per_class"][n]["median"]), _num(contrast["train"]["per_class"][n]["median"])]
+             for n in names]
+    click.echo(tabulate(rows, headers=["", "generated", "real"], tablefmt="simple", disable_numparse=True))
+    click.echo(f"generated: {pairs_dir}; real: IoU on the task's test defects, contrast of its training pairs")
+    low = alignment["generated"]
+    listed = ", ".join(low["low_iou_ids"]) + (", ..." if low["low_iou_pairs"] > len(low["low_iou_ids"]) else "")
+    click.echo(f"{low['low_iou_pairs']} of {low['pairs']} pairs with IoU < {low['low_iou_threshold']}" + (f" ({listed})" if listed else ""))
+    click.echo(f"measured by {segmenter} ({schedule} schedule, seed {seed}) trained on {dataset}/{category}/{split} real training pairs")
+    real = alignment["reference"]["IoU_defect"]
+    if real is None or real < LOW_REFERENCE_IOU:
+        click.echo(f"note: the measuring segmenter finds the real test defects at IoU {percent(real)}%: the alignment says little; "
+                   "train it longer (--schedule) or choose another --segmenter", err=True)
+
+
+def _num(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 COMMANDS = [metrics]

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 from tabulate import tabulate
+
+from bench.core.jsonfile import dumps
 
 
 def emit_rows(rows: list[dict], as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        click.echo(dumps(rows))
     else:
         click.echo(tabulate(rows, headers="keys", tablefmt="simple"))

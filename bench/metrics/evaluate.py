@@ -2,42 +2,111 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
 
+from bench.core.errors import BenchError
 from bench.core.pairset import PairSet
 from bench.metrics.benign import BenignRules, benign_from_areas, class_areas
-from bench.metrics.scores import pixel_and_image_scores
-from bench.metrics.segmentation import confusion_matrix, segmentation_summary
+from bench.metrics.image_scores import DEFAULT_IMAGE_SCORE, IMAGE_SCORES, image_labels, image_scores
+from bench.metrics.pro import DEFAULT_FPR_LIMIT, pixel_curves
+from bench.metrics.scores import ap_from_counts, auroc_from_counts, detection_scores, f1_at_threshold, f1max_from_counts
+from bench.metrics.segmentation import BINARY_CLASSES, binary_confusion, confusion_matrix, segmentation_summary
 
-METRIC_VARIANTS = {
-    "mIoU": "mean IoU over all classes incl. background, pixels accumulated over the test set, "
-    "classes absent from ground truth and prediction left out (MMSegmentation IoUMetric convention)",
-    "mIoU_defect": "the same mean over defect classes only (background excluded)",
-    "pixel_AUROC/AP/F1max": "every test pixel, label = defect class, score = 1 - p(background); "
-    "scikit-learn conventions (trapezoidal ROC, AP without interpolation, F1 max over all thresholds)",
-    "image_AUROC/AP/F1max": "every test image, label = any defect pixel, score = max defect probability",
-    "benign": "accept/reject per test image by the product's benign rule applied to the ground-truth and to "
-    "the predicted mask; recall of defective products, false-reject rate of benign ones",
-    "test_set": "defect test images of the split plus the release's test normals",
-}
+IGNORE_INDEX = 255
+
+
+@dataclass(frozen=True)
+class MetricSettings:
+    """The metric choices that change numbers; every record names them under ``metric_variants``."""
+
+    image_score: str = DEFAULT_IMAGE_SCORE  # the variant behind image_AUROC/AP/F1max/F1 (image_scores.py)
+    f1_threshold: float = 0.5  # pixel_F1 and image_F1: score >= threshold is a defect
+    aupro_fpr_limit: float = DEFAULT_FPR_LIMIT  # pixel_AUPRO integrates the PRO curve up to this FPR
+
+    def validated(self) -> "MetricSettings":
+        IMAGE_SCORES.get(self.image_score)  # unknown names fail with the list of known ones
+        if not 0 < self.aupro_fpr_limit <= 1:
+            raise BenchError(f"AUPRO FPR limit {self.aupro_fpr_limit} is outside (0, 1]", "pass a limit such as 0.3")
+        return self
+
+
+def metric_variants(settings: MetricSettings = MetricSettings()) -> dict:
+    """What each metric key means, with the effective settings (written into every record)."""
+    score = IMAGE_SCORES.get(settings.image_score)
+    return {
+        "mIoU": "mean IoU over all classes incl. background, pixels accumulated over the test set, "
+        "classes absent from ground truth and prediction left out (MMSegmentation IoUMetric convention)",
+        "mIoU_defect": "the same mean over defect classes only (background excluded)",
+        "binary": "the segmentation block again with all defect classes merged into one 'defect' class "
+        "(defect vs background; a defect pixel predicted as another defect class counts as correct)",
+        "pixel_AUROC/AP/F1max": "every test pixel, label = defect class, score = 1 - p(background); "
+        "scikit-learn conventions (trapezoidal ROC, AP without interpolation, F1 max over all thresholds)",
+        "pixel_AUPRO": f"area under the per-region-overlap curve up to FPR {settings.aupro_fpr_limit:g}, divided by it; "
+        "8-connected ground-truth regions per image pooled over the test set, every distinct score a threshold, "
+        "FPR over all background pixels (MVTec AD / anomalib definition)",
+        "pixel_F1/image_F1": f"F1 with 'score >= {settings.f1_threshold:g}' predicted defective (DefectSynth's fixed threshold)",
+        "image_AUROC/AP/F1max/F1": f"every test image, label = any defect pixel, score = {score.name}: {score.definition}",
+        "image_by_score": "the image-level metrics under every named image score",
+        "image_score": score.name,
+        "f1_threshold": settings.f1_threshold,
+        "aupro_fpr_limit": settings.aupro_fpr_limit,
+        "benign": "accept/reject per test image by the product's benign rule applied to the ground-truth and to "
+        "the predicted mask; recall of defective products, false-reject rate of benign ones",
+        "test_set": "defect test images of the split plus the release's test normals",
+    }
+
+
+def detection_metrics(gt_masks: np.ndarray, defect_prob: np.ndarray, settings: MetricSettings = MetricSettings()) -> dict:
+    """``pixel_*`` (one sort for AUROC, AP, F1max and AUPRO; F1 at the threshold), ``image_*`` under the chosen
+    image score, and ``image_by_score`` under every one, for N x H x W masks and defect probabilities."""
+    gt, prob = np.asarray(gt_masks), np.asarray(defect_prob)
+    curves = pixel_curves(gt, prob, IGNORE_INDEX)
+    keep = gt != IGNORE_INDEX
+    pixel = {
+        "AUROC": auroc_from_counts(curves.tps, curves.fps),
+        "AP": ap_from_counts(curves.tps, curves.fps),
+        "F1max": f1max_from_counts(curves.tps, curves.fps),
+        "F1": f1_at_threshold(gt[keep] > 0, prob[keep], settings.f1_threshold),
+        "AUPRO": curves.aupro(settings.aupro_fpr_limit),
+    }
+    labels = image_labels(gt, IGNORE_INDEX)
+    by_score = {name: detection_scores(labels, image_scores(prob, name), settings.f1_threshold) for name in IMAGE_SCORES.names()}
+    return {**{f"pixel_{k}": v for k, v in pixel.items()},
+            **{f"image_{k}": v for k, v in by_score[settings.image_score].items()},
+            "image_by_score": by_score}
+
+
+def segmentation_metrics(cm: np.ndarray, classes: Mapping[int, str]) -> dict:
+    """The class-confusion block and, beside it, the same block for defect vs background (``binary``)."""
+    return {**segmentation_summary(cm, classes), "binary": segmentation_summary(binary_confusion(cm), BINARY_CLASSES)}
+
+
+def accumulate_confusion(gts, labels, num_classes: int) -> np.ndarray:
+    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
+    for gt, pred in zip(gts, labels):
+        cm += confusion_matrix(gt, pred, num_classes, IGNORE_INDEX)
+    return cm
 
 
 def evaluate_predictions(
-    test: PairSet, predictions, classes: Mapping[int, str], product: str = "", rules: BenignRules | None = None
+    test: PairSet, predictions, classes: Mapping[int, str], product: str = "", rules: BenignRules | None = None,
+    settings: MetricSettings = MetricSettings(),
 ) -> dict:
-    """``metrics`` (headline, per class, pixel/image detection), ``confusion_matrix``, per-image ``class_areas``
-    (so benign rules can be re-applied from the record) and, with rules, ``benign``."""
+    """``metrics`` (headline, per class, binary, pixel/image detection), ``metric_variants``,
+    ``confusion_matrix``, per-image ``class_areas`` (so benign rules can be re-applied from the record)
+    and, with rules, ``benign``."""
+    settings = settings.validated()
     num_classes = max(classes) + 1
     gts = np.stack([test.mask(pair_id) for pair_id in predictions.ids])
-    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
-    for gt, labels in zip(gts, predictions.labels):
-        cm += confusion_matrix(gt, labels, num_classes)
+    cm = accumulate_confusion(gts, predictions.labels, num_classes)
     gt_areas = [class_areas(g, num_classes).tolist() for g in gts]
     pred_areas = [class_areas(p, num_classes).tolist() for p in predictions.labels]
     out = {
-        "metrics": {**segmentation_summary(cm, classes), **pixel_and_image_scores(gts, predictions.defect_prob)},
+        "metrics": {**segmentation_metrics(cm, classes), **detection_metrics(gts, predictions.defect_prob, settings)},
+        "metric_variants": metric_variants(settings),
         "confusion_matrix": cm.tolist(),
         "class_areas": {"ids": list(predictions.ids), "gt": gt_areas, "pred": pred_areas},
     }

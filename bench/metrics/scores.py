@@ -1,9 +1,15 @@
-"""Threshold-free detection metrics from scores: AUROC, average precision and the best F1 over thresholds.
+"""Detection metrics from scores: AUROC, average precision, the best F1 over thresholds and F1 at a fixed one.
 
 Used at two levels: every test pixel (defect vs background, score = defect probability) and every test
-image (label = any defect pixel, score = the image's maximum defect probability). Conventions follow
-scikit-learn (``roc_auc_score``, ``average_precision_score``, ``precision_recall_curve``) so numbers are
-comparable with public anomaly-detection code. A metric that needs both labels present is NaN otherwise.
+image (label = any defect pixel, score = one of the named image scores of ``image_scores.py``). Conventions
+follow scikit-learn (``roc_auc_score``, ``average_precision_score``, ``precision_recall_curve``,
+``f1_score``) so numbers are comparable with public anomaly-detection code. A metric that needs both
+labels present is NaN otherwise.
+
+All threshold sweeps go through :func:`cumulative_at_thresholds`: the scores are sorted once and any
+number of per-item weights are summed over the items scoring at or above each distinct score. float16
+scores (the segmenters' defect probabilities) have at most 65536 values, so they are binned by their bit
+pattern instead of sorted: the same sums in linear time.
 """
 
 from __future__ import annotations
@@ -11,70 +17,96 @@ from __future__ import annotations
 import numpy as np
 
 
-def _counts_at_thresholds(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _as_scores(scores) -> np.ndarray:
+    """A flat float array (float16, float32 and float64 kept as they are)."""
+    scores = np.asarray(scores).ravel()
+    return scores if scores.dtype in (np.float16, np.float32, np.float64) else scores.astype(np.float64)
+
+
+def cumulative_at_thresholds(scores, *weights) -> list[np.ndarray]:
+    """For every distinct score t, highest first: the sum of each weight over the items with score >= t.
+
+    One sort, then cumulative sums read at the last item of each run of tied scores, so ties are one
+    threshold (as in scikit-learn's curves). Returns one array per weight, all of the same length.
+    """
+    scores = _as_scores(scores)
+    weights = [np.asarray(w).ravel() for w in weights]
+    if scores.dtype == np.float16:
+        return _cumulative_binned(scores, weights)
+    order = np.argsort(-scores)
+    ranked = scores[order]
+    last_of_tie = np.r_[np.flatnonzero(ranked[1:] != ranked[:-1]), ranked.size - 1]
+    return [np.cumsum(w[order], dtype=np.float64)[last_of_tie] for w in weights]
+
+
+def _cumulative_binned(scores: np.ndarray, weights: list[np.ndarray]) -> list[np.ndarray]:
+    """:func:`cumulative_at_thresholds` for float16 scores: weight sums per bit pattern, patterns ordered by
+    value (highest first), equal values (+0 and -0) one threshold."""
+    bits = scores.view(np.uint16)
+    present = np.flatnonzero(np.bincount(bits, minlength=1 << 16))
+    values = present.astype(np.uint16).view(np.float16).astype(np.float32)
+    order = np.argsort(-values, kind="stable")
+    ranked = values[order]
+    last_of_tie = np.r_[np.flatnonzero(ranked[1:] != ranked[:-1]), ranked.size - 1]
+    sums = [np.bincount(bits, weights=w.astype(np.float64), minlength=1 << 16)[present][order] for w in weights]
+    return [np.cumsum(s)[last_of_tie] for s in sums]
+
+
+def _counts(labels, scores) -> tuple[np.ndarray, np.ndarray]:
     """True and false positives when thresholding at each distinct score, highest first."""
     labels = np.asarray(labels).ravel().astype(bool)
-    scores = np.asarray(scores).ravel().astype(np.float64)
-    order = np.argsort(-scores, kind="mergesort")
-    scores, labels = scores[order], labels[order]
-    last_of_tie = np.r_[np.flatnonzero(np.diff(scores)), scores.size - 1]
-    tps = np.cumsum(labels)[last_of_tie]
-    fps = (last_of_tie + 1) - tps
-    return tps.astype(np.float64), fps.astype(np.float64)
+    if not labels.size:
+        return np.zeros(1), np.zeros(1)
+    tps, fps = cumulative_at_thresholds(scores, labels, ~labels)
+    return tps, fps
 
 
-def _both_labels(labels: np.ndarray) -> bool:
-    labels = np.asarray(labels).astype(bool)
-    return bool(labels.any() and not labels.all())
-
-
-def roc_auc(labels: np.ndarray, scores: np.ndarray) -> float:
-    """Area under the ROC curve (trapezoids between distinct thresholds, ties counted half)."""
-    if not _both_labels(labels):
+def auroc_from_counts(tps: np.ndarray, fps: np.ndarray) -> float:
+    """Trapezoidal area under the ROC curve through the origin and every threshold (ties count half)."""
+    if not (tps[-1] > 0 and fps[-1] > 0):
         return float("nan")
-    tps, fps = _counts_at_thresholds(labels, scores)
-    tpr = np.r_[0.0, tps / tps[-1]]
-    fpr = np.r_[0.0, fps / fps[-1]]
+    tpr, fpr = np.r_[0.0, tps / tps[-1]], np.r_[0.0, fps / fps[-1]]
     return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
 
 
-def average_precision(labels: np.ndarray, scores: np.ndarray) -> float:
+def ap_from_counts(tps: np.ndarray, fps: np.ndarray) -> float:
     """Sum over thresholds of (recall step) x precision, without interpolation."""
-    if not np.asarray(labels).astype(bool).any():
+    if not tps[-1] > 0:
         return float("nan")
-    tps, fps = _counts_at_thresholds(labels, scores)
-    precision = tps / (tps + fps)
-    recall = tps / tps[-1]
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+    return float(np.sum(np.diff(np.r_[0.0, tps / tps[-1]]) * tps / (tps + fps)))
 
 
-def f1_max(labels: np.ndarray, scores: np.ndarray) -> float:
-    """The best F1 over all thresholds on the scores."""
-    if not np.asarray(labels).astype(bool).any():
+def f1max_from_counts(tps: np.ndarray, fps: np.ndarray) -> float:
+    """The best F1 over all thresholds: 2 TP / (TP + FP + P) = 2PR / (P + R)."""
+    if not tps[-1] > 0:
         return float("nan")
-    tps, fps = _counts_at_thresholds(labels, scores)
-    positives = tps[-1]
-    f1 = 2 * tps / (tps + fps + positives)  # = 2PR / (P + R)
-    return float(f1.max())
+    return float((2 * tps / (tps + fps + tps[-1])).max())
 
 
-def detection_scores(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    return {"AUROC": roc_auc(labels, scores), "AP": average_precision(labels, scores), "F1max": f1_max(labels, scores)}
+def roc_auc(labels, scores) -> float:
+    return auroc_from_counts(*_counts(labels, scores))
 
 
-def image_labels_and_scores(gt_masks: np.ndarray, defect_prob: np.ndarray, ignore_index: int = 255):
-    """Image label = any defect pixel in ground truth; image score = maximum defect probability."""
-    gt = np.asarray(gt_masks)
-    defect = (gt > 0) & (gt != ignore_index)
-    n = gt.shape[0]
-    return defect.reshape(n, -1).any(axis=1), np.asarray(defect_prob, dtype=np.float64).reshape(n, -1).max(axis=1)
+def average_precision(labels, scores) -> float:
+    return ap_from_counts(*_counts(labels, scores))
 
 
-def pixel_and_image_scores(gt_masks: np.ndarray, defect_prob: np.ndarray, ignore_index: int = 255) -> dict[str, float]:
-    """``pixel_AUROC`` ... ``image_F1max`` for N x H x W ground-truth masks and defect probabilities."""
-    gt = np.asarray(gt_masks)
-    prob = np.asarray(defect_prob, dtype=np.float64)
-    keep = gt != ignore_index
-    pixel = detection_scores(gt[keep] > 0, prob[keep])
-    image = detection_scores(*image_labels_and_scores(gt, prob, ignore_index))
-    return {**{f"pixel_{k}": v for k, v in pixel.items()}, **{f"image_{k}": v for k, v in image.items()}}
+def f1_max(labels, scores) -> float:
+    return f1max_from_counts(*_counts(labels, scores))
+
+
+def f1_at_threshold(labels, scores, threshold: float) -> float:
+    """F1 of the prediction "score >= threshold" (DefectSynth's fixed-threshold F1); NaN without positives."""
+    labels = np.asarray(labels).ravel().astype(bool)
+    if not labels.any():
+        return float("nan")
+    predicted = _as_scores(scores) >= threshold
+    tp = np.count_nonzero(predicted & labels)
+    return float(2 * tp / (np.count_nonzero(predicted) + np.count_nonzero(labels)))
+
+
+def detection_scores(labels, scores, threshold: float = 0.5) -> dict[str, float]:
+    """AUROC, AP, F1max (one sort) and F1 at ``threshold``."""
+    tps, fps = _counts(labels, scores)
+    return {"AUROC": auroc_from_counts(tps, fps), "AP": ap_from_counts(tps, fps), "F1max": f1max_from_counts(tps, fps),
+            "F1": f1_at_threshold(labels, scores, threshold)}

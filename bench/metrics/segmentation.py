@@ -68,3 +68,13 @@ def segmentation_summary(cm: np.ndarray, class_names: Mapping[int, str]) -> dict
 
 def _none_if_nan(value: float) -> float | None:
     return None if np.isnan(value) else float(value)
+
+
+BINARY_CLASSES = {0: "background", 1: "defect"}
+
+
+def binary_confusion(cm: np.ndarray) -> np.ndarray:
+    """Defect vs background from a class confusion matrix: all defect classes merged, so a defect pixel
+    predicted as another defect class counts as correct."""
+    cm = np.asarray(cm)
+    return np.array([[cm[0, 0], cm[0, 1:].sum()], [cm[1:, 0].sum(), cm[1:, 1:].sum()]], dtype=np.int64)

@@ -25,6 +25,7 @@ class Grid:
     n_generated: int = 50  # quality: images generated per point
     ic_lpips: str = "bench"  # quality: IC-LPIPS variant (bench.metrics.quality.IC_LPIPS_VARIANTS)
     lpips_region: str = "image"  # quality: LPIPS on whole images or only inside the defect region
+    alignment: bool = True  # quality: mask alignment, measured by the first segmenter trained on the real training pairs
     dataset: str = "toy"
     data_root: str | None = None
     split: str = "ds-5shot"

@@ -1,6 +1,8 @@
 """Image quality of generated sets (DefectDiffu Table 1, DefectSynth Table II): FID / KID / IS against the
 real test defects, LPIPS diversity and IC-LPIPS around the real training defects, optionally inside the
-defect region only. One ``bench.quality/1`` record per generator x category x seed, skipped when done."""
+defect region only; and whether the masks mark what the images show (bench/metrics/alignment.py): the
+defect contrast and the mask alignment, each beside the same score of the real test defects. One
+``bench.quality/1`` record per generator x category x seed, skipped when done."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from bench.core.pairset import PairSet
 from bench.core.paths import results_dir
 from bench.core.progress import progress as progress_bar
 from bench.metrics import quality as q
+from bench.metrics.alignment import AlignmentSetup, mask_alignment, set_contrast
 from bench.protocols.base import Grid, Protocol, register
 from bench.provenance import provenance
 from bench.records import QUALITY, QUALITY_SCHEMA, RecordStore
@@ -35,6 +38,9 @@ class QualitySpec:
     n_generated: int
     ic_lpips: str
     region: str  # LPIPS on whole images or on images masked to their defect region (IC-LPIPS(a))
+    alignment_segmenter: str | None = None  # None: no mask alignment
+    schedule: str = ""  # of the alignment segmenter
+    pretrained: bool = False  # of the alignment segmenter
 
     def run_id(self, manifest_hash: str) -> str:
         return sha256_text(canonical_json({"spec": asdict(self), "data": manifest_hash}))[:16]
@@ -45,6 +51,14 @@ def _arrays(pairs: PairSet, region: str) -> tuple[np.ndarray, np.ndarray]:
     masks = np.stack([pairs.mask(i) for i in pairs.ids])
     lpips_images = images * ((masks > 0) & (masks != 255))[..., None] if region == "defect" else images
     return images, lpips_images.astype(np.uint8)
+
+
+def alignment_setup(spec: QualitySpec, device: torch.device) -> AlignmentSetup | None:
+    from segmenters import SCHEDULES
+
+    if spec.alignment_segmenter is None:
+        return None
+    return AlignmentSetup(spec.alignment_segmenter, SCHEDULES.get(spec.schedule), spec.seed, device.type, spec.pretrained)
 
 
 def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, device=torch.device("cpu"), force=False, progress=True):
@@ -60,6 +74,9 @@ def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, devi
     if spec.generator == "none":
         raise BenchError("generator 'none' produces no images to score", "choose another generator for the quality protocol")
     weights = q.weight_paths(q.required_weights(variant))
+    setup = alignment_setup(spec, device)
+    if setup is not None:
+        setup.check()
     pool = load_pool(spec.dataset, spec.category, data_root, progress=progress)
     split = make_split(pool, spec.split)
     manifest_hash = split.manifest_hash(pool)
@@ -80,6 +97,12 @@ def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, devi
     metrics["LPIPS"] = q.mean_pairwise(model, gen_lpips, device)
     ic = q.ic_lpips(model, gen_lpips, centres, variant, spec.seed, device)
     metrics["IC_LPIPS"] = ic.pop("IC_LPIPS")
+    contrast = {"generated": set_contrast(generated), "real_test": set_contrast(real_test)}
+    metrics["contrast"], metrics["contrast_real"] = contrast["generated"]["median"], contrast["real_test"]["median"]
+    alignment = None
+    if setup is not None:
+        alignment = mask_alignment(generated, train, setup, reference=real_test, progress=progress)
+        metrics["alignment_IoU"], metrics["alignment_IoU_real"] = alignment["generated"]["IoU_defect"], alignment["reference"]["IoU_defect"]
     record = {
         "schema": QUALITY_SCHEMA,
         "run_id": run_id,
@@ -89,12 +112,16 @@ def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, devi
                  "n_centres": len(centres), "generator_cache_hit": cache_hit},
         "metrics": metrics,
         "ic_lpips_clusters": ic,
+        "contrast": contrast,
+        "alignment": alignment,
         "variants": {
             "ic_lpips": variant.name,
             "ic_lpips_detail": q.variant_record(variant),
             "fid_kid_is": "torch-fidelity, Inception v3 (2015-12-05) pool3 features, generated vs real test defects",
             "lpips": f"lpips {variant.net} v0.1, mean over unordered pairs of generated images",
             "region": spec.region,
+            "contrast": contrast["generated"]["variant"],
+            "alignment": None if alignment is None else {"detail": alignment["variant"], **alignment["setup"]},
         },
         "weights": {k: str(v) for k, v in weights.items()},
         "provenance": provenance(device),
@@ -104,8 +131,10 @@ def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, devi
 
 
 def quality_specs(grid: Grid) -> list[QualitySpec]:
+    aligned = grid.alignment and bool(grid.segmenters)
+    alignment = (grid.segmenters[0], grid.schedule, grid.pretrained) if aligned else (None, "", False)
     return [
-        QualitySpec(g, grid.dataset, category, grid.split, seed, grid.n_generated, grid.ic_lpips, grid.lpips_region)
+        QualitySpec(g, grid.dataset, category, grid.split, seed, grid.n_generated, grid.ic_lpips, grid.lpips_region, *alignment)
         for g in grid.generators
         for category in grid.categories
         for seed in grid.seeds
@@ -121,4 +150,5 @@ def run_quality(grid: Grid, force: bool = False, progress: bool = True, root: Pa
     ]
 
 
-register(Protocol("quality", "FID, KID, IS, LPIPS diversity and IC-LPIPS of each generator's images (no segmenter)", execute=run_quality))
+register(Protocol("quality", "FID, KID, IS, LPIPS diversity, IC-LPIPS, defect contrast and mask alignment of each generator's pairs",
+                  execute=run_quality))

@@ -251,8 +251,19 @@ class RunRecord:
         }
 
     def scalar_metrics(self) -> dict[str, float]:
-        """The top-level numeric metrics (undefined ones as NaN): what tables can average over seeds."""
-        return {k: (math.nan if v is None else float(v)) for k, v in self.metrics.items() if v is None or _is_number(v)}
+        """Every numeric metric (undefined ones as NaN), nested blocks by dotted name (``binary.mIoU``,
+        ``per_class.scratch.IoU``, ``image_by_score.max-avgpool21.AUROC``): what tables can average over seeds."""
+        return _flatten_numbers(self.metrics)
+
+
+def _flatten_numbers(block: dict, prefix: str = "") -> dict[str, float]:
+    out: dict[str, float] = {}
+    for key, value in block.items():
+        if isinstance(value, dict):
+            out.update(_flatten_numbers(value, f"{prefix}{key}."))
+        elif value is None or _is_number(value):
+            out[f"{prefix}{key}"] = math.nan if value is None else float(value)
+    return out
 
 
 def json_schema() -> dict:

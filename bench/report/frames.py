@@ -26,8 +26,8 @@ TASK = ["dataset", "category", "split", "segmenter", "schedule", "device", "pret
 SETTING = ["generator", "ratio", "fill_to", "normal_ratio"]
 GROUP = TASK + SETTING
 # Metrics in the order tables show them; any other numeric metric a record has follows, by name.
-METRIC_ORDER = ["mIoU", "mIoU_defect", "mDice", "mAcc", "aAcc", "pixel_AUROC", "pixel_AP", "pixel_F1max",
-                "image_AUROC", "image_AP", "image_F1max"]
+METRIC_ORDER = ["mIoU", "mIoU_defect", "mDice", "mAcc", "aAcc", "pixel_AUROC", "pixel_AP", "pixel_F1max", "pixel_F1",
+                "pixel_AUPRO", "image_AUROC", "image_AP", "image_F1max", "image_F1", "binary.mIoU", "binary.mIoU_defect"]
 BENIGN = ["benign_recall", "benign_frr", "n_defective", "caught", "n_benign", "false_rejects"]
 UNRECORDED = "unrecorded"  # the request of a record from before requests were recorded
 DIRECT = "bench run"

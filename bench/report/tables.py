@@ -33,9 +33,11 @@ from bench.report.frames import (
 
 # Which metrics the run table shows (those the records have), and how headers name metrics: data, so a
 # new metric is a line here, and any metric the records carry can be the report's --metric anyway.
-SUMMARY_METRICS = ["mIoU", "mIoU_defect", "pixel_AUROC", "image_AUROC"]
+SUMMARY_METRICS = ["mIoU", "mIoU_defect", "pixel_AUROC", "pixel_AUPRO", "image_AUROC"]
 METRIC_LABELS = {"mIoU_defect": "mIoU defect", "pixel_AUROC": "pixel AUROC", "image_AUROC": "image AUROC",
-                 "pixel_AP": "pixel AP", "image_AP": "image AP", "pixel_F1max": "pixel F1-max", "image_F1max": "image F1-max"}
+                 "pixel_AP": "pixel AP", "image_AP": "image AP", "pixel_F1max": "pixel F1-max", "image_F1max": "image F1-max",
+                 "pixel_AUPRO": "pixel AUPRO", "pixel_F1": "pixel F1 (fixed threshold)", "image_F1": "image F1 (fixed threshold)",
+                 "binary.mIoU": "binary mIoU", "binary.mIoU_defect": "binary defect IoU"}
 MEAN_KEY = [c for c in GROUP if c not in ("category", "data")]  # what a mean over categories keeps apart
 SYNTHETIC = ("synthetic-ratio", "upsample")
 QUALITY_METRICS = ("FID", "KID_mean", "IS_mean", "LPIPS", "IC_LPIPS")
