@@ -8,14 +8,14 @@ from typing import ClassVar, Iterator
 
 from bench.core.errors import BenchError
 from bench.core.pairset import Pair, PairSet
-from bench.core.params import Declared, check_params, declared_params
-from bench.core.specs import GeneratorSpec
+from bench.core.params import Declared, declared_params
 
 
 class Generator(ABC):
     """A backend. Subclasses take their parameters as keyword arguments with defaults."""
 
-    name: ClassVar[str]
+    name: ClassVar[str]  # said once: the registry files the class under it
+    aliases: ClassVar[tuple[str, ...]] = ()
     kind: ClassVar[str]  # "baseline", "learned" or "import"
     needs_training: ClassVar[bool] = False
     needs_weights: ClassVar[bool] = False
@@ -49,20 +49,6 @@ class Generator(ABC):
     def declared(cls) -> dict[str, Declared]:
         """The parameters this backend takes: its ``__init__`` keywords, types, ranges and defaults."""
         return declared_params(cls.__init__)
-
-
-def checked_params(spec: GeneratorSpec) -> dict:
-    """The spec's parameters converted to their declared types; unknown names, wrong types and values out of
-    range are one-line errors, before anything is fitted."""
-    from generators import GENERATORS
-
-    return check_params(f"generator '{spec.name}'", GENERATORS.get(spec.name).declared(), dict(spec.params))
-
-
-def build(spec: GeneratorSpec) -> Generator:
-    from generators import GENERATORS
-
-    return GENERATORS.get(spec.name)(**checked_params(spec))
 
 
 def resolve_class(classes: dict[int, str], wanted: int | str | None, generator: str) -> int:

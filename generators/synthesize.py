@@ -18,7 +18,8 @@ from bench.core.hashing import canonical_json, sha256_text
 from bench.core.pairset import Pair, PairSet, write_pairset
 from bench.core.paths import cache_dir
 from bench.core.specs import GeneratorSpec
-from generators.base import Generator, build
+from generators.base import Generator
+from generators.registry import build
 from generators.sanity import sanity_report, write_report
 
 log = logging.getLogger("bench.generate")

@@ -13,7 +13,7 @@ from bench.core.errors import BenchError
 from bench.core.pairset import Pair, PairSet, write_pairset
 from bench.core.specs import GeneratorSpec
 from generators import GENERATORS
-from generators.base import build
+from generators import build
 from generators.dcdganc.config import PROFILES, LossWeights, class_constant
 from generators.dcdganc.contents import cut_contents
 from generators.dcdganc.networks import DefectGenerator

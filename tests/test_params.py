@@ -10,7 +10,7 @@ from bench.core.errors import BenchError
 from bench.core.params import OneOf, Range, check_params, declared_params, effective_params
 from bench.core.specs import GeneratorSpec
 from generators import GENERATORS
-from generators.base import build, checked_params
+from generators.registry import build, checked_params
 
 
 class Backend:

@@ -52,7 +52,7 @@ categories_option = click.option("--category", "categories", multiple=True, help
 def _categories(dataset: str, data_root: str | None, chosen: tuple[str, ...]) -> list[str]:
     from bench.data.base import DATASETS, resolve_root
 
-    adapter = DATASETS.get(dataset)()
+    adapter = DATASETS.get(dataset)
     available = adapter.categories(resolve_root(adapter, data_root))
     if not available:
         raise BenchError(f"no '{dataset}' categories found under {data_root}", "check --format and --data-root (see docs/datasets.md)")

@@ -31,7 +31,7 @@ def generate(generator, gen_param, import_path, n, out, dataset, data_root, cate
     from bench.data.base import load_pool
     from bench.data.splits import make_split
     from generators import GENERATORS
-    from generators.base import build
+    from generators import build
     from generators.sanity import sanity_report
     from generators.synthesize import read_sanity, synthesize
 

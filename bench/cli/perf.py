@@ -26,13 +26,13 @@ def perf_segmenters(names, size, batch_size, device, warmup, iters, threads, out
     from bench.perf.segmenters import benchmark
     from bench.runner import resolve_device
     from segmenters import SEGMENTERS
-    from segmenters.registry import PAPER_ORDER
+    from segmenters.registry import table_order
 
     if threads is not None:
         import torch
 
         torch.set_num_threads(threads)
-    chosen = PAPER_ORDER if names == "all" else [SEGMENTERS.canonical(n.strip().lower()) for n in names.split(",") if n.strip()]
+    chosen = table_order(SEGMENTERS.names()) if names == "all" else [SEGMENTERS.canonical(n.strip().lower()) for n in names.split(",") if n.strip()]
     for name in chosen:
         SEGMENTERS.get(name)  # unknown names fail before any model is built
     _, json_path, md_path = benchmark(chosen, size, batch_size, resolve_device(device), warmup, iters, out or results_dir() / "perf")

@@ -15,11 +15,10 @@ def segmenters():
 def list_segmenters(as_json):
     """List the registered segmenters (inference parameters, for one defect class + background)."""
     from segmenters import SEGMENTERS
-    from segmenters.registry import PAPER_ORDER
+    from segmenters.registry import table_order
     from segmenters.train import count_parameters, ops_available
 
-    names = [n for n in PAPER_ORDER if n in SEGMENTERS.names()]
-    names += [n for n in SEGMENTERS.names() if n not in names]
+    names = table_order(SEGMENTERS.names())
     ops = ops_available()
     rows = []
     for name in names:

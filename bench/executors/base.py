@@ -58,7 +58,7 @@ class Executor(ABC):
         """Yield one ``Finished`` per task, in completion order."""
 
 
-EXECUTORS: Registry[type[Executor]] = Registry("executor", "bench.executors", discover="bench.executors")
+EXECUTORS: Registry[type[Executor]] = Registry("executor", "bench.executors", Executor, classes=True, discover="bench.executors")
 
 
 def error_line(exc: BaseException) -> str:

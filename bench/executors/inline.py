@@ -15,7 +15,7 @@ from bench.executors.base import (
 )
 
 
-@EXECUTORS.register("inline")
+@EXECUTORS.register
 class InlineExecutor(Executor):
     name = "inline"
 

@@ -28,7 +28,7 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-@EXECUTORS.register("local")
+@EXECUTORS.register
 class LocalExecutor(Executor):
     name = "local"
 

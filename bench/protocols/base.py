@@ -105,9 +105,5 @@ class Protocol:
         return Grid.from_mapping(values, where, base=Grid.from_mapping(self.defaults, f"protocol {self.name}"))
 
 
-PROTOCOLS: Registry[Protocol] = Registry("protocol", "bench.protocols", discover="bench.protocols")
+PROTOCOLS: Registry[Protocol] = Registry("protocol", "bench.protocols", Protocol, discover="bench.protocols")
 
-
-def register(protocol: Protocol) -> Protocol:
-    PROTOCOLS.add(protocol.name, protocol)
-    return protocol

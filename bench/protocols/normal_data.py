@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.protocols.base import Grid, Protocol, register
+from bench.protocols.base import PROTOCOLS, Grid, Protocol
 from bench.spec import RunSpec
 
 
@@ -14,7 +14,7 @@ def normal_specs(grid: Grid) -> list[RunSpec]:
     ]
 
 
-register(
+PROTOCOLS.register(
     Protocol(
         "normal-data",
         "real train + p x |real train| defect-free images from the split's training normals; p = 0 is the baseline",

@@ -17,7 +17,7 @@ from bench.core.hashing import canonical_json, sha256_text
 from bench.core.pairset import PairSet
 from bench.core.paths import results_dir
 from bench.metrics import quality as q
-from bench.protocols.base import Grid, Protocol, register
+from bench.protocols.base import PROTOCOLS, Grid, Protocol
 from bench.provenance import provenance
 from bench.store import RecordStore
 
@@ -120,4 +120,4 @@ def run_quality(grid: Grid, force: bool = False, progress: bool = True, root: Pa
     ]
 
 
-register(Protocol("quality", "FID, KID, IS, LPIPS diversity and IC-LPIPS of each generator's images (no segmenter)", execute=run_quality))
+PROTOCOLS.register(Protocol("quality", "FID, KID, IS, LPIPS diversity and IC-LPIPS of each generator's images (no segmenter)", execute=run_quality))

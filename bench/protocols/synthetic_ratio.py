@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.protocols.base import Grid, Protocol, register
+from bench.protocols.base import PROTOCOLS, Grid, Protocol
 from bench.spec import RunSpec
 
 
@@ -15,7 +15,7 @@ def ratio_specs(grid: Grid) -> list[RunSpec]:
     ]
 
 
-register(
+PROTOCOLS.register(
     Protocol(
         "synthetic-ratio",
         "real train + r x |real train| synthetic pairs for each ratio; ratio 0 is the shared real-only baseline",

@@ -26,7 +26,7 @@ DEVICES = ("auto", "cpu", "cuda")
 DRAWS = 8  # noise draws per pair before giving up on a model whose contents are all background
 
 
-@GENERATORS.register("dcdganc")
+@GENERATORS.register
 class DCDGANc(Generator):
     """DCDGANc: a class-controllable GAN draws defect contents that improved Poisson blending puts on normals."""
 

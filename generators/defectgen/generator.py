@@ -109,11 +109,12 @@ class DiffusionGenerator(Generator):
                 yield Pair(f"{self.name}_{seed}_{index:05d}", image, mask, group="synthetic")
 
 
-@GENERATORS.register("defectgen", "defect-gen")
+@GENERATORS.register
 class DefectGen(DiffusionGenerator):
     """Defect-Gen: a large-receptive-field diffusion model lays out the picture, a small one adds local variety."""
 
     name = "defectgen"
+    aliases = ("defect-gen",)
 
     def __init__(
         self,
@@ -143,7 +144,7 @@ class DefectGen(DiffusionGenerator):
         return self.handover(TIMESTEPS, self.u)
 
 
-@GENERATORS.register("ddpm")
+@GENERATORS.register
 class DDPM(DiffusionGenerator):
     """DDPM: Defect-Gen's large denoiser alone, the paper's baseline that memorizes its few training images."""
 

@@ -1,14 +1,1 @@
-"""Import adapters: published generators' own output folders, read as generators named ``import:<source>``.
-
-The registry imports top-level modules of ``generators`` only, so this package imports its modules here.
-"""
-
-from generators.imports import (  # noqa: F401  (each module registers its adapter)
-    anomalydiffusion,
-    defect_spectrum,
-    defectdiffu,
-    defectsynth,
-    dfmgan,
-    generic,
-    seas,
-)
+"""Import adapters: published generators' own output folders, read as generators named ``import:<source>``."""

@@ -4,7 +4,7 @@ from generators import GENERATORS
 from generators.imports.common import Found, ImportedOutputs, paired_folders
 
 
-@GENERATORS.register("import:anomalydiffusion")
+@GENERATORS.register
 class AnomalyDiffusionImport(ImportedOutputs):
     """AnomalyDiffusion's generated_dataset: <obj>/<defect>/{image,mask}/<k>.jpg, binary JPEG masks."""
 

@@ -7,7 +7,7 @@ IMAGE_PREFIX = "samples_image_"
 MASK_PREFIX = "samples_converted_mask_"
 
 
-@GENERATORS.register("import:defect-spectrum")
+@GENERATORS.register
 class DefectSpectrumImport(ImportedOutputs):
     """Defect-Gen samples (Defect Spectrum): images/samples_image_* with class-index masks_converted_dir/."""
 

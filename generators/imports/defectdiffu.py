@@ -31,7 +31,7 @@ def grid_boxes(size: tuple[int, int], tile: int, padding: int) -> list[tuple[int
     return [(padding + r * (tile + padding), padding + c * (tile + padding)) for r in range(rows) for c in range(cols)]
 
 
-@GENERATORS.register("import:defectdiffu")
+@GENERATORS.register
 class DefectDiffuImport(ImportedOutputs):
     """DefectDiffu test.py grids: "{obj} {defect}_{cfg}.png" and "..._mask.png", split into tiles, masks binarised."""
 

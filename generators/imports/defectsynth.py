@@ -16,7 +16,7 @@ from generators.imports.common import (
 MASK_SUFFIX = "_mask"
 
 
-@GENERATORS.register("import:defectsynth")
+@GENERATORS.register
 class DefectSynthImport(ImportedOutputs):
     """DefectSynth: images outputs/defects_gen/<ds>/<obj>/<d>/{NNN}.png, masks outputs/masks_gen/<ds>/<obj>/<d>/{NNN}_mask.png."""
 

@@ -7,7 +7,7 @@ IMAGE_SUFFIX = "_img"
 MASK_SUFFIX = "_mask"
 
 
-@GENERATORS.register("import:dfmgan")
+@GENERATORS.register
 class DFMGANImport(ImportedOutputs):
     """DFMGAN generate.py --gen-mask output: {idx}_img.png with RGB 0/255 {idx}_mask.png ({idx}_good.png ignored)."""
 

@@ -17,7 +17,7 @@ from generators.imports.common import (
 ENCODINGS = ("auto", "binary", "index")
 
 
-@GENERATORS.register("import:generic")
+@GENERATORS.register
 class GenericImport(ImportedOutputs):
     """Any tool's output as images/<name>.* with masks/<name>.* (or <name>_mask.*): binary or class-index masks."""
 

@@ -4,7 +4,7 @@ from generators import GENERATORS
 from generators.imports.common import Found, ImportedOutputs, paired_folders
 
 
-@GENERATORS.register("import:seas")
+@GENERATORS.register
 class SeaSImport(ImportedOutputs):
     """SeaS inference output: <out>/image/{num:03}.png with binary <out>/mask/{num:03}.png."""
 

@@ -20,7 +20,6 @@ from bench.data.layout import FileLayoutAdapter, Source, flat_sources
 CATEGORY = "cotton-fabric"
 
 
-@DATASETS.register("ds-cotton")
 class DefectSpectrumCotton(FileLayoutAdapter):
     name = "ds-cotton"
 
@@ -32,3 +31,6 @@ class DefectSpectrumCotton(FileLayoutAdapter):
 
     def sources(self, root: Path, category: str) -> list[Source]:
         return flat_sources(root, "image", "mask", "_mask.png")
+
+
+DATASETS.register(DefectSpectrumCotton())

@@ -20,7 +20,6 @@ from bench.data.layout import FileLayoutAdapter, Source, flat_sources
 CATEGORY = "dagm"
 
 
-@DATASETS.register("ds-dagm")
 class DefectSpectrumDAGM(FileLayoutAdapter):
     name = "ds-dagm"
 
@@ -32,3 +31,6 @@ class DefectSpectrumDAGM(FileLayoutAdapter):
 
     def sources(self, root: Path, category: str) -> list[Source]:
         return flat_sources(root, "image", "mask", "_mask.png")
+
+
+DATASETS.register(DefectSpectrumDAGM())

@@ -27,7 +27,6 @@ from bench.data.layout import (
 )
 
 
-@DATASETS.register("ds-mvtec")
 class DefectSpectrumMVTec(FileLayoutAdapter):
     name = "ds-mvtec"
 
@@ -48,3 +47,6 @@ class DefectSpectrumMVTec(FileLayoutAdapter):
             matched = match_masks(images, masks, mask_dir, "_mask.png", masks_required=defect != NORMAL_GROUP)
             sources += [Source(f"{defect}_{stem}", images[stem], mask, defect) for stem, mask in matched.items()]
         return sources
+
+
+DATASETS.register(DefectSpectrumMVTec())

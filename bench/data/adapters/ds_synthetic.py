@@ -38,7 +38,6 @@ MASK_PREFIX = "samples_converted_mask_"
 MASK_DIR = "masks_converted_dir"
 
 
-@DATASETS.register("ds-synthetic")
 class DefectGenSamples(FileLayoutAdapter):
     name = "ds-synthetic"
 
@@ -70,3 +69,6 @@ class DefectGenSamples(FileLayoutAdapter):
         masks = masks_by_stem(mask_dir, ".png", prefix=MASK_PREFIX)
         matched = match_masks(images, masks, mask_dir, ".png", mask_prefix=MASK_PREFIX)
         return [Source(key, images[key], mask) for key, mask in matched.items()]
+
+
+DATASETS.register(DefectGenSamples())

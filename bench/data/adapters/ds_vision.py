@@ -18,7 +18,6 @@ from bench.data.classmaps import DS_VISION, product_classes
 from bench.data.layout import FileLayoutAdapter, Source, flat_sources, subdirs
 
 
-@DATASETS.register("ds-vision")
 class DefectSpectrumVision(FileLayoutAdapter):
     name = "ds-vision"
 
@@ -30,3 +29,6 @@ class DefectSpectrumVision(FileLayoutAdapter):
 
     def sources(self, root: Path, category: str) -> list[Source]:
         return flat_sources(root / category, "image", "mask", "_mask.png")
+
+
+DATASETS.register(DefectSpectrumVision())

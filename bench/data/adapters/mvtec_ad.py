@@ -30,9 +30,9 @@ from bench.data.layout import (
 )
 
 
-@DATASETS.register("mvtec-ad", "mvtec")
 class MVTecAD(FileLayoutAdapter):
     name = "mvtec-ad"
+    aliases = ("mvtec",)
 
     def categories(self, root: Path | None) -> list[str]:
         return [p.name for p in subdirs(root) if (p / "test").is_dir() or (p / "train").is_dir()]
@@ -58,3 +58,6 @@ class MVTecAD(FileLayoutAdapter):
                 for stem, mask in matched.items()
             ]
         return sources
+
+
+DATASETS.register(MVTecAD())

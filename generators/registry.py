@@ -1,0 +1,20 @@
+"""The generator registry, and how a spec becomes a generator: its parameters checked against the declaration first."""
+
+from __future__ import annotations
+
+from bench.core.params import check_params
+from bench.core.registry import Registry
+from bench.core.specs import GeneratorSpec
+from generators.base import Generator
+
+GENERATORS: Registry[type[Generator]] = Registry("generator", "bench.generators", Generator, classes=True, discover="generators")
+
+
+def checked_params(spec: GeneratorSpec) -> dict:
+    """The spec's parameters converted to their declared types; unknown names, wrong types and values out of
+    range are one-line errors, before anything is fitted."""
+    return check_params(f"generator '{spec.name}'", GENERATORS.get(spec.name).declared(), dict(spec.params))
+
+
+def build(spec: GeneratorSpec) -> Generator:
+    return GENERATORS.get(spec.name)(**checked_params(spec))
