@@ -9,6 +9,8 @@ from pathlib import Path
 
 import torch
 
+from bench import __version__
+
 PACKAGES = (
     "torch",
     "torchvision",
@@ -50,8 +52,6 @@ def device_name(device: torch.device) -> str:
 
 
 def provenance(device: torch.device) -> dict:
-    from bench import __version__
-
     return {
         "bench_version": __version__,
         "git": git_describe(),

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.specs import GeneratorSpec
 
 NO_GENERATOR = GeneratorSpec("none")
-
-
-def with_schedule_profile(generator: GeneratorSpec, schedule: str) -> GeneratorSpec:
-    from generators import GENERATORS
-
-    params = dict(generator.params)
-    if "profile" in params or "profile" not in GENERATORS.get(generator.name).describe()["params"]:
-        return generator
-    return GeneratorSpec.of(generator.name, **params, profile=schedule)
 
 
 @dataclass(frozen=True)
@@ -50,16 +41,13 @@ class RunSpec:
         return self.ratio > 0 or self.fill_to > 0
 
     def normalized(self) -> "RunSpec":
-        """The effective spec. Ratio 0 trains on real data only, whatever the generator, so all generators
-        share that baseline; a learned generator given no ``profile`` trains at the run's schedule (smoke,
-        short, paper), written into its parameters so the run id and record say which."""
-        if not self.synthetic:
-            generator = NO_GENERATOR
-        else:
-            generator = with_schedule_profile(self.generator, self.schedule)
-        if generator == self.generator:
+        """Ratio 0 trains on real data only, whatever the generator, so all generators share that baseline.
+
+        A value rule only: what depends on a generator's declaration (the profile a learned generator
+        trains at) is settled by the runner's resolve step."""
+        if self.synthetic or self.generator == NO_GENERATOR:
             return self
-        return RunSpec(**{**self.__dict__, "generator": generator})
+        return replace(self, generator=NO_GENERATOR)
 
     def to_dict(self) -> dict:
         d = asdict(self)

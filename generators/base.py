@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from typing import ClassVar, Iterator
+from typing import ClassVar, Iterator, Mapping
 
 from bench.core.errors import BenchError
 from bench.core.pairset import Pair, PairSet
 from bench.core.params import Declared, declared_params
+from bench.core.specs import TaskRef
 
 
 class Generator(ABC):
@@ -22,6 +23,10 @@ class Generator(ABC):
 
     def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
         """Learn from the few-shot training pairs (and defect-free normals); a no-op for most baselines."""
+
+    def use_sources(self, sources: Mapping[TaskRef, PairSet]) -> None:
+        """Receive the training pairs of the tasks its ``Task`` parameters name, before ``fingerprint`` and
+        ``fit``; the caller loads them (DCDGANc's transfer source), a generator never reads a dataset."""
 
     def fingerprint(self) -> str:
         """Identity of outside inputs the parameters only point at (e.g. an import directory's files).

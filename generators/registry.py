@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bench.core.params import check_params
+from bench.core.params import check_params, task_params
 from bench.core.registry import Registry
-from bench.core.specs import GeneratorSpec
+from bench.core.specs import GeneratorSpec, TaskRef
 from generators.base import Generator
 
 GENERATORS: Registry[type[Generator]] = Registry("generator", "bench.generators", Generator, classes=True, discover="generators")
@@ -18,3 +18,8 @@ def checked_params(spec: GeneratorSpec) -> dict:
 
 def build(spec: GeneratorSpec) -> Generator:
     return GENERATORS.get(spec.name)(**checked_params(spec))
+
+
+def source_tasks(spec: GeneratorSpec) -> tuple[TaskRef, ...]:
+    """The other tasks whose training pairs the spec's generator learns from (its ``Task`` parameters)."""
+    return tuple(task_params(GENERATORS.get(spec.name).declared(), dict(spec.params)).values())

@@ -1,7 +1,9 @@
 """Run a generator against a task's training data, with a cache keyed by everything that shapes its output.
 
 The key is the generator spec (name + parameters), the content hashes of the training pairs and
-normals, n, the seed, and the generator's fingerprint of outside inputs (an import folder's files).
+normals, n, the seed, and the generator's fingerprint of outside inputs (an import folder's files, a
+transfer source's pairs). Pairs of other tasks a generator learns from are loaded by the caller and
+handed in as ``sources``.
 Every generated set gets a sanity report (``sanity.json``, see generators/sanity.py) next to its pairs.
 """
 
@@ -11,15 +13,15 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.pairset import Pair, PairSet, write_pairset
 from bench.core.paths import cache_dir
-from bench.core.specs import GeneratorSpec
+from bench.core.specs import GeneratorSpec, TaskRef
 from generators.base import Generator
-from generators.registry import build
+from generators.registry import build, source_tasks
 from generators.sanity import sanity_report, write_report
 
 log = logging.getLogger("bench.generate")
@@ -48,11 +50,23 @@ def cache_path(spec: GeneratorSpec, generator: Generator, train: PairSet, normal
 
 
 def synthesize(
-    spec: GeneratorSpec, train: PairSet, normals: PairSet | None, n: int, seed: int, progress: bool = False
+    spec: GeneratorSpec,
+    train: PairSet,
+    normals: PairSet | None,
+    n: int,
+    seed: int,
+    progress: bool = False,
+    sources: Mapping[TaskRef, PairSet] | None = None,
 ) -> tuple[PairSet, bool]:
-    """The generated pair set and whether it came from the cache."""
+    """The generated pair set and whether it came from the cache. ``sources``: the training pairs of the
+    tasks the generator's ``Task`` parameters name (``source_tasks(spec)``)."""
     t0 = time.perf_counter()
     generator = build(spec)
+    sources = sources or {}
+    missing = [str(task) for task in source_tasks(spec) if task not in sources]
+    if missing:
+        raise BenchError(f"generator '{spec.name}' learns from {', '.join(missing)}, which was not loaded", "load it and pass it in sources")
+    generator.use_sources(sources)
     target = cache_path(spec, generator, train, normals, n, seed)
     if (target / "meta.json").is_file():
         log.info("generator cache hit: %s (%.3f s)", target, time.perf_counter() - t0)

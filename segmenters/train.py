@@ -23,7 +23,7 @@ from bench.core.errors import BenchError
 from bench.core.pairset import PairSet
 from bench.core.paths import weights_dir
 from segmenters.registry import SegmenterSpec
-from segmenters.schedules import Schedule
+from segmenters.schedules import SCHEDULES, Schedule
 
 
 @dataclass(frozen=True)
@@ -233,8 +233,6 @@ def inference_parameters(model) -> int:
 
 def count_parameters(spec: SegmenterSpec, num_classes: int = 2) -> int:
     """Inference parameters of the segmenter for a task with ``num_classes`` classes (background included)."""
-    from segmenters.schedules import SCHEDULES
-
     cfg = load_config(spec, num_classes, SCHEDULES.get("smoke"), pretrained=False, input_size=512)
     return inference_parameters(build_model(cfg, torch.device("cpu")))
 
@@ -405,7 +403,7 @@ def train_model(
     """
     from tqdm import tqdm
 
-    from segmenters.precision import build_optimizer
+    from segmenters.precision import build_optimizer  # deferred: mmengine loads when a model trains, not on import
 
     seed_everything(seed)
     if device.type == "cuda":

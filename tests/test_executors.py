@@ -14,6 +14,7 @@ from bench.executors.packing import (
 )
 from bench.executors.ray_tasks import RayExecutor, import_ray
 from bench.protocols.execute import make_executor, run_specs
+from bench.runner import resolve
 from bench.spec import RunSpec
 from bench.store import RecordStore
 
@@ -85,7 +86,7 @@ def test_peaks_come_from_existing_records():
 
 def test_ray_asks_for_a_gpu_share_sized_from_the_measured_peak():
     spec = RunSpec(**{**SMOKE, "device": "cuda"})
-    task = RunTask(spec, "id")
+    task = RunTask(resolve(spec))
     measured = RayExecutor(ExecutorOptions(device="cuda", peaks={memory_key(spec): 8 * GiB}))
     assert measured.gpu_fraction(task, 80 * GiB) == pytest.approx(0.11)  # (8 + 0.59) / 80, rounded up
     assert RayExecutor(ExecutorOptions(device="cuda")).gpu_fraction(task, 80 * GiB) == 1.0

@@ -10,6 +10,11 @@ from tabulate import tabulate
 
 from bench.core.errors import BenchError
 from bench.core.jsonfile import json_safe
+from bench.metrics.benign import benign_decisions, load_rules, pooled_summary
+from bench.metrics.evaluate import METRIC_VARIANTS
+from bench.metrics.files import load_predictions
+from bench.metrics.scores import pixel_and_image_scores
+from bench.metrics.segmentation import confusion_matrix, segmentation_summary
 
 
 @click.group()
@@ -24,11 +29,6 @@ def metrics():
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def seg(pred_dir, gt_dir, num_classes, as_json):
     """mIoU (all classes and defect classes), per-class IoU, pixel and image AUROC / AP / F1-max."""
-    from bench.metrics.evaluate import METRIC_VARIANTS
-    from bench.metrics.files import load_predictions
-    from bench.metrics.scores import pixel_and_image_scores
-    from bench.metrics.segmentation import confusion_matrix, segmentation_summary
-
     p = load_predictions(Path(pred_dir), Path(gt_dir), num_classes)
     n = max(p.classes) + 1
     try:
@@ -53,9 +53,6 @@ def seg(pred_dir, gt_dir, num_classes, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def benign(rules, pred_dir, gt_dir, product, as_json):
     """Accept/reject each image by the product's benign rule: recall of defective products, false-reject rate."""
-    from bench.metrics.benign import benign_decisions, load_rules, pooled_summary
-    from bench.metrics.files import load_predictions
-
     rule_set = load_rules(rules)
     gt_root, pred_root = Path(gt_dir), Path(pred_dir)
     if not gt_root.is_dir():

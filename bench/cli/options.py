@@ -6,6 +6,8 @@ import json
 
 import click
 
+from bench.executors import EXECUTORS
+
 dataset = click.option("--dataset", default="toy", show_default=True, help="Dataset adapter (see docs/datasets.md).")
 data_root = click.option("--data-root", default=None, help="Root of the dataset release on disk (not needed for toy).")
 category = click.option("--category", default="wood", show_default=True, help="Product category = one segmentation task.")
@@ -15,8 +17,6 @@ seed = click.option("--seed", default=0, show_default=True, type=int, help="Seed
 
 def executor_options(command):
     """``--executor/--jobs/--threads/--address``: where a grid's runs execute (docs/scaling.md)."""
-    from bench.executors import EXECUTORS
-
     for option in reversed([
         click.option("--executor", type=click.Choice(EXECUTORS.names()), default="inline", show_default=True,
                      help="inline: one run after another here; local: packed processes; ray: Ray tasks."),

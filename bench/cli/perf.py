@@ -5,6 +5,8 @@ from pathlib import Path
 import click
 
 from bench.core.paths import results_dir
+from segmenters import SEGMENTERS
+from segmenters.registry import table_order
 
 
 @click.group()
@@ -23,10 +25,9 @@ def perf():
 @click.option("--out", default=None, type=click.Path(path_type=Path), help="Folder [default: results/perf].")
 def perf_segmenters(names, size, batch_size, device, warmup, iters, threads, out):
     """Latency (ms per image, batch 1) and throughput of the segmenters, in Defect Spectrum Table 2 format."""
+    # deferred: the benchmark builds models with torch and MMSegmentation
     from bench.perf.segmenters import benchmark
     from bench.runner import resolve_device
-    from segmenters import SEGMENTERS
-    from segmenters.registry import table_order
 
     if threads is not None:
         import torch

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 from tabulate import tabulate
 
 from bench.cli.options import executor_options
 from bench.core.errors import BenchError
 from bench.core.paths import results_dir
+from bench.executors.base import ExecutorOptions
+from bench.executors.packing import peaks_from_records
+from bench.protocols import PROTOCOLS
 from bench.store import RecordStore
+from generators import GENERATORS
+from segmenters import SCHEDULES, SEGMENTERS
 
 
 def _validated(grid):
     """Canonical generator and segmenter names, checked before any work, so a typo costs nothing."""
-    from dataclasses import replace
-
-    from generators import GENERATORS
-    from segmenters import SCHEDULES, SEGMENTERS
-
     generators = tuple(GENERATORS.canonical(g) for g in grid.generators)
     segmenters = tuple(SEGMENTERS.canonical(s) for s in grid.segmenters)
     for name in generators:
@@ -30,9 +32,7 @@ def _validated(grid):
 
 def run_protocol(name: str, values: dict, where: str, store: RecordStore, force: bool, dry_run: bool, execution: dict) -> None:
     """``execution``: the ``--executor/--jobs/--threads/--address`` values."""
-    from bench.executors.base import ExecutorOptions
-    from bench.executors.packing import peaks_from_records
-    from bench.protocols import PROTOCOLS
+    # deferred: running a grid loads torch and the model stack, which `bench --help` does without
     from bench.protocols.execute import distinct, make_executor, run_specs
     from bench.runner import resolve_device
 

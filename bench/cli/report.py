@@ -7,6 +7,7 @@ import click
 from bench.core.atomic import atomic_file, write_text_atomic
 from bench.core.errors import BenchError
 from bench.core.paths import results_dir
+from bench.metrics.benign import load_rules
 from bench.store import RecordStore
 
 SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}
@@ -23,8 +24,7 @@ SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the bootstrap intervals.")
 def report(fmt, out, records, write_all, out_dir, rules, metric, seed):
     """Build the leaderboard (mean ± std over seeds) and, with --all, every paper-style table and plot."""
-    from bench.metrics.benign import load_rules
-    from bench.report import format_leaderboard, leaderboard, records_frame
+    from bench.report import format_leaderboard, leaderboard, records_frame  # deferred: tables load pandas
 
     store = RecordStore(records or results_dir() / "runs")
     benign_rules = load_rules(rules)
@@ -48,7 +48,7 @@ def write_report(frame, rules_name: str, quality: list[dict], metric: str, seed:
     """Every table in markdown, LaTeX and CSV, the ratio plots as PNG, and a static HTML page."""
     import matplotlib.pyplot as plt
 
-    from bench.report import (
+    from bench.report import (  # deferred: tables load pandas
         build_tables,
         html_page,
         ratio_curves,

@@ -4,7 +4,11 @@ import click
 
 from bench.cli import options
 from bench.core.paths import results_dir
+from bench.core.specs import GeneratorSpec
+from bench.spec import RunSpec
 from bench.store import RecordStore
+from generators import GENERATORS
+from segmenters import SCHEDULES, SEGMENTERS
 
 
 @click.command()
@@ -26,11 +30,7 @@ from bench.store import RecordStore
 @click.option("--records", default=None, help="Records folder [default: results/runs].")
 def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, data_root, category, split, seed, schedule, device, pretrained, force, records):
     """Train a segmenter on real + synthetic pairs of one category and record its test metrics."""
-    from bench.core.specs import GeneratorSpec
-    from bench.runner import execute, resolve_device
-    from bench.spec import RunSpec
-    from generators import GENERATORS
-    from segmenters import SCHEDULES, SEGMENTERS
+    from bench.runner import execute, resolve_device  # deferred: a run loads torch and the model stack
 
     # Validate names before touching data, so a typo costs nothing.
     gen_name = GENERATORS.canonical(generator)
@@ -57,7 +57,7 @@ def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, 
     m = outcome.record["metrics"]
     status = "skipped (record exists; --force to rerun)" if outcome.skipped else "done"
     click.echo(
-        f"{status}: {outcome.record['run_id']}  {spec.normalized().generator} ratio={ratio:g} {seg_name} "
+        f"{status}: {outcome.record['run_id']}  {outcome.spec.generator} ratio={ratio:g} {seg_name} "
         f"{dataset}/{category} seed={seed}  mIoU={_pct(m['mIoU'])}  mIoU_defect={_pct(m['mIoU_defect'])}  -> {outcome.path}"
     )
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 import click
 
 from bench.cli.output import emit_rows
+from segmenters import SEGMENTERS
+from segmenters.registry import table_order
 
 
 @click.group()
@@ -14,9 +16,7 @@ def segmenters():
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_segmenters(as_json):
     """List the registered segmenters (inference parameters, for one defect class + background)."""
-    from segmenters import SEGMENTERS
-    from segmenters.registry import table_order
-    from segmenters.train import count_parameters, ops_available
+    from segmenters.train import count_parameters, ops_available  # deferred: counting builds models with torch
 
     names = table_order(SEGMENTERS.names())
     ops = ops_available()

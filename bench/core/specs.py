@@ -1,4 +1,4 @@
-"""Value objects that name a piece of work: a generator with its parameters."""
+"""Value objects that name a piece of work: a generator with its parameters, a task's data."""
 
 from __future__ import annotations
 
@@ -29,3 +29,15 @@ class GeneratorSpec:
         if not self.params:
             return self.name
         return self.name + "(" + ",".join(f"{k}={v}" for k, v in self.params) + ")"
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """One task's data by name: a category of a dataset under a split preset."""
+
+    dataset: str
+    category: str
+    split: str
+
+    def __str__(self) -> str:
+        return f"{self.dataset}/{self.category}/{self.split}"

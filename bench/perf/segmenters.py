@@ -3,7 +3,7 @@ at a larger batch, at the paper's input size, warm-up excluded, written to resul
 
 Timed is what a deployed model does per image: ``model.test_step`` (normalization, forward pass, resize
 to the input and argmax) on uint8 images already on the device, in fp32, weights random (speed does not
-depend on them). Run it as ``bench perf segmenters`` or ``python -m bench.perf.segmenters``.
+depend on them). Run it as ``bench perf segmenters``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ import torch
 
 from bench.core.errors import BenchError
 from bench.perf.output import write_result
+from segmenters import SCHEDULES, SEGMENTERS
+from segmenters.train import build_model, inference_parameters, load_config, model_inputs, seed_everything
 
 PAPER_DEVICE = "NVIDIA RTX 3090"
 
@@ -68,15 +70,6 @@ def measure(
     seed: int = 0,
 ) -> dict:
     """Latency at batch 1 (median ms per image) and throughput at ``batch_size`` (images/s) of one segmenter."""
-    from segmenters import SCHEDULES, SEGMENTERS
-    from segmenters.train import (
-        build_model,
-        inference_parameters,
-        load_config,
-        model_inputs,
-        seed_everything,
-    )
-
     spec = SEGMENTERS.get(name)
     seed_everything(seed)
     cfg = load_config(spec, num_classes, SCHEDULES.get("smoke"), pretrained=False, input_size=size)
@@ -175,10 +168,3 @@ def benchmark(
     json_path, md_path = write_result(out_dir, stem, result, table2_markdown(result))
     return result, json_path, md_path
 
-
-if __name__ == "__main__":
-    import sys
-
-    from bench.cli import main
-
-    sys.exit(main(["perf", "segmenters", *sys.argv[1:]]))

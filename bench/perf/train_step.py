@@ -35,6 +35,9 @@ from bench.core.paths import results_dir
 from bench.data.toy import ToyConfig, category_pairs, classes
 from bench.perf.output import write_result
 from bench.perf.segmenters import device_name
+from bench.runner import resolve_device
+from segmenters import SEGMENTERS, Schedule
+from segmenters.train import import_mmseg, load_config, optim_config, round_up, train_model
 
 CATEGORY = "wood"
 TIMED = (
@@ -90,8 +93,6 @@ def _reset_peak_memory(device: torch.device) -> None:
 
 def time_harness(spec, cfg, images: np.ndarray, masks: np.ndarray, schedule, device: torch.device, warmup: int) -> float:
     """Seconds of the timed iterations of ``segmenters.train.train_model``."""
-    from segmenters.train import train_model
-
     clock = StepClock(device, warmup, schedule.iters - warmup)
     train_model(spec, cfg, images, masks, schedule, seed=0, device=device, progress=False, on_step=clock)
     return clock.seconds()
@@ -161,8 +162,6 @@ def time_mmseg(
     from mmengine.hooks import Hook
     from mmengine.runner import Runner
 
-    from segmenters.train import import_mmseg
-
     if get_device() != device.type:
         raise BenchError(
             f"plain MMSegmentation trains on mmengine's device ({get_device()}), not {device.type}",
@@ -190,9 +189,6 @@ def time_mmseg(
 
 def measure(name: str, size: int, batch_size: int, device: torch.device, warmup: int, iters: int, workers: int) -> dict:
     """Throughput of one segmenter trained by the harness loop and by plain MMSegmentation."""
-    from segmenters import SEGMENTERS, Schedule
-    from segmenters.train import load_config, optim_config, round_up
-
     spec = SEGMENTERS.get(name)
     images, masks = _toy_arrays(size)
     schedule = Schedule("train-step", iters=warmup + iters, batch_size=batch_size, crop_size=None)
@@ -288,9 +284,6 @@ def markdown(result: dict) -> str:
 @click.option("--out", default=None, type=click.Path(path_type=Path), help="Folder [default: results/perf].")
 def main(names, device, size, batch_size, warmup, iters, workers, out):
     """Measure and write train_step.{json,md}."""
-    from bench.runner import resolve_device
-    from segmenters import SEGMENTERS
-
     try:
         chosen = [SEGMENTERS.canonical(n.strip().lower()) for n in names.split(",") if n.strip()]
         for name in chosen:

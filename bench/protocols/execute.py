@@ -10,7 +10,8 @@ from tqdm import tqdm
 
 from bench.executors import EXECUTORS, Executor, Finished, RunTask
 from bench.executors.base import ExecutorOptions
-from bench.runner import RunOutcome, check_spec, manifest_hash_of
+from bench.data.tasks import Tasks
+from bench.runner import ResolvedRun, RunOutcome, effective_spec, resolve
 from bench.spec import RunSpec
 from bench.store import RecordStore
 
@@ -32,10 +33,7 @@ class GridOutcome:
 
 def distinct(specs: list[RunSpec]) -> list[RunSpec]:
     """Grid points that are the same run (ratio 0 of every generator, say) collapse to one, in order."""
-    seen: dict[RunSpec, None] = {}
-    for spec in specs:
-        seen.setdefault(spec.normalized(), None)
-    return list(seen)
+    return list(dict.fromkeys(effective_spec(spec) for spec in specs))
 
 
 def make_executor(name: str, options: ExecutorOptions) -> Executor:
@@ -52,22 +50,18 @@ def run_specs(
     executor: Executor | None = None,
 ) -> GridOutcome:
     executor = executor or make_executor("inline", ExecutorOptions())
-    runs = distinct(specs)
-    for spec in runs:
-        check_spec(spec)  # a typo or a missing weights file fails the grid before any run starts
+    loaded = Tasks(progress)  # one pool load and split per category, however many runs share it
+    runs: dict[str, ResolvedRun] = {}
+    for spec in dict.fromkeys(spec.normalized() for spec in specs):
+        run = resolve(spec, data_root, loaded)  # a typo or a missing weights file fails the grid before any run starts
+        runs.setdefault(run.run_id, run)
     by_id: dict[str, RunOutcome] = {}
-    order, tasks = [], []
-    manifests: dict[tuple[str, str, str], str] = {}  # one pool load per category and split, not per run
-    for spec in runs:
-        data = (spec.dataset, spec.category, spec.split)
-        if data not in manifests:
-            manifests[data] = manifest_hash_of(*data, data_root, progress)
-        run_id = spec.run_id(manifests[data])
-        order.append(run_id)
-        if store.has(run_id) and not force:
-            by_id[run_id] = RunOutcome(store.read(run_id), store.path(run_id), skipped=True)
+    tasks = []
+    for run in runs.values():
+        if store.has(run.run_id) and not force:
+            by_id[run.run_id] = RunOutcome(store.read(run.run_id), store.path(run.run_id), True, run.spec)
         else:
-            tasks.append(RunTask(spec, run_id, None if data_root is None else str(data_root)))
+            tasks.append(RunTask(run, None if data_root is None else str(data_root)))
     failures = []
     bar = tqdm(total=len(tasks), desc=f"{label} ({executor.name})", unit="run", disable=not progress)
     with bar:
@@ -76,6 +70,6 @@ def run_specs(
                 failures.append(finished)
                 bar.write(f"failed after {finished.attempts} attempt(s): {finished.error}")
             else:
-                by_id[finished.task.run_id] = RunOutcome(finished.record, store.write(finished.record), skipped=False)
+                by_id[finished.task.run_id] = RunOutcome(finished.record, store.write(finished.record), False, finished.task.spec)
             bar.update()
-    return GridOutcome(len(specs), tuple(by_id[i] for i in order if i in by_id), tuple(failures))
+    return GridOutcome(len(specs), tuple(by_id[i] for i in runs if i in by_id), tuple(failures))

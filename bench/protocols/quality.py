@@ -16,10 +16,14 @@ from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.pairset import PairSet
 from bench.core.paths import results_dir
+from bench.core.specs import GeneratorSpec, TaskRef
+from bench.data.tasks import Tasks
 from bench.metrics import quality as q
 from bench.protocols.base import PROTOCOLS, Grid, Protocol
 from bench.provenance import provenance
+from bench.runner import load_sources
 from bench.store import RecordStore
+from generators.synthesize import synthesize
 
 SCHEMA = "bench.quality/1"
 REGIONS = ("image", "defect")
@@ -49,25 +53,22 @@ def _arrays(pairs: PairSet, region: str) -> tuple[np.ndarray, np.ndarray]:
 
 def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, device=torch.device("cpu"), force=False, progress=True):
     """Generate (cached), score and record one quality point; returns (record, skipped)."""
-    from bench.core.specs import GeneratorSpec
-    from bench.data.base import load_pool
-    from bench.data.splits import make_split
-    from generators.synthesize import synthesize
-
     variant = q.ic_lpips_variant(spec.ic_lpips)
     if spec.region not in REGIONS:
         raise BenchError(f"unknown LPIPS region '{spec.region}'", f"choose one of: {', '.join(REGIONS)}")
     if spec.generator == "none":
         raise BenchError("generator 'none' produces no images to score", "choose another generator for the quality protocol")
     weights = q.weight_paths(q.required_weights(variant))
-    pool = load_pool(spec.dataset, spec.category, data_root, progress=progress)
-    split = make_split(pool, spec.split)
-    manifest_hash = split.manifest_hash(pool)
+    tasks = Tasks(progress)
+    data = tasks.load(TaskRef(spec.dataset, spec.category, spec.split), data_root)
+    manifest_hash = data.manifest_hash
     run_id = spec.run_id(manifest_hash)
     if store.has(run_id) and not force:
         return store.read(run_id), True
-    train, real_test = pool.subset(split.train), pool.subset(split.test)
-    generated, cache_hit = synthesize(GeneratorSpec(spec.generator), train, pool.subset(split.normal_train), spec.n_generated, spec.seed, progress)
+    train, real_test = data.train, data.pool.subset(data.split.test)
+    generator = GeneratorSpec(spec.generator)
+    sources = load_sources(generator, tasks, spec.dataset, data_root)
+    generated, cache_hit = synthesize(generator, train, data.normals, spec.n_generated, spec.seed, progress, sources)
     gen_images, gen_lpips = _arrays(generated, spec.region)
     real_images, _ = _arrays(real_test, spec.region)
     _, centres = _arrays(train, spec.region)

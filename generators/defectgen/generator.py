@@ -68,7 +68,7 @@ class DiffusionGenerator(Generator):
 
     def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
         """Train (or load from the model cache) every denoiser on the defect pairs; normals are not used."""
-        from generators.defectgen.training import encode_pairs, train_denoiser
+        from generators.defectgen.training import encode_pairs, train_denoiser  # deferred: torch loads to train, not to register
 
         pairs = [p for p in train if p.mask.any()]
         if not pairs:
@@ -91,6 +91,7 @@ class DiffusionGenerator(Generator):
     def sample(self, n: int, seed: int) -> Iterator[Pair]:
         if not self._models:
             raise BenchError(f"generator '{self.name}' must be fitted before sampling", "call fit() first")
+        # deferred: torch loads to sample, not to register
         from generators.defectgen.diffusion import cosine_alpha_bars
         from generators.defectgen.sampling import decode, run_plan, sample_generators
 
