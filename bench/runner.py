@@ -26,7 +26,8 @@ from generators import GENERATORS
 from generators.registry import source_tasks
 from generators.synthesize import synthesize
 from segmenters import SCHEDULES, SEGMENTERS, Schedule, SegmenterSpec
-from segmenters.train import pretrained_path, train_and_evaluate
+from segmenters.config import pretrained_path
+from segmenters.train import train_and_evaluate
 
 log = logging.getLogger("bench.run")
 

@@ -16,7 +16,8 @@ from bench.runner import execute, resolve
 from bench.spec import RunSpec
 from bench.store import RecordStore
 from generators.synthesize import synthesize
-from segmenters.train import Predictions, TrainResult
+from segmenters.predict import Predictions
+from segmenters.train import TrainResult
 
 
 def _perfect_segmenter(spec, train_sets, test, num_classes, schedule, seed, device, pretrained, progress):

@@ -14,14 +14,10 @@ from bench.core.errors import BenchError
 from bench.core.pairset import Pair, write_pairset
 from segmenters import SCHEDULES, SEGMENTERS, Schedule
 from segmenters.registry import table_order
-from segmenters.train import (
-    balanced_class_weights,
-    build_model,
-    load_config,
-    model_inputs,
-    seed_everything,
-    train_and_evaluate,
-)
+from segmenters.config import balanced_class_weights, load_config
+from segmenters.data import model_inputs
+from segmenters.model import build_model, seed_everything
+from segmenters.train import train_and_evaluate
 
 EIGHT = ["unet", "pspnet", "deeplabv3plus", "hrnet", "bisenetv2", "segmenter", "segformer", "mask2former"]
 CLASSES = {0: "background", 1: "crack", 2: "stain", 3: "hole"}  # three defect classes -> four outputs

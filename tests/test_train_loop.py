@@ -12,8 +12,10 @@ import torch
 from bench.core.errors import BenchError
 from bench.perf.train_step import main as train_step_main
 from segmenters import SEGMENTERS, Schedule
-from segmenters import train as train_module
-from segmenters.train import BatchDraw, augment, draw_batch, load_config, train_model
+from segmenters import loop as loop_module
+from segmenters.config import load_config
+from segmenters.data import BatchDraw, augment, draw_batch
+from segmenters.loop import train_model
 
 CPU = torch.device("cpu")
 
@@ -79,7 +81,7 @@ def _train(schedule: Schedule, seed: int):
 
 
 def test_losses_are_one_per_iteration_read_in_chunks_and_seeded(monkeypatch):
-    monkeypatch.setattr(train_module, "LOG_INTERVAL", 2)  # read-backs at iterations 2, 4 and the end
+    monkeypatch.setattr(loop_module, "LOG_INTERVAL", 2)  # read-backs at iterations 2, 4 and the end
     schedule = Schedule("tiny", iters=5, batch_size=2, crop_size=None)
     runs = [_train(schedule, seed).losses for seed in (3, 3, 4)]
     assert len(runs[0]) == 5 and all(isinstance(v, float) and np.isfinite(v) for v in runs[0])

@@ -4,6 +4,7 @@ import click
 
 from bench.cli.output import emit_rows
 from segmenters import SEGMENTERS
+from segmenters.openmmlab import ops_available
 from segmenters.registry import table_order
 
 
@@ -16,7 +17,7 @@ def segmenters():
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_segmenters(as_json):
     """List the registered segmenters (inference parameters, for one defect class + background)."""
-    from segmenters.train import count_parameters, ops_available  # deferred: counting builds models with torch
+    from segmenters.model import count_parameters  # deferred: counting builds models with torch
 
     names = table_order(SEGMENTERS.names())
     ops = ops_available()

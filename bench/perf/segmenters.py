@@ -8,8 +8,6 @@ depend on them). Run it as ``bench perf segmenters``.
 
 from __future__ import annotations
 
-import os
-import platform
 import re
 import statistics
 import time
@@ -21,22 +19,14 @@ import numpy as np
 import torch
 
 from bench.core.errors import BenchError
+from bench.perf.host import host
 from bench.perf.output import write_result
 from segmenters import SCHEDULES, SEGMENTERS
-from segmenters.train import build_model, inference_parameters, load_config, model_inputs, seed_everything
+from segmenters.config import load_config
+from segmenters.data import model_inputs
+from segmenters.model import build_model, inference_parameters, seed_everything
 
 PAPER_DEVICE = "NVIDIA RTX 3090"
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        match = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
-        if match:
-            return match.group(1).strip()
-    return platform.processor() or platform.machine()
 
 
 def _synchronize(device: torch.device) -> None:
@@ -150,11 +140,7 @@ def benchmark(
     result = {
         "schema": "bench.perf.segmenters/1",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "device": device_name(device),
-        "device_type": device.type,
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "load_average": os.getloadavg()[0],  # other work on the machine skews CPU timings
+        **host(device),
         "precision": "fp32",
         "size": size,
         "batch_size": batch_size,

@@ -1,4 +1,4 @@
-"""Training throughput of the harness loop (``segmenters.train.train_model``) against plain MMSegmentation
+"""Training throughput of the harness loop (``segmenters.loop.train_model``) against plain MMSegmentation
 training of the same config, in one process, on the same pairs.
 
 Both sides train the model of ``load_config`` (random init) with the same batch size, input size and
@@ -15,7 +15,6 @@ warm-up (model building, first-call kernel selection, worker start) excluded. Ru
 from __future__ import annotations
 
 import gc
-import os
 import platform
 import tempfile
 import time
@@ -33,11 +32,13 @@ import torch
 from bench.core.errors import BenchError
 from bench.core.paths import results_dir
 from bench.data.toy import ToyConfig, category_pairs, classes
+from bench.perf.host import host
 from bench.perf.output import write_result
-from bench.perf.segmenters import device_name
 from bench.runner import resolve_device
 from segmenters import SEGMENTERS, Schedule
-from segmenters.train import import_mmseg, load_config, optim_config, round_up, train_model
+from segmenters.config import load_config, optim_config, round_up
+from segmenters.loop import train_model
+from segmenters.openmmlab import import_mmseg
 
 CATEGORY = "wood"
 TIMED = (
@@ -92,7 +93,7 @@ def _reset_peak_memory(device: torch.device) -> None:
 
 
 def time_harness(spec, cfg, images: np.ndarray, masks: np.ndarray, schedule, device: torch.device, warmup: int) -> float:
-    """Seconds of the timed iterations of ``segmenters.train.train_model``."""
+    """Seconds of the timed iterations of ``segmenters.loop.train_model``."""
     clock = StepClock(device, warmup, schedule.iters - warmup)
     train_model(spec, cfg, images, masks, schedule, seed=0, device=device, progress=False, on_step=clock)
     return clock.seconds()
@@ -224,10 +225,7 @@ def benchmark(
     return {
         "schema": "bench.perf.train_step/1",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "device": device_name(device),
-        "device_type": device.type,
-        "threads": torch.get_num_threads(),
-        "load_average": os.getloadavg()[0],  # other work on the machine skews CPU timings
+        **host(device),
         "versions": {
             "python": platform.python_version(),
             "torch": torch.__version__,
