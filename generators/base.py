@@ -8,7 +8,7 @@ from typing import ClassVar, Iterator, Mapping
 
 from bench.core.errors import BenchError
 from bench.core.pairset import Pair, PairSet
-from bench.core.params import Declared, declared_params
+from bench.core.params import Declared, declared_class_params
 from bench.core.specs import TaskRef
 
 
@@ -52,8 +52,9 @@ class Generator(ABC):
 
     @classmethod
     def declared(cls) -> dict[str, Declared]:
-        """The parameters this backend takes: its ``__init__`` keywords, types, ranges and defaults."""
-        return declared_params(cls.__init__)
+        """The parameters this backend takes: its ``__init__`` keywords (and its base's, passed on as
+        ``**kwargs``), types, ranges and defaults."""
+        return declared_class_params(cls)
 
 
 def resolve_class(classes: dict[int, str], wanted: int | str | None, generator: str) -> int:

@@ -13,7 +13,7 @@ import torch
 from bench.core.errors import BenchError
 from bench.core.paths import weights_dir
 from segmenters.openmmlab import ops_available, resolve_onedl_packages
-from segmenters.registry import SegmenterSpec
+from segmenters.registry import CONFIG_DIR, SegmenterSpec
 from segmenters.schedules import Schedule
 
 
@@ -85,6 +85,10 @@ def round_up(size: int, multiple: int = 32) -> int:
     return -(-size // multiple) * multiple
 
 
+SHARED_BASE = CONFIG_DIR / "_base_" / "bench.py"
+SHARED_KEYS = ("bench_preprocessor", "optim_wrapper")
+
+
 def load_config(
     spec: SegmenterSpec,
     num_classes: int,
@@ -96,7 +100,9 @@ def load_config(
     """The segmenter's mmengine Config, adapted to the task: classes, single-device BN, input size, weights.
 
     ``input_size`` is the side of the (square) training input; the schedule's crop wins when it has one.
-    Sizes are rounded up to a multiple of 32, the coarsest stride of every model here.
+    Sizes are rounded up to a multiple of 32, the coarsest stride of every model here. A config that sets
+    no ``bench_preprocessor`` or ``optim_wrapper`` (a plugin's, which states its model only) gets the
+    shared ones of ``configs/_base_/bench.py``, which every built-in config inherits.
     """
     from mmengine.config import Config
 
@@ -107,6 +113,10 @@ def load_config(
         )
     resolve_onedl_packages()
     cfg = Config.fromfile(str(spec.config_path))
+    missing = [key for key in SHARED_KEYS if key not in cfg]
+    if missing:
+        shared = Config.fromfile(str(SHARED_BASE))
+        cfg.merge_from_dict({key: shared[key].to_dict() for key in missing})
     model = cfg.model.to_dict()
     _replace_in_cfg(model, "type", "SyncBN", "BN")
     _adapt_heads(model, num_classes, class_weight)

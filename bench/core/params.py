@@ -99,6 +99,22 @@ class Declared:
         return f"{self.name} ({kind}{' or null' if self.optional else ''}{extra}, default {self.default!r})"
 
 
+def declared_class_params(cls: type) -> dict[str, Declared]:
+    """The parameters of a class's ``__init__``; one that passes ``**kwargs`` on declares its base's as well,
+    so shared parameters are declared once, in the base (the base's come first)."""
+    inits = []
+    for klass in cls.__mro__:
+        if "__init__" in vars(klass):
+            inits.append(klass.__init__)
+            kinds = [p.kind for p in inspect.signature(klass.__init__).parameters.values()]
+            if inspect.Parameter.VAR_KEYWORD not in kinds:
+                break
+    out: dict[str, Declared] = {}
+    for init in reversed(inits):
+        out.update(declared_params(init))
+    return out
+
+
 def declared_params(init: Callable) -> dict[str, Declared]:
     """The keyword parameters of ``init`` with their annotations resolved (``Annotated`` extras kept)."""
     hints = typing.get_type_hints(init, include_extras=True)

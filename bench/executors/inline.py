@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from typing import Iterator, Sequence
 
-from bench.executors.base import (
-    ATTEMPTS,
-    EXECUTORS,
-    Executor,
-    Finished,
-    RunFailed,
-    RunTask,
-    compute,
-)
+from bench.executors.base import ATTEMPTS, EXECUTORS, Executor, Finished, RunFailed, RunTask, compute
 
 
 @EXECUTORS.register

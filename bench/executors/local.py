@@ -8,15 +8,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Iterator, Sequence
 
-from bench.executors.base import (
-    ATTEMPTS,
-    EXECUTORS,
-    Executor,
-    Finished,
-    RunFailed,
-    RunTask,
-    compute,
-)
+from bench.executors.base import ATTEMPTS, EXECUTORS, Executor, Finished, RunFailed, RunTask, compute
 from bench.executors.packing import Admission, cpu_cores, gpu_budget_bytes, memory_key
 
 GPU_MAX_RUNS = 16  # a ceiling on processes sharing one GPU, whatever the memory says

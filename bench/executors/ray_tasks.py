@@ -13,16 +13,7 @@ import os
 from typing import Iterator, Sequence
 
 from bench.core.errors import BenchError
-from bench.executors.base import (
-    ATTEMPTS,
-    EXECUTORS,
-    Executor,
-    Finished,
-    RunFailed,
-    RunTask,
-    compute,
-    error_line,
-)
+from bench.executors.base import ATTEMPTS, EXECUTORS, Executor, Finished, RunFailed, RunTask, compute, error_line
 from bench.executors.packing import CUDA_CONTEXT_BYTES, memory_key
 
 # The driver's cache, results and weights folders, so workers read and write where the driver does.

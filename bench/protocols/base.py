@@ -65,6 +65,15 @@ class Grid:
                 for seed in self.seeds:
                     yield segmenter, category, seed
 
+    def sweep(self, field: str, values, generators: tuple[str, ...] = ("none",)) -> list[RunSpec]:
+        """Every generator x cell x value of one run-spec field: the grid of a protocol that varies one setting."""
+        return [
+            self.run_spec(generator, segmenter, category, seed, **{field: value})
+            for generator in generators
+            for segmenter, category, seed in self.cells()
+            for value in values
+        ]
+
 
 def _split_list(value) -> list:
     if isinstance(value, str):

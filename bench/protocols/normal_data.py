@@ -7,11 +7,7 @@ from bench.spec import RunSpec
 
 
 def normal_specs(grid: Grid) -> list[RunSpec]:
-    return [
-        grid.run_spec("none", segmenter, category, seed, normal_ratio=p)
-        for segmenter, category, seed in grid.cells()
-        for p in grid.normal_ratios
-    ]
+    return grid.sweep("normal_ratio", grid.normal_ratios)
 
 
 PROTOCOLS.register(

@@ -7,12 +7,7 @@ from bench.spec import RunSpec
 
 
 def ratio_specs(grid: Grid) -> list[RunSpec]:
-    return [
-        grid.run_spec(generator, segmenter, category, seed, ratio=ratio).normalized()
-        for generator in grid.generators
-        for segmenter, category, seed in grid.cells()
-        for ratio in grid.ratios
-    ]
+    return grid.sweep("ratio", grid.ratios, grid.generators)
 
 
 PROTOCOLS.register(

@@ -16,13 +16,7 @@ from pathlib import Path
 
 from bench.data.base import DATASETS
 from bench.data.classmaps import class_map
-from bench.data.layout import (
-    FileLayoutAdapter,
-    Source,
-    image_files,
-    masks_by_stem,
-    match_masks,
-)
+from bench.data.layout import FileLayoutAdapter, Source, image_files, masks_by_stem, match_masks
 
 CATEGORY = "ksdd2"
 MASK_SUFFIX = "_GT.png"

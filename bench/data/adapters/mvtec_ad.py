@@ -20,14 +20,7 @@ from pathlib import Path
 from bench.core.pairset import NORMAL_GROUP
 from bench.data.base import DATASETS
 from bench.data.classmaps import class_map
-from bench.data.layout import (
-    FileLayoutAdapter,
-    Source,
-    image_files,
-    masks_by_stem,
-    match_masks,
-    subdirs,
-)
+from bench.data.layout import FileLayoutAdapter, Source, image_files, masks_by_stem, match_masks, subdirs
 
 
 class MVTecAD(FileLayoutAdapter):
