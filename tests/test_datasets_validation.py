@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bench.cli import main
-from tests.test_datasets import (
+from tests.helpers.releases import (
     SIZE,
     blob,
     ds_flat_tree,

@@ -136,6 +136,7 @@ def test_address_without_ray_is_one_clear_error(capsys):
     assert "--address is for --executor ray" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_sweep_runs_its_grid_on_packed_processes(tmp_path, capsys):
     from bench.cli import main
 
@@ -154,9 +155,9 @@ def test_grid_benchmark_measures_sequential_and_packed(tmp_path):
     result = benchmark("bisenetv2", runs=1, pairs=3, size=32, work=tmp_path, with_ray=False)
     grid = result["grid"]
     assert set(grid["seconds"]) == {"sequential", "packed"} and all(s > 0 for s in grid["seconds"].values())
-    assert grid["packed_over_sequential"] == pytest.approx(grid["seconds"]["sequential"] / grid["seconds"]["packed"])
     assert result["loading"]["uncached_s"] > 0 and result["loading"]["cached_s"] > 0
-    assert "packed / sequential throughput" in markdown(result)
+    assert result["device_type"] == "cpu" and result["cores"] >= 1
+    assert f"packed / sequential throughput: **{grid['packed_over_sequential']:.2f}x**" in markdown(result)
 
 
 def test_an_interrupted_grid_keeps_finished_runs_and_resumes(tmp_path, inline_records):

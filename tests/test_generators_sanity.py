@@ -12,7 +12,7 @@ from generators.sanity import (
     sanity_report,
     thumbnail,
 )
-from tests.conftest import make_pair
+from tests.helpers.pairs import make_pair
 
 CLASSES = {0: "background", 1: "scratch", 2: "hole"}
 

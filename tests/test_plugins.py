@@ -63,6 +63,7 @@ def test_a_plugin_generator_is_listed_and_a_clashing_one_refused_loudly(site):
     assert "generator plugin 'copy-paste' (bench_example_plugin.generator:Stripes, from clashing-plugin) is ignored" in listed.stderr
 
 
+@pytest.mark.slow
 def test_plugin_dataset_segmenter_and_protocol_run_a_grid(site, isolated_dirs):
     checked = bench(site, "data", "check", "--format", "tiles", "--split", "half", "--json")
     assert checked.returncode == 0, checked.stderr
