@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,6 +11,7 @@ import pytest
 import bench.data.splits as splits_module
 import bench.runner as runner
 from bench.core.errors import BenchError
+from bench.core.pairset import PairSet
 from bench.core.specs import GeneratorSpec, TaskRef
 from bench.data.adapters.toy import ToyDataset
 from bench.runner import execute, resolve
@@ -80,3 +82,15 @@ def test_the_transfer_source_is_loaded_by_the_runner_and_handed_to_the_generator
     assert len(pairs) == 15 and run.data.pool.root != pairs.root
     with pytest.raises(BenchError, match="learns from toy/wood/ds-5shot, which was not loaded"):
         synthesize(run.spec.generator, run.data.train, run.data.normals, 2, 0)
+
+
+def test_a_worker_that_cannot_see_the_drivers_pool_resolves_the_spec_again(counted, tmp_path):
+    """A Ray node without the driver's cache: the task's pool folder is not there, the worker imports the
+    pool itself and must reach the same run id."""
+    from bench.executors.base import RunTask, compute
+
+    run = resolve(RunSpec(category="metal", schedule="smoke"))
+    elsewhere = replace(run, data=replace(run.data, pool=PairSet(tmp_path / "not-on-this-node", run.data.pool.meta)))
+    assert run.on_disk() and not elsewhere.on_disk()
+    assert compute(RunTask(run))["run_id"] == run.run_id and counted["load"] == 1
+    assert compute(RunTask(elsewhere))["run_id"] == run.run_id and counted["load"] == 2
