@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import platform
+import re
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import torch
+
+from bench import __version__
 
 PACKAGES = (
     "torch",
@@ -44,19 +47,23 @@ def package_versions() -> dict[str, str | None]:
 
 
 def device_name(device: torch.device) -> str:
+    """The GPU's name, or the CPU's model as the kernel reports it (the processor type where it does not)."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"{platform.processor() or platform.machine()} ({torch.get_num_threads()} threads)"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        match = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
+        if match:
+            return match.group(1).strip()
+    return platform.processor() or platform.machine()
 
 
 def provenance(device: torch.device) -> dict:
-    from bench import __version__
-
     return {
         "bench_version": __version__,
         "git": git_describe(),
         "python": platform.python_version(),
         "packages": package_versions(),
-        "device": device_name(device),
+        "device": device_name(device) if device.type == "cuda" else f"{device_name(device)} ({torch.get_num_threads()} threads)",
         "platform": platform.platform(),
     }

@@ -1,11 +1,12 @@
-"""Execute one run spec: data -> generator -> segmenter -> metrics -> run record. Skips runs already done."""
+"""Execute one run spec: resolve it once (effective spec, data, run id), then data -> generator -> segmenter
+-> metrics -> run record. Skips runs already done."""
 
 from __future__ import annotations
 
 import logging
 import resource
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -13,22 +14,31 @@ import numpy as np
 import torch
 
 from bench.core.errors import BenchError
-from bench.data.base import load_pool
-from bench.data.splits import make_split
+from bench.core.pairset import PairSet
+from bench.core.specs import GeneratorSpec, TaskRef
+from bench.data.tasks import TaskData, Tasks
 from bench.metrics.benign import DEFAULT_RULES, load_rules
 from bench.metrics.evaluate import evaluate_predictions
 from bench.provenance import provenance
 from bench.records import GeneratorFacts, RecordStore, Request, RunRecord, degenerate_note
 from bench.records.schema import config_hash, portable_config
 from bench.spec import RunSpec
+from generators import GENERATORS
+from generators.registry import checked_params, effective, source_tasks
+from generators.synthesize import synthesize
+from segmenters import SCHEDULES, SEGMENTERS, Schedule, SegmenterSpec
+from segmenters.config import pretrained_path
+from segmenters.train import train_and_evaluate
 
 log = logging.getLogger("bench.run")
+
 
 @dataclass(frozen=True)
 class RunOutcome:
     record: dict
     path: Path
     skipped: bool
+    spec: RunSpec  # the effective spec the record is of
 
 
 def resolve_device(requested: str) -> torch.device:
@@ -49,13 +59,20 @@ def pick_normals(available: tuple[str, ...], n: int, seed: int) -> tuple[str, ..
     return tuple(sorted(available[i] for i in order[: min(n, len(available))]))
 
 
-def check_spec(spec: RunSpec):
+def effective_spec(spec: RunSpec) -> RunSpec:
+    """The spec as it runs: ratio 0 is the shared real-only baseline (``RunSpec.normalized``), and a learned
+    generator given no ``profile`` trains at the run's schedule (smoke, short, paper), written into its
+    parameters so the run id and the record say which."""
+    spec = spec.normalized()
+    params = dict(spec.generator.params)
+    if "profile" in params or "profile" not in GENERATORS.get(spec.generator.name).declared():
+        return spec
+    return replace(spec, generator=GeneratorSpec.of(spec.generator.name, **params, profile=spec.schedule))
+
+
+def check_spec(spec: RunSpec) -> tuple[SegmenterSpec, Schedule]:
     """Unknown names, bad generator parameters and missing weight files fail before any data is loaded or
     generated."""
-    from generators.base import checked_params
-    from segmenters import SCHEDULES, SEGMENTERS
-    from segmenters.train import pretrained_path
-
     checked_params(spec.generator)
     seg_spec = SEGMENTERS.get(spec.segmenter)
     schedule = SCHEDULES.get(spec.schedule)
@@ -64,16 +81,45 @@ def check_spec(spec: RunSpec):
     return seg_spec, schedule
 
 
-def manifest_hash_of(dataset: str, category: str, split: str, data_root: str | Path | None = None, progress: bool = False) -> str:
-    """The hash of a category's split (ids and pixel hashes): with the spec, it makes the run id."""
-    pool = load_pool(dataset, category, data_root, progress=progress)
-    return make_split(pool, split).manifest_hash(pool)
+@dataclass(frozen=True)
+class ResolvedRun:
+    """One run, settled once before any work and passed down whole: the effective spec, its segmenter and
+    schedule, the task's data, the training pairs of other tasks its generator learns from, the run id."""
+
+    spec: RunSpec
+    segmenter: SegmenterSpec
+    schedule: Schedule
+    data: TaskData
+    sources: tuple[tuple[TaskRef, PairSet], ...]
+    run_id: str
+
+    def on_disk(self) -> bool:
+        """Whether this machine sees every pair set the run reads (a worker on another node may not)."""
+        return self.data.on_disk() and all((pairs.root / "meta.json").is_file() for _, pairs in self.sources)
 
 
-def run_id_of(spec: RunSpec, data_root: str | Path | None = None, progress: bool = False) -> tuple[RunSpec, str]:
-    """The effective spec and its run id (spec + data manifest), the key the record store skips by."""
-    spec = spec.normalized()
-    return spec, spec.run_id(manifest_hash_of(spec.dataset, spec.category, spec.split, data_root, progress))
+def load_sources(generator: GeneratorSpec, tasks: Tasks, dataset: str, data_root: str | Path | None) -> dict[TaskRef, PairSet]:
+    """The training pairs of the tasks a generator learns from; a source of the run's own dataset is read
+    from the run's data root, any other from bench's cache or its embedded data."""
+    return {
+        task: tasks.load(task, data_root if task.dataset == dataset else None).train for task in source_tasks(generator)
+    }
+
+
+def resolve(spec: RunSpec, data_root: str | Path | None = None, tasks: Tasks | None = None) -> ResolvedRun:
+    """Settle a spec: effective spec, names and weights checked, then the data loaded (through ``tasks``,
+    which a grid shares so each category is loaded once) and the run id."""
+    tasks = tasks or Tasks()
+    spec = effective_spec(spec)
+    segmenter, schedule = check_spec(spec)
+    data = tasks.load(TaskRef(spec.dataset, spec.category, spec.split), data_root)
+    sources = load_sources(spec.generator, tasks, spec.dataset, data_root) if spec.synthetic else {}
+    return ResolvedRun(spec, segmenter, schedule, data, tuple(sources.items()), versioned_run_id(spec, data.manifest_hash))
+
+
+def versioned_run_id(spec: RunSpec, manifest_hash: str) -> str:
+    """The run id with the registered backend's version: a changed algorithm is a new run, never a stale record."""
+    return spec.run_id(manifest_hash, GENERATORS.get(spec.generator.name).version)
 
 
 def execute(
@@ -84,38 +130,22 @@ def execute(
     progress: bool = True,
 ) -> RunOutcome:
     """One run, or its existing record when the store has it (``force`` reruns)."""
-    check_spec(spec)
-    request = Request(None, "bench run", (spec.to_dict(),))
-    spec, run_id = run_id_of(spec, data_root, progress)
-    existing = None if force else store.get(run_id)
+    run = resolve(spec, data_root, Tasks(progress))
+    existing = None if force else store.get(run.run_id)
     if existing is not None:
-        return RunOutcome(existing, store.path(run_id), skipped=True)
-    record = compute_record(spec, data_root, progress, request)
-    return RunOutcome(record, store.write(record), skipped=False)
+        return RunOutcome(existing, store.path(run.run_id), True, run.spec)
+    record = compute_record(run, progress, Request(None, "bench run", (spec.to_dict(),)))
+    return RunOutcome(record, store.write(record), False, run.spec)
 
 
-def compute_record(spec: RunSpec, data_root: str | Path | None = None, progress: bool = True, request: Request | None = None) -> dict:
+def compute_record(run: ResolvedRun, progress: bool = True, request: Request | None = None) -> dict:
     """Data -> generator -> segmenter -> metrics, as a ``bench.run/2`` record; writing it is the caller's."""
-    from generators import GENERATORS
-    from generators.base import effective
-    from generators.synthesize import synthesize
-    from segmenters.train import train_and_evaluate
-
-    spec = spec.normalized()
-    seg_spec, schedule = check_spec(spec)
+    spec, data, schedule = run.spec, run.data, run.schedule
     device = torch.device(spec.device)
+    pool, split = data.pool, data.split
+    timings: dict[str, float] = {"data_s": data.seconds}
 
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    pool = load_pool(spec.dataset, spec.category, data_root, progress=progress)
-    split = make_split(pool, spec.split)
-    manifest_hash = split.manifest_hash(pool)
-    run_id = spec.run_id(manifest_hash)
-    timings["data_s"] = time.perf_counter() - t0
-
-    train = pool.subset(split.train)
-    normals = pool.subset(split.normal_train)
-    test = pool.subset(split.test + split.normal_test)
+    train, normals, test = data.train, data.normals, data.test
     if spec.fill_to:
         n_synthetic = max(0, spec.fill_to - len(train))
     else:
@@ -126,7 +156,9 @@ def compute_record(spec: RunSpec, data_root: str | Path | None = None, progress:
     train_sets = [train, pool.subset(added_normals)] if added_normals else [train]
     cache_hit = cache_key = None
     if n_synthetic:
-        synthetic, cache_hit = synthesize(spec.generator, train, normals, n_synthetic, spec.seed, progress=progress)
+        synthetic, cache_hit = synthesize(
+            spec.generator, train, normals, n_synthetic, spec.seed, progress=progress, sources=dict(run.sources)
+        )
         train_sets.append(synthetic)
         cache_key = synthetic.root.name
     timings["generate_s"] = time.perf_counter() - t0
@@ -134,7 +166,7 @@ def compute_record(spec: RunSpec, data_root: str | Path | None = None, progress:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     result = train_and_evaluate(
-        seg_spec, train_sets, test, pool.num_classes, schedule, spec.seed, device, spec.pretrained, progress
+        run.segmenter, train_sets, test, pool.num_classes, schedule, spec.seed, device, spec.pretrained, progress
     )
     timings["train_s"] = result.train_seconds
     timings["eval_s"] = result.eval_seconds
@@ -143,15 +175,15 @@ def compute_record(spec: RunSpec, data_root: str | Path | None = None, progress:
     classes = {str(k): v for k, v in pool.classes.items()}
     config = portable_config(result.config)
     return RunRecord(
-        run_id=run_id,
+        run_id=run.run_id,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         spec=spec,
         request=request or Request(),
         generator=GeneratorFacts(spec.generator.name, GENERATORS.get(spec.generator.name).version, dict(spec.generator.params),
                                  effective(spec.generator), cache_key, cache_hit),
         segmenter={
-            "name": seg_spec.name,
-            "config": seg_spec.config,
+            "name": run.segmenter.name,
+            "config": run.segmenter.config,
             "config_hash": config_hash(config),
             "config_resolved": config,
             "num_classes": pool.num_classes,
@@ -166,7 +198,7 @@ def compute_record(spec: RunSpec, data_root: str | Path | None = None, progress:
             "loss_last": result.losses[-1],
         },
         data={
-            "manifest_hash": manifest_hash,
+            "manifest_hash": data.manifest_hash,
             "pool_hash": pool.content_hash(),
             "classes": classes,
             "n_train_real": len(train),

@@ -26,6 +26,7 @@ def check_ratio(ratio: float, max_ratio: float, where: str) -> None:
             "pass --max-ratio to allow more",
         )
 
+
 # The fields of bench.run/1 specs. They are always hashed, defaults included, so run ids of records
 # written before identities grew still match; a field added later is hashed only where it differs from
 # its default, so adding one (at its default) keeps every existing run id.
@@ -33,15 +34,6 @@ LEGACY_IDENTITY = frozenset({
     "generator", "ratio", "segmenter", "dataset", "category", "split", "schedule", "seed", "device",
     "pretrained", "normal_ratio", "fill_to",
 })
-
-
-def with_schedule_profile(generator: GeneratorSpec, schedule: str) -> GeneratorSpec:
-    from generators import GENERATORS
-
-    params = dict(generator.params)
-    if "profile" in params or "profile" not in GENERATORS.get(generator.name).describe()["params"]:
-        return generator
-    return GeneratorSpec.of(generator.name, **params, profile=schedule)
 
 
 @dataclass(frozen=True)
@@ -76,16 +68,13 @@ class RunSpec:
         return self.ratio > 0 or self.fill_to > 0
 
     def normalized(self) -> "RunSpec":
-        """The effective spec. Ratio 0 trains on real data only, whatever the generator, so all generators
-        share that baseline; a learned generator given no ``profile`` trains at the run's schedule (smoke,
-        short, paper), written into its parameters so the run id and record say which."""
-        if not self.synthetic:
-            generator = NO_GENERATOR
-        else:
-            generator = with_schedule_profile(self.generator, self.schedule)
-        if generator == self.generator:
+        """Ratio 0 trains on real data only, whatever the generator, so all generators share that baseline.
+
+        A value rule only: what depends on a generator's declaration (the profile a learned generator
+        trains at) is settled by the runner's resolve step."""
+        if self.synthetic or self.generator == NO_GENERATOR:
             return self
-        return replace(self, generator=generator)
+        return replace(self, generator=NO_GENERATOR)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -103,15 +92,14 @@ class RunSpec:
         d = self.to_dict()
         return {f.name: d[f.name] for f in fields(self) if f.name in LEGACY_IDENTITY or getattr(self, f.name) != _default(f)}
 
-    def run_id(self, manifest_hash: str, generator_version: str | None = None) -> str:
+    def run_id(self, manifest_hash: str, generator_version: str = BASE_VERSION) -> str:
         """Spec identity + data manifest (+ the generator's version once it is past its first), hashed.
 
-        ``generator_version`` defaults to the registered backend's ``version``, so a changed algorithm is
-        a new run, never a stale record."""
+        The runner passes the registered backend's ``version`` (``bench.runner.versioned_run_id``), so a
+        changed algorithm is a new run, never a stale record; a value object cannot ask the registry."""
         key = {"spec": self.identity(), "data": manifest_hash}
-        version = generator_version or generator_version_of(self.generator.name)
-        if version != BASE_VERSION:
-            key["generator_version"] = version
+        if generator_version != BASE_VERSION:
+            key["generator_version"] = generator_version
         return sha256_text(canonical_json(key))[:16]
 
 
@@ -119,7 +107,3 @@ def _default(f):
     return f.default_factory() if f.default is MISSING and f.default_factory is not MISSING else f.default
 
 
-def generator_version_of(name: str) -> str:
-    from generators import GENERATORS
-
-    return GENERATORS.get(name).version

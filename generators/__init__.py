@@ -1,10 +1,8 @@
-"""Generator backends. Each module registers its class with ``@GENERATORS.register(name)``;
-the registry imports every module of this package on first lookup."""
+"""Generator backends. Each module declares its class with a ``name`` and registers it with
+``@GENERATORS.register``; the registry finds every registering module below this package on first lookup."""
 
-from bench.core.registry import Registry
 from bench.core.specs import GeneratorSpec
 from generators.base import Generator
+from generators.registry import GENERATORS, build
 
-GENERATORS: Registry[type[Generator]] = Registry("generator", "bench.generators", discover="generators")
-
-__all__ = ["GENERATORS", "Generator", "GeneratorSpec"]
+__all__ = ["GENERATORS", "Generator", "GeneratorSpec", "build"]

@@ -20,7 +20,7 @@ def rotate_pair(image: np.ndarray, mask: np.ndarray, degrees: float) -> tuple[np
     return image, mask
 
 
-@GENERATORS.register("augment")
+@GENERATORS.register
 class Augment(Generator):
     """Real defect pairs with random brightness, rotation and Gaussian noise (DCDGANc's "Augment" set)."""
 

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from typing import ClassVar, Iterator
+from typing import ClassVar, Iterator, Mapping
 
 from bench.core.errors import BenchError
 from bench.core.pairset import Pair, PairSet
-from bench.core.params import Declared, check_params, declared_params, effective_params
-from bench.core.specs import BASE_VERSION, GeneratorSpec
+from bench.core.params import Declared, declared_class_params
+from bench.core.specs import BASE_VERSION, TaskRef
 
 
 class Generator(ABC):
     """A backend. Subclasses take their parameters as keyword arguments with defaults."""
 
-    name: ClassVar[str]
+    name: ClassVar[str]  # said once: the registry files the class under it
+    aliases: ClassVar[tuple[str, ...]] = ()
     kind: ClassVar[str]  # "baseline", "learned" or "import"
     needs_training: ClassVar[bool] = False
     needs_weights: ClassVar[bool] = False
@@ -26,6 +27,10 @@ class Generator(ABC):
 
     def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
         """Learn from the few-shot training pairs (and defect-free normals); a no-op for most baselines."""
+
+    def use_sources(self, sources: Mapping[TaskRef, PairSet]) -> None:
+        """Receive the training pairs of the tasks its ``Task`` parameters name, before ``fingerprint`` and
+        ``fit``; the caller loads them (DCDGANc's transfer source), a generator never reads a dataset."""
 
     def fingerprint(self) -> str:
         """Identity of outside inputs the parameters only point at (e.g. an import directory's files).
@@ -52,29 +57,9 @@ class Generator(ABC):
 
     @classmethod
     def declared(cls) -> dict[str, Declared]:
-        """The parameters this backend takes: its ``__init__`` keywords, types, ranges and defaults."""
-        return declared_params(cls.__init__)
-
-
-def checked_params(spec: GeneratorSpec) -> dict:
-    """The spec's parameters converted to their declared types; unknown names, wrong types and values out of
-    range are one-line errors, before anything is fitted."""
-    from generators import GENERATORS
-
-    return check_params(f"generator '{spec.name}'", GENERATORS.get(spec.name).declared(), dict(spec.params))
-
-
-def effective(spec: GeneratorSpec) -> dict:
-    """Every parameter the backend runs with: the spec's values (converted) and the defaults of the rest."""
-    from generators import GENERATORS
-
-    return effective_params(GENERATORS.get(spec.name).declared(), checked_params(spec))
-
-
-def build(spec: GeneratorSpec) -> Generator:
-    from generators import GENERATORS
-
-    return GENERATORS.get(spec.name)(**checked_params(spec))
+        """The parameters this backend takes: its ``__init__`` keywords (and its base's, passed on as
+        ``**kwargs``), types, ranges and defaults."""
+        return declared_class_params(cls)
 
 
 def resolve_class(classes: dict[int, str], wanted: int | str | None, generator: str) -> int:

@@ -27,7 +27,7 @@ def paste(base: Pair, patch_image: np.ndarray, patch_mask: np.ndarray, top: int,
     return Pair(new_id, image, mask, group="synthetic")
 
 
-@GENERATORS.register("copy-paste")
+@GENERATORS.register
 class CopyPaste(Generator):
     """Crop real defects by their masks and paste them, flipped or rotated, onto defect-free images."""
 

@@ -11,7 +11,7 @@ from generators import GENERATORS
 from generators.base import Generator, backgrounds, resolve_class
 
 
-@GENERATORS.register("cutpaste")
+@GENERATORS.register
 class CutPaste(Generator):
     """CutPaste (Li et al., CVPR 2021): a colour-jittered rectangle cut from an image and pasted elsewhere on it."""
 

@@ -111,7 +111,7 @@ class HMIMaskSource:
         return InterpolatedMask(class_id, interpolate_masks(first.mask > 0, second.mask > 0, alpha, self.gap), first, second, alpha)
 
 
-@GENERATORS.register("hmi")
+@GENERATORS.register
 class HybridMaskInterpolation(Generator):
     """DefectSynth's image-space mask interpolation between two real masks of a class, composited onto normals."""
 

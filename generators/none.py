@@ -8,7 +8,7 @@ from generators import GENERATORS
 from generators.base import Generator
 
 
-@GENERATORS.register("none")
+@GENERATORS.register
 class NoGenerator(Generator):
     """No synthetic data: the real-only baseline every protocol compares against."""
 

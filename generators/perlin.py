@@ -56,7 +56,7 @@ def perlin_region(shape: tuple[int, int], rng: np.random.Generator, threshold: f
     return noise >= np.quantile(noise, 0.99)
 
 
-@GENERATORS.register("perlin")
+@GENERATORS.register
 class Perlin(Generator):
     """DRAEM-style anomalies: Perlin-noise regions filled with foreign texture blended in by a random factor."""
 

@@ -35,7 +35,7 @@ def random_orientation(rng: np.random.Generator, image: np.ndarray, mask: np.nda
     return np.ascontiguousarray(image), np.ascontiguousarray(mask)
 
 
-@GENERATORS.register("poisson")
+@GENERATORS.register
 class PoissonBlend(Generator):
     """Real defects (or HMI shapes, shapes=hmi) blended onto normals with DCDGANc's improved Poisson blending."""
 

@@ -8,9 +8,9 @@ it is a near-duplicate when that distance is below the threshold (default 0.02, 
 average). Compositing baselines that paste onto the *normals* are not near-duplicates of the training
 *defect* images unless they copy one wholesale; the report compares against what it is given.
 
-Whether the masks mark visible defects (bench/metrics/alignment.py): the defect contrast of the
+Whether the masks mark visible defects: the defect contrast (generators/contrast.py) of the
 generated pairs beside that of the training pairs, always; the mask alignment measured by a segmenter
-trained on the training pairs, only when asked (it costs a training).
+trained on the training pairs is added by bench.alignment only when asked (it costs a training).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 from bench.core.jsonfile import write_json_atomic
 from bench.core.pairset import PairSet
 from bench.core.progress import progress as progress_bar
-from bench.metrics.alignment import AlignmentSetup, mask_alignment, pair_contrast, summarize_contrast
+from generators.contrast import pair_contrast, summarize_contrast
 
 THUMB = 64
 MEMORIZATION_THRESHOLD = 0.02
@@ -65,11 +65,9 @@ def sanity_report(
     train: PairSet,
     threshold: float = MEMORIZATION_THRESHOLD,
     progress: bool = False,
-    alignment: AlignmentSetup | None = None,
-    reference: PairSet | None = None,
 ) -> dict:
-    """Findings on ``generated`` against the ``train`` pairs it was made from (JSON-ready). With an
-    ``alignment`` setup, also the mask alignment (and that of the real held-out ``reference`` pairs)."""
+    """Findings on ``generated`` against the ``train`` pairs it was made from (JSON-ready). The mask
+    alignment, which trains a segmenter, is added by ``bench.alignment`` where it is asked for."""
     train_thumbs, train_sizes, train_contrast = [], Counter(), []
     for pair in train:
         train_thumbs.append(thumbnail(pair.image))
@@ -109,8 +107,6 @@ def sanity_report(
         "memorization": memorization(np.array(thumbs).reshape(len(thumbs), -1), np.array(train_thumbs), threshold),
         "contrast": {"generated": summarize_contrast(contrast, generated.classes), "train": summarize_contrast(train_contrast, train.classes)},
     }
-    if alignment is not None:
-        report["alignment"] = mask_alignment(generated, train, alignment, reference, progress)
     return report
 
 

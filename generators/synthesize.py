@@ -2,7 +2,8 @@
 
 The key is the generator spec (name + parameters), the backend's version once past its first, the content
 hashes of the training pairs and normals, n, the seed, and the generator's fingerprint of outside inputs
-(an import folder's files).
+(an import folder's files, a transfer source's pairs). Pairs of other tasks a generator learns from are
+loaded by the caller and handed in as ``sources``.
 Every generated set gets a sanity report (``sanity.json``, see generators/sanity.py) next to its pairs.
 """
 
@@ -13,14 +14,15 @@ import logging
 import shutil
 import time
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, Mapping
 
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.pairset import Pair, PairSet, write_pairset
 from bench.core.paths import cache_dir
-from bench.core.specs import BASE_VERSION, GeneratorSpec
-from generators.base import Generator, build
+from bench.core.specs import BASE_VERSION, GeneratorSpec, TaskRef
+from generators.base import Generator
+from generators.registry import build, source_tasks
 from generators.sanity import sanity_report, write_report
 
 log = logging.getLogger("bench.generate")
@@ -53,11 +55,23 @@ def cache_path(spec: GeneratorSpec, generator: Generator, train: PairSet, normal
 
 
 def synthesize(
-    spec: GeneratorSpec, train: PairSet, normals: PairSet | None, n: int, seed: int, progress: bool = False
+    spec: GeneratorSpec,
+    train: PairSet,
+    normals: PairSet | None,
+    n: int,
+    seed: int,
+    progress: bool = False,
+    sources: Mapping[TaskRef, PairSet] | None = None,
 ) -> tuple[PairSet, bool]:
-    """The generated pair set and whether it came from the cache."""
+    """The generated pair set and whether it came from the cache. ``sources``: the training pairs of the
+    tasks the generator's ``Task`` parameters name (``source_tasks(spec)``)."""
     t0 = time.perf_counter()
     generator = build(spec)
+    sources = sources or {}
+    missing = [str(task) for task in source_tasks(spec) if task not in sources]
+    if missing:
+        raise BenchError(f"generator '{spec.name}' learns from {', '.join(missing)}, which was not loaded", "load it and pass it in sources")
+    generator.use_sources(sources)
     target = cache_path(spec, generator, train, normals, n, seed)
     if (target / "meta.json").is_file():
         log.info("generator cache hit: %s (%.3f s)", target, time.perf_counter() - t0)

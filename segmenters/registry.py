@@ -1,6 +1,7 @@
 """Segmenter specs: which MMSegmentation config, what it needs, and where its pretrained weights come from.
 
-The eight lightweight baselines of Defect Spectrum (Tables 2-3), registered in the paper's table order.
+Each spec registers itself in ``SEGMENTERS`` from the module that declares it (the paper's eight in
+``segmenters/baselines.py``); the registry finds every registering module of this package.
 """
 
 from __future__ import annotations
@@ -33,64 +34,25 @@ class SegmenterSpec:
     class_scores: bool = False  # the head predicts non-negative class scores, not logits (Mask2Former)
     pretrained: PretrainedWeights | None = None  # None: no ImageNet backbone exists, trained from scratch
     paper_ms: float | None = None  # Table 2: inference ms per image on an RTX 3090
+    column: int | None = None  # its column in Defect Spectrum Table 2; None: a segmenter the paper does not have
     notes: str = field(default="", compare=False)
 
     @property
     def config_path(self) -> Path:
+        """``config`` is a file under segmenters/configs, or an absolute path (a plugin's own config)."""
         return CONFIG_DIR / self.config
 
 
-SEGMENTERS: Registry[SegmenterSpec] = Registry("segmenter", "bench.segmenters")
-PAPER_ORDER: list[str] = []  # Table 2 column order
+SEGMENTERS: Registry[SegmenterSpec] = Registry("segmenter", "bench.segmenters", SegmenterSpec, discover="segmenters")
 
 
-def register(spec: SegmenterSpec) -> SegmenterSpec:
-    SEGMENTERS.add(spec.name, spec, *spec.aliases)
-    PAPER_ORDER.append(spec.name)
-    return spec
+def table_order(names) -> list[str]:
+    """Segmenters in the column order of Defect Spectrum Table 2, then those the paper does not have, by name."""
+    def key(name: str):
+        column = SEGMENTERS.get(name).column
+        return (column is None, column or 0, name)
 
-
-# the host the installed onedl-mm* packages resolve open-mmlab:// to
-_OPENMMLAB = "https://mmassets.onedl.ai"
-RESNET18_V1C = PretrainedWeights(
-    "resnet18_v1c-b5776b93.pth", f"{_OPENMMLAB}/pretrain/third_party/resnet18_v1c-b5776b93.pth (open-mmlab://resnet18_v1c)"
-)
-HRNETV2_W18_SMALL = PretrainedWeights(
-    "hrnetv2_w18_small-b5a04e21.pth",
-    f"{_OPENMMLAB}/pretrain/third_party/hrnetv2_w18_small-b5a04e21.pth (open-mmlab://msra/hrnetv2_w18_small)",
-)
-
-register(SegmenterSpec("unet", "UNet-S5-D16 (UNet-small)", "unet.py", "UNet", ("unet-small", "unet-s5-d16"),
-                       channels_last=True, paper_ms=33.9))
-register(SegmenterSpec("pspnet", "ResNet18-PSPNet (R18-D8)", "pspnet.py", "PSP", ("psp", "pspnet-r18"),
-                       channels_last=True, pretrained=RESNET18_V1C, paper_ms=26.2))
-register(SegmenterSpec("deeplabv3plus", "ResNet18-DeepLabV3+ (R18-D8)", "deeplabv3plus.py", "DL",
-                       ("dl", "deeplabv3+", "deeplabv3plus-r18"), channels_last=True, pretrained=RESNET18_V1C,
-                       paper_ms=33.0))
-register(SegmenterSpec("hrnet", "HRNetV2-W18-Small (FCN head)", "hrnet.py", "HR", ("hr", "hrnetv2-w18-small"),
-                       channels_last=True, pretrained=HRNETV2_W18_SMALL, paper_ms=15.7))
-register(SegmenterSpec("bisenetv2", "BiSeNetV2", "bisenetv2.py", "Bise", ("bise",), channels_last=True,
-                       paper_ms=23.5))
-register(SegmenterSpec(
-    "segmenter", "ViT-Tiny Segmenter (mask transformer head)", "segmenter.py", "V-T", ("v-t", "vit-tiny"),
-    pretrained=PretrainedWeights(
-        "vit_tiny_p16_384_20220308-cce8c795.pth",
-        f"{_OPENMMLAB}/mmsegmentation/v0.5/pretrain/segmenter/vit_tiny_p16_384_20220308-cce8c795.pth",
-    ),
-    paper_ms=38.7,
-))
-register(SegmenterSpec(
-    "segformer", "SegFormer MiT-B0", "segformer.py", "M-B0", ("mit-b0", "m-b0"),
-    pretrained=PretrainedWeights(
-        "mit_b0_20220624-7e0fe6dd.pth",
-        f"{_OPENMMLAB}/mmsegmentation/v0.5/pretrain/segformer/mit_b0_20220624-7e0fe6dd.pth",
-    ),
-    paper_ms=17.9,
-))
-register(SegmenterSpec(
-    "mask2former", "HRNet-Mask2Former (HRNetV2-W18-Small)", "mask2former.py", "M2F", ("m2f", "hrnet-mask2former"),
-    needs_ops=True, class_scores=True, pretrained=HRNETV2_W18_SMALL, paper_ms=68.2,
-))
+    return sorted(names, key=key)
 
 
 def expected_weights() -> dict[str, tuple[PretrainedWeights, list[str]]]:

@@ -17,10 +17,10 @@ class Schedule:
     eval_batch_size: int = 8
 
 
-SCHEDULES: Registry[Schedule] = Registry("schedule", "bench.schedules")
+SCHEDULES: Registry[Schedule] = Registry("schedule", "bench.schedules", Schedule)
 for _schedule in (
     Schedule("smoke", iters=20, batch_size=4, crop_size=None),  # tests: seconds on CPU
     Schedule("short", iters=400, batch_size=8, crop_size=None),  # the CPU demo: minutes
     Schedule("paper", iters=20000, batch_size=8, crop_size=512),  # GPU leaderboard runs
 ):
-    SCHEDULES.add(_schedule.name, _schedule)
+    SCHEDULES.register(_schedule)

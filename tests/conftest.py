@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-
-from bench.core.pairset import Pair
 
 
 @pytest.fixture(autouse=True)
@@ -27,11 +24,3 @@ def one_thread():
     yield
     torch.set_num_threads(threads)
 
-
-def make_pair(pair_id: str, size: int = 16, class_id: int = 1, seed: int = 0, group: str = "scratch") -> Pair:
-    rng = np.random.default_rng(seed)
-    image = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
-    mask = np.zeros((size, size), np.uint8)
-    if class_id:
-        mask[2:6, 3:9] = class_id
-    return Pair(pair_id, image, mask, group)

@@ -6,7 +6,7 @@ import pytest
 from bench.core.specs import GeneratorSpec
 from bench.data.base import load_pool
 from bench.data.splits import make_split
-from generators.base import build
+from generators import build
 from generators.synthesize import synthesize
 
 

@@ -1,148 +1,31 @@
-"""Every adapter reads a faithful miniature of its release layout, built here in a tmp dir."""
+"""Every adapter reads a faithful miniature of its release layout (tests/helpers/releases.py)."""
 
 from __future__ import annotations
 
 import json
-import zlib
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from bench.cli import main
 from bench.data.base import load_pool
 from bench.data.classmaps import DS_MVTEC, DS_VISION
-from bench.data.masks import DEFECT_GEN_PALETTE
 from bench.data.splits import make_split, manifest_path
 from bench.records import RecordStore
 from bench.spec import RunSpec
 from tests.helpers.records import run_record
-
-SIZE = 16
-
-
-def picture(path: Path, size: int = SIZE) -> np.ndarray:
-    """A distinct random RGB picture per path, so no two files share content."""
-    rng = np.random.default_rng(zlib.crc32(str(path).encode()))
-    return rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
-
-
-def save(path: Path, array: np.ndarray) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(array).save(path)
-    return path
-
-
-def save_image(path: Path, size: int = SIZE) -> Path:
-    return save(path, picture(path, size))
-
-
-def blob(value: int, size: int = SIZE, at: int = 2, extent: int = 4) -> np.ndarray:
-    mask = np.zeros((size, size), np.uint8)
-    mask[at : at + extent, at : at + extent] = value
-    return mask
-
-
-# --- miniatures of the release layouts ------------------------------------------------------------
-
-
-def mvtec_tree(root: Path, defects=None, train_good=3, test_good=2, size=SIZE) -> Path:
-    """<cat>/train/good, <cat>/test/<defect>, <cat>/ground_truth/<defect>/NNN_mask.png (0/255)."""
-    defects = defects or {"contamination": 4, "broken_large": 10}
-    cat = root / "bottle"
-    for i in range(train_good):
-        save_image(cat / "train" / "good" / f"{i:03d}.png", size)
-    for i in range(test_good):
-        save_image(cat / "test" / "good" / f"{i:03d}.png", size)
-    for defect, n in defects.items():
-        for i in range(n):
-            save_image(cat / "test" / defect / f"{i:03d}.png", size)
-            save(cat / "ground_truth" / defect / f"{i:03d}_mask.png", blob(255, size))
-    return root
-
-
-def ds_mvtec_tree(root: Path) -> Path:
-    """<obj>/image/<defect>/NNN.png, <obj>/mask/<defect>/NNN_mask.png (class ids), rbg_mask/ colour copies."""
-    names = DS_MVTEC["capsule"]
-    obj = root / "capsule"
-    for defect, n in (("crack", 3), ("poke", 2)):
-        class_id = names.index(defect) + 1
-        for i in range(n):
-            save_image(obj / "image" / defect / f"{i:03d}.png")
-            save(obj / "mask" / defect / f"{i:03d}_mask.png", blob(class_id))
-            save(obj / "rbg_mask" / defect / f"{i:03d}_rbg_mask.png", np.full((SIZE, SIZE, 3), 77, np.uint8))
-    combined = blob(names.index("crack") + 1)
-    combined[10:14, 10:14] = names.index("squeeze") + 1
-    save_image(obj / "image" / "combined" / "000.png")
-    save(obj / "mask" / "combined" / "000_mask.png", combined)
-    for i in range(2):
-        save_image(obj / "image" / "good" / f"{i:03d}.png")
-    return root
-
-
-def ds_flat_tree(base: Path, class_ids: list[int], suffix=".png") -> Path:
-    """image/<stem>.<ext> with mask/<stem>_mask.png: DS-VISION products, DS-DAGM, DS-Cotton-Fabric."""
-    for i, class_id in enumerate(class_ids):
-        save_image(base / "image" / f"{i:03d}{suffix}")
-        save(base / "mask" / f"{i:03d}_mask.png", blob(class_id))
-        save(base / "rbg_mask" / f"{i:03d}_rgb_mask.png", np.full((SIZE, SIZE, 3), 9, np.uint8))
-    return base
-
-
-def synthetic_tree(root: Path, product="bottle", class_ids=(1, 3, 3)) -> Path:
-    """images/samples_image_<k>.png, masks/ (random colours), masks_converted_dir/ (class ids)."""
-    obj = root / product
-    rng = np.random.default_rng(0)
-    for i, class_id in enumerate(class_ids):
-        key = f"{i + 1:06d}_{i}_0"
-        save_image(obj / "images" / f"samples_image_{key}.png")
-        save(obj / "masks" / f"samples_mask_{key}.png", rng.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8))
-        save(obj / "masks_converted_dir" / f"samples_converted_mask_{key}.png", blob(class_id))
-    return root
-
-
-def visa_tree(root: Path, normals=(("train", 3), ("test", 2)), anomalies=5) -> Path:
-    """split_csv/1cls.csv plus <object>/Data/Images/{Normal,Anomaly}/*.JPG and Data/Masks/Anomaly/*.png."""
-    rows = ["object,split,label,image,mask"]
-    k = 0
-    for split, n in normals:
-        for _ in range(n):
-            rel = f"candle/Data/Images/Normal/{k:04d}.JPG"
-            save_image(root / rel)
-            rows.append(f"candle,{split},normal,{rel},")
-            k += 1
-    for i in range(anomalies):
-        rel, mrel = f"candle/Data/Images/Anomaly/{i:03d}.JPG", f"candle/Data/Masks/Anomaly/{i:03d}.png"
-        save_image(root / rel)
-        save(root / mrel, blob(i + 1))  # VisA masks: any non-zero value is defect
-        rows.append(f"candle,test,anomaly,{rel},{mrel}")
-    (root / "split_csv").mkdir(parents=True, exist_ok=True)
-    (root / "split_csv" / "1cls.csv").write_text("\n".join(rows) + "\n")
-    return root
-
-
-def ksdd2_tree(root: Path) -> Path:
-    """train/ and test/ with <id>.png and <id>_GT.png (0/255, empty for normals)."""
-    for origin, ids, defective in (("train", (10000, 10001, 10002), {10001}), ("test", (20000, 20001), {20000})):
-        for i in ids:
-            save_image(root / origin / f"{i}.png")
-            save(root / origin / f"{i}_GT.png", blob(255) if i in defective else np.zeros((SIZE, SIZE), np.uint8))
-    return root
-
-
-def folder_tree(root: Path) -> Path:
-    """images/ + masks/ + classes.yaml; one mask drawn in the Defect-Gen palette as RGB."""
-    save_image(root / "images" / "a.png")
-    save(root / "masks" / "a.png", blob(1))
-    save_image(root / "images" / "b.jpg")
-    rgb = np.zeros((SIZE, SIZE, 3), np.uint8)
-    rgb[2:6, 2:6] = DEFECT_GEN_PALETTE[2]
-    save(root / "masks" / "b.png", rgb)
-    save_image(root / "images" / "c.png")
-    save(root / "masks" / "c.png", np.zeros((SIZE, SIZE), np.uint8))
-    (root / "classes.yaml").write_text("1: scratch\n2: dent\n")
-    return root
+from tests.helpers.releases import (
+    SIZE,
+    ds_flat_tree,
+    ds_mvtec_tree,
+    ds_synthetic_tree,
+    folder_tree,
+    ksdd2_tree,
+    mvtec_tree,
+    save,
+    visa_pytorch_tree,
+    visa_tree,
+)
 
 
 def groups_of(pool) -> dict[str, int]:
@@ -203,7 +86,7 @@ def test_ds_single_category_flat_releases(tmp_path, fmt, folder, category, names
 
 
 def test_ds_synthetic_reads_converted_index_masks_not_random_colours(tmp_path):
-    pool = load_pool("ds-synthetic", "bottle", synthetic_tree(tmp_path / "synthetic_MVTec"))
+    pool = load_pool("ds-synthetic", "bottle", ds_synthetic_tree(tmp_path / "synthetic_MVTec"))
     assert pool.classes == {0: "background", **dict(enumerate(DS_MVTEC["bottle"], start=1))}
     assert pool.ids == ("000001_0_0", "000002_1_0", "000003_2_0")
     assert groups_of(pool) == {"broken_large": 1, "contamination": 2}
@@ -219,6 +102,18 @@ def test_visa_follows_its_split_csv(tmp_path):
     assert split.train == ("anomaly_000", "anomaly_001") and len(split.test) == 3
     assert split.normal_train == ("good_0000", "good_0001", "good_0002")
     assert split.normal_test == ("good_0003", "good_0004")
+
+
+def test_mvtec_ad_reads_the_visa_pytorch_conversion_whose_masks_are_named_as_their_images(tmp_path, capsys):
+    root = visa_pytorch_tree(tmp_path / "visa_pytorch")
+    pool = load_pool("mvtec-ad", "candle", root)
+    assert pool.classes == {0: "background", 1: "bad"}
+    assert groups_of(pool) == {"good": 5, "bad": 4}
+    assert np.unique(pool.mask("bad_003")).tolist() == [0, 1] and pool.origin("good_train_train000") == "train"
+    missing = root / "candle" / "ground_truth" / "bad" / "002.png"
+    missing.unlink()
+    assert main(["data", "import", "--dataset", "mvtec-ad", "--data-root", str(root)]) == 2
+    assert f"image without mask: {root / 'candle' / 'test' / 'bad' / '002.JPG'} (expected {missing})" in capsys.readouterr().err
 
 
 def test_ksdd2_normals_are_empty_masks(tmp_path):

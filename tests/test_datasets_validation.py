@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bench.cli import main
-from tests.test_datasets import SIZE, blob, ds_flat_tree, ds_mvtec_tree, folder_tree, ksdd2_tree, mvtec_tree, save, save_image, visa_tree
+from tests.helpers.releases import SIZE, blob, ds_flat_tree, ds_mvtec_tree, folder_tree, ksdd2_tree, mvtec_tree, save, save_image, visa_tree
 
 
 def _image_without_mask(tmp: Path):

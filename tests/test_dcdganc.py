@@ -11,15 +11,14 @@ import torch
 
 from bench.core.errors import BenchError
 from bench.core.pairset import Pair, PairSet, write_pairset
-from bench.core.specs import GeneratorSpec
-from generators import GENERATORS
-from generators.base import build
+from bench.core.specs import GeneratorSpec, TaskRef
+from generators import GENERATORS, build
 from generators.dcdganc.config import PROFILES, LossWeights, class_constant
 from generators.dcdganc.contents import cut_contents
 from generators.dcdganc.networks import DefectGenerator
 from generators.dcdganc.segment import content_mask
 from generators.dcdganc.training import CHECKPOINT, FINAL, train
-from generators.dcdganc.transfer import TransferSource, parse_class_map, target_classes
+from generators.dcdganc.transfer import SOURCE, parse_class_map, target_classes
 from tests.helpers.determinism import assert_same_picture
 
 CLASSES = {0: "background", 1: "spot", 2: "scratch"}
@@ -207,11 +206,11 @@ def test_chosen_class_and_position(fitted, monkeypatch):
 
 def test_transfer_class_mapping():
     assert parse_class_map("hole=crack, scratch=rough") == {"hole": "crack", "scratch": "rough"}
-    assert TransferSource.parse("toy/wood") == TransferSource("toy", "wood", "ds-5shot")
+    assert SOURCE.parse("toy/wood") == TaskRef("toy", "wood", "ds-5shot") and SOURCE.parse("toy/wood/half").split == "half"
     learned, task = {1: "crack", 3: "hole"}, {0: "background", 1: "hole", 2: "stain", 3: "thread"}
     assert target_classes(learned, task, {"crack": "thread"}, None) == [3, 1]
     with pytest.raises(BenchError, match="class_map"):
-        target_classes(learned, task, {}, TransferSource("toy", "wood"))
+        target_classes(learned, task, {}, TaskRef("toy", "wood", "ds-5shot"))
     with pytest.raises(BenchError, match="not classes of the contents"):
         target_classes(learned, task, {"scratch": "hole"}, None)
 

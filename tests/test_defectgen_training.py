@@ -14,7 +14,7 @@ from bench.core.paths import cache_dir
 from bench.core.specs import GeneratorSpec
 from bench.data.base import load_pool
 from bench.data.splits import make_split
-from generators.base import build
+from generators import build
 from generators.defectgen.config import PROFILES, small_unet
 from generators.defectgen.diffusion import cosine_alpha_bars
 from generators.defectgen.plan import large_only, plan

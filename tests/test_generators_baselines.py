@@ -10,8 +10,7 @@ from bench.core.pairset import check_pair, write_pairset
 from bench.core.specs import GeneratorSpec
 from bench.data.base import load_pool
 from bench.data.splits import make_split
-from generators import GENERATORS
-from generators.base import build
+from generators import GENERATORS, build
 from generators.hmi import interpolate_masks
 
 BASELINES = ["augment", "copy-paste", "cutpaste", "perlin", "poisson", "poisson-hmi", "hmi"]

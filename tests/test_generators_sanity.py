@@ -7,7 +7,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from bench.core.pairset import Pair, write_pairset
 from generators.sanity import MEMORIZATION_THRESHOLD, memorization, sanity_report, thumbnail
-from tests.conftest import make_pair
+from tests.helpers.pairs import make_pair
 
 CLASSES = {0: "background", 1: "scratch", 2: "hole"}
 

@@ -9,19 +9,13 @@ import pytest
 from scipy import ndimage
 from sklearn.metrics import jaccard_score
 
+from bench.alignment import AlignmentSetup, alignment_of_sets, mask_alignment
 from bench.core.errors import BenchError
 from bench.core.pairset import Pair, write_pairset
-from bench.metrics.alignment import (
-    AlignmentSetup,
-    alignment_of_sets,
-    alignment_scores,
-    pair_contrast,
-    region_contrast,
-    ring_width,
-    set_contrast,
-)
+from bench.metrics.alignment import alignment_scores
+from generators.contrast import pair_contrast, region_contrast, ring_width, set_contrast
 from segmenters.schedules import Schedule
-from tests.conftest import make_pair
+from tests.helpers.pairs import make_pair
 from tests.helpers.toy_task import copy_paste_pairs, toy_task
 
 CLASSES = {0: "background", 1: "scratch", 2: "hole", 3: "stain"}
@@ -98,7 +92,7 @@ def test_real_pairs_align_shifted_masks_do_not_and_copy_paste_sits_between(tmp_p
     assert contrast["shifted"] < 0.5 < 2 < contrast["real"] and contrast["copy-paste"] > 2, contrast
 
 
-def test_sanity_report_has_contrast_always_and_alignment_when_asked(tmp_path):
+def test_sanity_report_has_contrast_always_and_alignment_is_added_when_asked(tmp_path):
     from generators.sanity import sanity_report
 
     classes = {0: "background", 1: "scratch"}
@@ -108,8 +102,7 @@ def test_sanity_report_has_contrast_always_and_alignment_when_asked(tmp_path):
     assert "alignment" not in plain
     assert plain["contrast"]["generated"]["pairs"] == 3 and plain["contrast"]["train"]["pairs"] == 4
     setup = AlignmentSetup("segformer", Schedule("two-steps", iters=2, batch_size=2, crop_size=None))
-    report = sanity_report(generated, train, alignment=setup, reference=train.subset(["t0", "t1"]))
-    block = report["alignment"]
+    block = mask_alignment(generated, train, setup, reference=train.subset(["t0", "t1"]))
     assert block["generated"]["pairs"] == 3 and block["reference"]["pairs"] == 2
     assert block["setup"]["segmenter"] == "segformer" and block["setup"]["schedule"]["iters"] == 2
 

@@ -8,7 +8,7 @@ from PIL import Image
 
 from bench.core.errors import BenchError
 from bench.core.pairset import Pair, PairSet, write_pairset
-from tests.conftest import make_pair
+from tests.helpers.pairs import make_pair
 
 CLASSES = {0: "background", 1: "scratch", 2: "hole"}
 

@@ -7,10 +7,10 @@ from typing import Annotated
 import pytest
 
 from bench.core.errors import BenchError
-from bench.core.params import OneOf, Range, check_params, declared_params, effective_params
-from bench.core.specs import GeneratorSpec
+from bench.core.params import OneOf, Range, check_params, declared_class_params, declared_params, effective_params, task_params
+from bench.core.specs import GeneratorSpec, TaskRef
 from generators import GENERATORS
-from generators.base import build, checked_params
+from generators.registry import build, checked_params
 
 
 class Backend:
@@ -90,3 +90,25 @@ def test_generator_parameters_are_checked_before_the_backend_is_built(spec, mess
         checked_params(spec)
     with pytest.raises(BenchError, match=message):
         build(spec)
+
+
+class Extended(Backend):
+    def __init__(self, extra: Annotated[int, Range(0, 3)] = 1, **common):
+        super().__init__(**common)
+
+
+def test_parameters_passed_on_to_the_base_are_declared_once_in_the_base():
+    declared = declared_class_params(Extended)
+    assert list(declared) == [*DECLARED, "extra"] and declared["count"] == DECLARED["count"]
+    assert check_params("backend 'e'", declared, {"extra": 3, "count": 4}) == {"extra": 3, "count": 4}
+    with pytest.raises(BenchError, match="unknown parameter"):
+        check_params("backend 'e'", declared, {"common": 1})
+    assert list(GENERATORS.get("import:defectdiffu").declared()) == ["path", "defect_class", "threshold", "tile", "padding"]
+
+
+def test_a_task_parameter_names_another_task_and_is_checked_like_any_other():
+    dcdganc = GENERATORS.get("dcdganc").declared()
+    assert task_params(dcdganc, {"source": "toy/wood", "alpha": 0.5}) == {"source": TaskRef("toy", "wood", "ds-5shot")}
+    assert task_params(dcdganc, {"source": None}) == {}
+    with pytest.raises(BenchError, match=r"parameter source='toy' is out of range; expected source .*DATASET/CATEGORY\[/SPLIT\]"):
+        checked_params(GeneratorSpec.of("dcdganc", source="toy"))

@@ -107,14 +107,13 @@ def test_a_truncated_record_counts_as_not_done_so_resume_reruns_it(tmp_path, mon
     from bench.protocols.execute import run_specs
 
     spec = RunSpec(segmenter="bisenetv2", device="cpu")
-    run_id = spec.run_id(manifest_of("toy", "wood", "ds-5shot"))
-    monkeypatch.setattr("bench.protocols.execute.manifest_hash_of", lambda *a, **k: manifest_of("toy", "wood", "ds-5shot"))
+    run_id = bench.runner.resolve(spec).run_id
     computed = []
 
-    def fake_compute(spec, data_root=None, progress=True, request=None):
+    def fake_compute(run, progress=True, request=None):
         computed.append(request)
         record = run_record(segmenter="bisenetv2", device="cpu", protocol=request.protocol)
-        return dataclasses.replace(record, request=request).to_dict()
+        return dataclasses.replace(record, run_id=run.run_id, request=request).to_dict()
 
     monkeypatch.setattr(bench.runner, "compute_record", fake_compute)
     store = RecordStore(tmp_path)

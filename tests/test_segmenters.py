@@ -13,8 +13,11 @@ from bench.cli import main
 from bench.core.errors import BenchError
 from bench.core.pairset import Pair, write_pairset
 from segmenters import SCHEDULES, SEGMENTERS, Schedule
-from segmenters.registry import PAPER_ORDER
-from segmenters.train import balanced_class_weights, build_model, load_config, model_inputs, seed_everything, train_and_evaluate
+from segmenters.config import balanced_class_weights, load_config
+from segmenters.data import model_inputs
+from segmenters.model import build_model, seed_everything
+from segmenters.registry import table_order
+from segmenters.train import train_and_evaluate
 
 EIGHT = ["unet", "pspnet", "deeplabv3plus", "hrnet", "bisenetv2", "segmenter", "segformer", "mask2former"]
 CLASSES = {0: "background", 1: "crack", 2: "stain", 3: "hole"}  # three defect classes -> four outputs
@@ -45,7 +48,7 @@ def task(tmp_path_factory):
 def test_all_eight_are_listed_with_params_and_ops(capsys):
     assert main(["segmenters", "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [r["name"] for r in rows] == EIGHT == PAPER_ORDER
+    assert [r["name"] for r in rows] == EIGHT == table_order(SEGMENTERS.names())
     by_name = {r["name"]: r for r in rows}
     assert [r["paper"] for r in rows] == ["UNet", "PSP", "DL", "HR", "Bise", "V-T", "M-B0", "M2F"]
     assert all(r["params"] > 1_000_000 for r in rows)

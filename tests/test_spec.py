@@ -7,20 +7,32 @@ import pytest
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.specs import GeneratorSpec
+from bench.runner import effective_spec
 from bench.spec import NO_GENERATOR, RunSpec
 
 
 def test_learned_generator_without_profile_follows_the_schedule():
-    spec = RunSpec(generator=GeneratorSpec.of("defectgen"), ratio=1.0, schedule="smoke").normalized()
+    spec = effective_spec(RunSpec(generator=GeneratorSpec.of("defectgen"), ratio=1.0, schedule="smoke"))
     assert dict(spec.generator.params) == {"profile": "smoke"}
     explicit = RunSpec(generator=GeneratorSpec.of("dcdganc", profile="paper"), ratio=1.0, schedule="smoke")
-    assert explicit.normalized().generator == GeneratorSpec.of("dcdganc", profile="paper")
+    assert effective_spec(explicit).generator == GeneratorSpec.of("dcdganc", profile="paper")
+    assert effective_spec(RunSpec(generator=GeneratorSpec.of("copy-paste"), ratio=1.0, schedule="smoke")).generator == GeneratorSpec("copy-paste")
 
 
 def test_baselines_keep_their_parameters_and_ratio_zero_shares_the_baseline():
     spec = RunSpec(generator=GeneratorSpec.of("copy-paste", max_defects=2), ratio=0.5)
     assert spec.normalized() == spec
     assert RunSpec(generator=GeneratorSpec.of("defectgen"), ratio=0.0).normalized().generator == NO_GENERATOR
+    assert effective_spec(RunSpec(generator=GeneratorSpec.of("defectgen"), ratio=0.0)).generator == NO_GENERATOR
+
+
+def test_a_spec_value_does_not_depend_on_the_generator_registry():
+    """Normalizing is a rule on the values alone: a generator nobody registered normalizes as any other."""
+    spec = RunSpec(generator=GeneratorSpec.of("not-registered", profile="x"), ratio=1.0)
+    assert spec.normalized() is spec
+    assert RunSpec(generator=GeneratorSpec("not-registered"), ratio=0.0).normalized().generator == NO_GENERATOR
+    with pytest.raises(BenchError, match="unknown generator 'not-registered'"):
+        effective_spec(RunSpec(generator=GeneratorSpec("not-registered"), ratio=1.0))
 
 
 def test_run_id_depends_on_spec_and_data():
@@ -55,6 +67,7 @@ def test_a_generator_version_past_the_first_changes_the_run_id():
 
 
 def test_bumping_a_backends_version_changes_its_run_ids_and_cache_keys(monkeypatch):
+    from bench.runner import versioned_run_id
     from generators import GENERATORS
     from generators.synthesize import cache_key
 
@@ -63,10 +76,10 @@ def test_bumping_a_backends_version_changes_its_run_ids_and_cache_keys(monkeypat
             return "c" * 64
 
     spec = RunSpec(generator=GeneratorSpec.of("copy-paste"), ratio=1.0)
-    run_id, key = spec.run_id("m"), cache_key(spec.generator, Data(), None, 15, 0)
-    assert key == cache_key(spec.generator, Data(), None, 15, 0, version="1")
+    run_id, key = versioned_run_id(spec, "m"), cache_key(spec.generator, Data(), None, 15, 0)
+    assert run_id == spec.run_id("m") and key == cache_key(spec.generator, Data(), None, 15, 0, version="1")
     monkeypatch.setattr(GENERATORS.get("copy-paste"), "version", "2")
-    assert spec.run_id("m") != run_id and spec.run_id("m") == spec.run_id("m", "2")
+    assert versioned_run_id(spec, "m") != run_id and versioned_run_id(spec, "m") == spec.run_id("m", "2")
     assert cache_key(spec.generator, Data(), None, 15, 0, version="2") != key
     assert GENERATORS.get("copy-paste").describe()["version"] == "2"
 

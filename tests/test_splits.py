@@ -7,7 +7,7 @@ import pytest
 from bench.core.errors import BenchError
 from bench.core.pairset import write_pairset
 from bench.data.splits import make_split
-from tests.conftest import make_pair
+from tests.helpers.pairs import make_pair
 
 CLASSES = {0: "background", 1: "scratch", 2: "hole"}
 

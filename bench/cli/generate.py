@@ -11,7 +11,10 @@ from bench.core.atomic import atomic_dir
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.paths import writable_dir
+from bench.core.specs import GeneratorSpec, TaskRef
+from bench.data.tasks import Tasks
 from bench.report.format import percent
+from generators import GENERATORS, build
 
 
 @click.command()
@@ -29,11 +32,8 @@ from bench.report.format import percent
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary (with the sanity report).")
 def generate(generator, gen_param, import_path, n, out, dataset, data_root, category, split, seed, check, as_json):
     """Generate N pairs with a generator fitted on a task's training split and write them as a pair set."""
-    from bench.core.specs import GeneratorSpec
-    from bench.data.base import load_pool
-    from bench.data.splits import make_split
-    from generators import GENERATORS
-    from generators.base import build
+    # deferred: generating and its sanity report load torch and OpenCV, which `bench --help` does without
+    from bench.runner import load_sources
     from generators.sanity import sanity_report
     from generators.synthesize import read_sanity, synthesize
 
@@ -46,11 +46,12 @@ def generate(generator, gen_param, import_path, n, out, dataset, data_root, cate
     build(spec)  # bad parameters fail here, before any data is loaded
     out = _writable_out(Path(out))
 
-    pool = load_pool(dataset, category, data_root, progress=True)
-    parts = make_split(pool, split)
-    train, normals = pool.subset(parts.train), pool.subset(parts.normal_train)
+    tasks = Tasks(progress=True)
+    data = tasks.load(TaskRef(dataset, category, split), data_root)
+    train, normals = data.train, data.normals
+    sources = load_sources(spec, tasks, dataset, data_root)
     t0 = time.perf_counter()
-    generated, cache_hit = synthesize(spec, train, normals, n, seed, progress=True)
+    generated, cache_hit = synthesize(spec, train, normals, n, seed, progress=True, sources=sources)
     seconds = time.perf_counter() - t0
     target = _copy_set(generated.root, out)
     report = read_sanity(generated) or sanity_report(generated, train, progress=True)

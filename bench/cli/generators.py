@@ -3,6 +3,7 @@ from __future__ import annotations
 import click
 
 from bench.cli.output import emit_rows
+from generators import GENERATORS
 
 
 @click.group()
@@ -14,8 +15,6 @@ def generators():
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_generators(as_json):
     """List the registered generators: kind, whether they train or need weights, and their parameters."""
-    from generators import GENERATORS
-
     rows = [GENERATORS.get(name).describe() for name in GENERATORS.names()]
     if not as_json:
         rows = [{**row, "params": ", ".join(f"{k}={v}" for k, v in row["params"].items())} for row in rows]

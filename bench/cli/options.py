@@ -28,6 +28,7 @@ def finite(ctx, param, value):
         raise click.BadParameter(f"{value} is not a finite number", param_hint=f"--{param.name.replace('_', '-')}")
     return value
 
+from bench.executors import EXECUTORS
 
 dataset = click.option("--dataset", default="toy", show_default=True, help="Dataset adapter (see docs/datasets.md).")
 data_root = click.option("--data-root", default=None, help="Root of the dataset release on disk (not needed for toy).")
@@ -45,8 +46,6 @@ strict = click.option("--strict", is_flag=True,
 
 def executor_options(command):
     """``--executor/--jobs/--threads/--address``: where a grid's runs execute (docs/scaling.md)."""
-    from bench.executors import EXECUTORS
-
     for option in reversed([
         click.option("--executor", type=click.Choice(EXECUTORS.names()), default="inline", show_default=True,
                      help="inline: one run after another here; local: packed processes; ray: Ray tasks."),

@@ -5,6 +5,8 @@ from pathlib import Path
 import click
 
 from bench.core.paths import results_dir
+from segmenters import SEGMENTERS
+from segmenters.registry import table_order
 
 
 @click.group()
@@ -23,16 +25,15 @@ def perf():
 @click.option("--out", default=None, type=click.Path(path_type=Path), help="Folder [default: results/perf].")
 def perf_segmenters(names, size, batch_size, device, warmup, iters, threads, out):
     """Latency (ms per image, batch 1) and throughput of the segmenters, in Defect Spectrum Table 2 format."""
+    # deferred: the benchmark builds models with torch and MMSegmentation
     from bench.perf.segmenters import benchmark
     from bench.runner import resolve_device
-    from segmenters import SEGMENTERS
-    from segmenters.registry import PAPER_ORDER
 
     if threads is not None:
         import torch
 
         torch.set_num_threads(threads)
-    chosen = PAPER_ORDER if names == "all" else [SEGMENTERS.canonical(n.strip().lower()) for n in names.split(",") if n.strip()]
+    chosen = table_order(SEGMENTERS.names()) if names == "all" else [SEGMENTERS.canonical(n.strip().lower()) for n in names.split(",") if n.strip()]
     for name in chosen:
         SEGMENTERS.get(name)  # unknown names fail before any model is built
     _, json_path, md_path = benchmark(chosen, size, batch_size, resolve_device(device), warmup, iters, out or results_dir() / "perf")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import click
 from tabulate import tabulate
 
@@ -10,18 +12,18 @@ from bench.cli.options import executor_options
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.paths import results_dir, writable_dir
+from bench.executors.base import ExecutorOptions
+from bench.executors.packing import peaks_from_records
+from bench.protocols import PROTOCOLS
 from bench.records import RecordStore
 from bench.report.format import percent
 from bench.spec import DEFAULT_SCHEDULE, MAX_RATIO
+from generators import GENERATORS
+from segmenters import SCHEDULES, SEGMENTERS
 
 
 def _validated(grid):
     """Canonical generator and segmenter names, checked before any work, so a typo costs nothing."""
-    from dataclasses import replace
-
-    from generators import GENERATORS
-    from segmenters import SCHEDULES, SEGMENTERS
-
     generators = tuple(GENERATORS.canonical(g) for g in grid.generators)
     segmenters = tuple(SEGMENTERS.canonical(s) for s in grid.segmenters)
     for name in generators:
@@ -34,8 +36,7 @@ def _validated(grid):
 
 def plan_protocol(name: str, values: dict, where: str):
     """The protocol and its validated grid: every name, value and device checked before any work."""
-    from bench.protocols import PROTOCOLS
-    from bench.runner import resolve_device
+    from bench.runner import resolve_device  # deferred: the runner loads torch
 
     protocol = PROTOCOLS.get(name)
     grid = protocol.grid(values, where)
@@ -47,8 +48,7 @@ def run_protocol(
 ) -> list[dict]:
     """Run one planned protocol grid; one row per distinct run. ``execution``: the ``--executor/--jobs/
     --threads/--address`` values. ``quiet`` (for --json) sends the human-readable lines to stderr."""
-    from bench.executors.base import ExecutorOptions
-    from bench.executors.packing import peaks_from_records
+    # deferred: running a grid loads torch and the model stack, which `bench --help` does without
     from bench.protocols.execute import distinct, make_executor, run_specs
 
     protocol, grid = planned

@@ -9,6 +9,8 @@ from bench.core.atomic import atomic_file, write_text_atomic
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.paths import results_dir, writable_dir
+from bench.metrics.benign import load_rules
+from bench.records import QUALITY, RecordStore, load_runs
 
 SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}
 
@@ -25,8 +27,7 @@ SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}
 @options.as_json
 def report(fmt, out, records, write_all, rules, metric, strict, as_json):
     """Build the leaderboard (mean ± std over seeds) and, with --all, every paper-style table and plot."""
-    from bench.metrics.benign import load_rules
-    from bench.records import QUALITY, RecordStore, load_runs
+    # deferred: tables load pandas
     from bench.report.frames import metrics_of, records_frame
     from bench.report.render import render
     from bench.report.tables import leaderboard, run_table, summary_metrics
@@ -63,6 +64,7 @@ def write_report(frame, rules_name: str, quality: list[dict], metric: str, targe
     """Every table in markdown, LaTeX and CSV, the ratio plots as PNG, and a static HTML page."""
     import matplotlib.pyplot as plt
 
+    # deferred: tables and plots load pandas and matplotlib
     from bench.report.plots import ratio_curves, ratio_figures
     from bench.report.render import html_page, render
     from bench.report.tables import build_tables

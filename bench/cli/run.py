@@ -5,9 +5,12 @@ import click
 from bench.cli import options
 from bench.core.jsonfile import dumps
 from bench.core.paths import results_dir, writable_dir
+from bench.core.specs import GeneratorSpec
 from bench.records import RecordStore
 from bench.report.format import percent
-from bench.spec import DEFAULT_SCHEDULE
+from bench.spec import DEFAULT_SCHEDULE, RunSpec, check_ratio
+from generators import GENERATORS
+from segmenters import SEGMENTERS
 
 
 @click.command()
@@ -36,11 +39,7 @@ from bench.spec import DEFAULT_SCHEDULE
 def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, data_root, category, split, seed, schedule, device,
         pretrained, force, records, strict, max_ratio, as_json):
     """Train a segmenter on real + synthetic pairs of one category and record its test metrics."""
-    from bench.core.specs import GeneratorSpec
-    from bench.runner import check_spec, execute, resolve_device
-    from bench.spec import RunSpec, check_ratio
-    from generators import GENERATORS
-    from segmenters import SEGMENTERS
+    from bench.runner import check_spec, execute, resolve_device  # deferred: a run loads torch and the model stack
 
     # Everything a typo can break is checked before any data is loaded: names, parameters, numbers, paths.
     check_ratio(ratio, max_ratio, "--ratio")
@@ -67,7 +66,7 @@ def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, 
     m = outcome.record["metrics"]
     status = "skipped (record exists; --force to rerun)" if outcome.skipped else "done"
     click.echo(
-        f"{status}: {outcome.record['run_id']}  {spec.normalized().generator} ratio={ratio:g} {spec.segmenter} "
+        f"{status}: {outcome.record['run_id']}  {outcome.spec.generator} ratio={ratio:g} {spec.segmenter} "
         f"{dataset}/{category} seed={seed}  mIoU={percent(m['mIoU'], sign='%')}  mIoU_defect={percent(m['mIoU_defect'], sign='%')}  -> {outcome.path}"
     )
 

@@ -3,6 +3,9 @@ from __future__ import annotations
 import click
 
 from bench.cli.output import emit_rows
+from segmenters import SEGMENTERS
+from segmenters.openmmlab import ops_available
+from segmenters.registry import table_order
 
 
 @click.group()
@@ -14,12 +17,9 @@ def segmenters():
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_segmenters(as_json):
     """List the registered segmenters (inference parameters, for one defect class + background)."""
-    from segmenters import SEGMENTERS
-    from segmenters.registry import PAPER_ORDER
-    from segmenters.train import count_parameters, ops_available
+    from segmenters.model import count_parameters  # deferred: counting builds models with torch
 
-    names = [n for n in PAPER_ORDER if n in SEGMENTERS.names()]
-    names += [n for n in SEGMENTERS.names() if n not in names]
+    names = table_order(SEGMENTERS.names())
     ops = ops_available()
     rows = []
     for name in names:

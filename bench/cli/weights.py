@@ -3,6 +3,8 @@ from __future__ import annotations
 import click
 
 from bench.cli.output import emit_rows
+from bench.core.paths import weights_dir
+from segmenters.registry import expected_weights
 
 
 @click.group()
@@ -14,9 +16,6 @@ def weights():
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def check(as_json):
     """List every pretrained file the segmenters expect, whether it is present, and where to get it."""
-    from bench.core.paths import weights_dir
-    from segmenters.registry import expected_weights
-
     root = weights_dir()
     rows = []
     for file, (spec, users) in expected_weights().items():

@@ -5,6 +5,9 @@ type annotations; a range or a set of choices rides along in ``Annotated``::
 
     def __init__(self, max_defects: Annotated[int, Range(1, 64)] = 1, shapes: Annotated[str, OneOf("real", "hmi")] = "real"):
 
+``Task`` marks a parameter that names another task's data (DCDGANc's transfer ``source``): whoever runs
+the backend loads that task's training pairs and hands them over, so no backend reads a dataset itself.
+
 ``check_params`` validates user values against that declaration (unknown names, types, ranges) and
 returns them converted, so a typo or a string where a number belongs is one line naming the parameter,
 the value and what is allowed, before anything is trained or generated. ``effective_params`` is the
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from bench.core.errors import BenchError
+from bench.core.specs import TaskRef
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,26 @@ class OneOf:
 
 
 @dataclass(frozen=True)
+class Task:
+    """A ``DATASET/CATEGORY[/SPLIT]`` value naming another task; the split defaults to ``default_split``."""
+
+    default_split: str
+
+    def admits(self, value) -> bool:
+        parts = str(value).split("/")
+        return len(parts) in (2, 3) and all(parts)
+
+    def parse(self, value) -> TaskRef:
+        if not self.admits(value):
+            raise BenchError(f"{value!r} is not DATASET/CATEGORY[/SPLIT]", "pass e.g. toy/wood")
+        dataset, category, *split = str(value).split("/")
+        return TaskRef(dataset, category, split[0] if split else self.default_split)
+
+    def __str__(self) -> str:
+        return f"a task DATASET/CATEGORY[/SPLIT] (split {self.default_split} if left out)"
+
+
+@dataclass(frozen=True)
 class Declared:
     """One declared parameter: its name, default, base types (``None`` allowed or not) and constraints."""
 
@@ -73,6 +97,22 @@ class Declared:
         kind = "|".join(t.__name__ for t in self.types) or "any"
         extra = "".join(f", {c}" for c in self.constraints)
         return f"{self.name} ({kind}{' or null' if self.optional else ''}{extra}, default {self.default!r})"
+
+
+def declared_class_params(cls: type) -> dict[str, Declared]:
+    """The parameters of a class's ``__init__``; one that passes ``**kwargs`` on declares its base's as well,
+    so shared parameters are declared once, in the base (the base's come first)."""
+    inits = []
+    for klass in cls.__mro__:
+        if "__init__" in vars(klass):
+            inits.append(klass.__init__)
+            kinds = [p.kind for p in inspect.signature(klass.__init__).parameters.values()]
+            if inspect.Parameter.VAR_KEYWORD not in kinds:
+                break
+    out: dict[str, Declared] = {}
+    for init in reversed(inits):
+        out.update(declared_params(init))
+    return out
 
 
 def declared_params(init: Callable) -> dict[str, Declared]:
@@ -91,7 +131,7 @@ def _declared(name: str, default, hint) -> Declared:
     constraints: tuple = ()
     if typing.get_origin(hint) is typing.Annotated:
         hint, *extras = typing.get_args(hint)
-        constraints = tuple(e for e in extras if isinstance(e, (Range, OneOf)))
+        constraints = tuple(e for e in extras if isinstance(e, (Range, OneOf, Task)))
     if hint is None:
         return Declared(name, default, (), True, constraints)
     args = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
@@ -144,6 +184,16 @@ def check_params(owner: str, declared: Mapping[str, Declared], values: Mapping[s
                 if not constraint.admits(converted):
                     raise BenchError(f"{owner}: parameter {name}={value!r} is out of range", f"expected {d.describe()}")
         out[name] = converted
+    return out
+
+
+def task_params(declared: Mapping[str, Declared], values: Mapping[str, Any]) -> dict[str, TaskRef]:
+    """The values of parameters marked ``Task``, parsed: the other tasks a backend learns from."""
+    out = {}
+    for name, value in values.items():
+        marks = [c for c in declared[name].constraints if isinstance(c, Task)] if name in declared else []
+        if marks and value is not None:
+            out[name] = marks[0].parse(value)
     return out
 
 

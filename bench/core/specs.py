@@ -1,4 +1,4 @@
-"""Value objects that name a piece of work: a generator with its parameters."""
+"""Value objects that name a piece of work: a generator with its parameters, a task's data."""
 
 from __future__ import annotations
 
@@ -51,3 +51,13 @@ def split_top_level(text: str, sep: str = ",") -> list[str]:
             current.append(char)
     parts.append("".join(current).strip())
     return [p for p in parts if p]
+@dataclass(frozen=True)
+class TaskRef:
+    """One task's data by name: a category of a dataset under a split preset."""
+
+    dataset: str
+    category: str
+    split: str
+
+    def __str__(self) -> str:
+        return f"{self.dataset}/{self.category}/{self.split}"

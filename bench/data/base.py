@@ -19,7 +19,10 @@ from bench.core.registry import Registry
 
 
 class DatasetAdapter(ABC):
-    name: ClassVar[str]
+    """Reads one release layout. Adapters are stateless readers, registered as instances under their ``name``."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
     version: ClassVar[int] = 1  # bump when the normalization changes, so old caches are not reused
     needs_root: ClassVar[bool] = True
 
@@ -41,7 +44,7 @@ class DatasetAdapter(ABC):
         return files_fingerprint(base) if base is not None and base.exists() else ""
 
 
-DATASETS: Registry[type[DatasetAdapter]] = Registry("dataset", "bench.datasets", discover="bench.data.adapters")
+DATASETS: Registry[DatasetAdapter] = Registry("dataset", "bench.datasets", DatasetAdapter, discover="bench.data.adapters")
 
 
 def resolve_root(adapter: DatasetAdapter, data_root: str | Path | None) -> Path | None:
@@ -57,7 +60,7 @@ def resolve_root(adapter: DatasetAdapter, data_root: str | Path | None) -> Path 
 
 def load_pool(dataset: str, category: str, data_root: str | Path | None = None, progress: bool = False) -> PairSet:
     """The normalized pool of one category, imported into the cache on first use."""
-    adapter = DATASETS.get(dataset)()
+    adapter = DATASETS.get(dataset)
     root = resolve_root(adapter, data_root)
     available = adapter.categories(root)
     where = f" under {root}" if root else ""

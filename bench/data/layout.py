@@ -166,9 +166,15 @@ class FileLayoutAdapter(DatasetAdapter):
         return files_fingerprint(root, files)
 
 
-def flat_sources(folder: Path, image_dir: str, mask_dir: str, mask_suffix: str) -> list[Source]:
-    """``<folder>/<image_dir>/<stem>.<ext>`` with ``<folder>/<mask_dir>/<stem><mask_suffix>``; groups from mask content."""
-    images = image_files(folder / image_dir)
-    matched = match_masks(images, masks_by_stem(folder / mask_dir, mask_suffix), folder / mask_dir, mask_suffix)
-    return [Source(stem, images[stem], mask) for stem, mask in matched.items()]
+def flat_sources(
+    folder: Path, image_dir: str, mask_dir: str, mask_suffix: str, image_prefix: str = "", mask_prefix: str = ""
+) -> list[Source]:
+    """``<folder>/<image_dir>/<image_prefix><key>.<ext>`` with ``<folder>/<mask_dir>/<mask_prefix><key><mask_suffix>``;
+    pair ids are the keys, groups come from mask content."""
+    images = {
+        stem[len(image_prefix) :]: path for stem, path in image_files(folder / image_dir).items() if stem.startswith(image_prefix)
+    }
+    masks = masks_by_stem(folder / mask_dir, mask_suffix, prefix=mask_prefix)
+    matched = match_masks(images, masks, folder / mask_dir, mask_suffix, mask_prefix=mask_prefix)
+    return [Source(key, images[key], mask) for key, mask in matched.items()]
 

@@ -72,7 +72,7 @@ class SplitRule:
     parameter_hint: str = ""
 
 
-SPLITS: Registry[SplitRule] = Registry("split preset", "bench.splits")
+SPLITS: Registry[SplitRule] = Registry("split preset", "bench.splits", SplitRule)
 
 
 def _five_shot(n: int, _: Fraction | None) -> int:

@@ -25,6 +25,8 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class ToyConfig:
+    """Image side, defect images per class, normals per release split (train and test), and the data seed."""
+
     size: int = 64
     defects_per_class: int = 12
     normals_train: int = 10

@@ -10,22 +10,32 @@ from __future__ import annotations
 import traceback
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Iterator, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from bench.core.errors import BenchError
 from bench.core.registry import Registry
 from bench.records import Request
 from bench.spec import RunSpec
 
+if TYPE_CHECKING:  # the runner loads torch and the model stack; listing executors needs neither
+    from bench.runner import ResolvedRun
+
 ATTEMPTS = 2  # a failed run is retried once: a lost worker or a transient error should not cost a grid cell
 
 
 @dataclass(frozen=True)
 class RunTask:
-    spec: RunSpec  # normalized
-    run_id: str
-    data_root: str | None = None
+    run: ResolvedRun  # settled by the grid driver: effective spec, data, run id
+    data_root: str | None = None  # where a worker that cannot see the run's pair sets loads them again
     request: Request | None = None  # the protocol and grid points that asked for the run (provenance)
+
+    @property
+    def spec(self) -> RunSpec:
+        return self.run.spec
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
 
 
 @dataclass(frozen=True)
@@ -60,7 +70,7 @@ class Executor(ABC):
         """Yield one ``Finished`` per task, in completion order."""
 
 
-EXECUTORS: Registry[type[Executor]] = Registry("executor", "bench.executors", discover="bench.executors")
+EXECUTORS: Registry[type[Executor]] = Registry("executor", "bench.executors", Executor, classes=True, discover="bench.executors")
 
 
 def error_line(exc: BaseException) -> str:
@@ -73,15 +83,17 @@ def error_line(exc: BaseException) -> str:
 
 def compute(task: RunTask, threads: int | None = None, progress: bool = False) -> dict:
     """Run one task in this process (the body every executor ships to its workers), with ``threads``
-    torch threads for its duration."""
+    torch threads for its duration. A worker on a node that does not see the driver's pair sets resolves
+    the spec again from the data root, and must arrive at the same run id."""
     import torch
 
-    from bench.runner import compute_record
+    from bench.runner import compute_record, resolve  # deferred: torch and the model stack load in workers only
 
     before = torch.get_num_threads()
     torch.set_num_threads(threads or before)
     try:
-        record = compute_record(task.spec, task.data_root, progress=progress, request=task.request)
+        run = task.run if task.run.on_disk() else resolve(task.spec, task.data_root)
+        record = compute_record(run, progress=progress, request=task.request)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one reportable line
         raise RunFailed(f"{task.spec.segmenter}/{task.spec.generator}/{task.spec.category}/seed {task.spec.seed}: {error_line(exc)}") from None
     finally:

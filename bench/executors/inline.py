@@ -7,7 +7,7 @@ from typing import Iterator, Sequence
 from bench.executors.base import ATTEMPTS, EXECUTORS, Executor, Finished, RunFailed, RunTask, compute
 
 
-@EXECUTORS.register("inline")
+@EXECUTORS.register
 class InlineExecutor(Executor):
     name = "inline"
 

@@ -68,7 +68,7 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=True, cancel_futures=True)
 
 
-@EXECUTORS.register("local")
+@EXECUTORS.register
 class LocalExecutor(Executor):
     name = "local"
 

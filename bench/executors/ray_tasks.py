@@ -20,7 +20,7 @@ from bench.executors.packing import CUDA_CONTEXT_BYTES, memory_key
 FORWARDED_ENV = ("BENCH_CACHE", "BENCH_RESULTS", "BENCH_WEIGHTS")
 
 
-@EXECUTORS.register("ray")
+@EXECUTORS.register
 class RayExecutor(Executor):
     name = "ray"
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from bench.core.errors import BenchError
 from bench.core.images import read_index_mask
+from bench.core.pairset import PairSet
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,6 @@ class LoadedPredictions:
 
 def read_ground_truth(root: Path) -> tuple[dict[str, np.ndarray], dict[int, str] | None]:
     """Masks by id, and the class map when ``root`` is a pair set."""
-    from bench.core.pairset import PairSet
-
     root = Path(root)
     if not root.is_dir():
         raise BenchError(f"ground-truth folder {root} does not exist", "pass --gt a pair set or a folder of mask PNGs")

@@ -45,7 +45,7 @@ def mean_top_k(prob: np.ndarray, fraction: float = TOP_K_FRACTION) -> float:
     return float(np.partition(flat, flat.size - k)[flat.size - k :].mean())
 
 
-IMAGE_SCORES: Registry[ImageScore] = Registry("image score", "bench.image_scores")
+IMAGE_SCORES: Registry[ImageScore] = Registry("image score", "bench.image_scores", ImageScore)
 for _score in (
     ImageScore("max", "maximum defect probability of the image", "SeaS / LFD; bench default",
                lambda p: float(np.max(p))),
@@ -54,7 +54,7 @@ for _score in (
     ImageScore("mean-top-k", f"mean of the k highest pixel scores, k = {TOP_K_FRACTION:.0%} of the pixels (at least 1)",
                "bench", mean_top_k),
 ):
-    IMAGE_SCORES.add(_score.name, _score)
+    IMAGE_SCORES.register(_score)
 
 
 def image_scores(defect_prob: np.ndarray, name: str = DEFAULT_IMAGE_SCORE) -> np.ndarray:

@@ -10,7 +10,6 @@ and the worst case for the number of thresholds.
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,8 +22,8 @@ import torch
 from bench.core.paths import results_dir
 from bench.metrics.pro import aupro, defect_regions, pixel_curves
 from bench.metrics.scores import roc_auc
+from bench.perf.host import host
 from bench.perf.output import write_result
-from bench.perf.segmenters import device_name
 
 
 def synthetic_task(images: int, size: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -92,8 +91,7 @@ def benchmark(images: int, size: int, repeats: int, loop_thresholds: int) -> dic
     return {
         "schema": "bench.perf.aupro/1",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "device": device_name(torch.device("cpu")),
-        "load_average": os.getloadavg()[0],
+        **host(torch.device("cpu")),
         "images": images,
         "size": size,
         "pixels": int(gt.size),

@@ -20,18 +20,15 @@ import torch
 from bench.core.errors import BenchError
 from bench.core.paths import results_dir
 from bench.core.progress import progress
+from bench.perf.host import host
 from bench.perf.output import write_result
-from bench.perf.segmenters import device_name
+from bench.runner import resolve_device
 from generators.defectgen.config import PROFILES, TIMESTEPS, large_unet, small_unet
 from generators.defectgen.plan import HANDOVERS, SAMPLERS, large_only, plan
 from generators.defectgen.training import build_model
 
 NUM_CLASSES = 6  # five defect types + background, the released configs' 9 channels
 REFERENCE = "DefectSynth Table IV: 0.014 pairs/s for the original Defect-Gen code"
-
-
-def _device(name: str) -> torch.device:
-    return torch.device("cuda" if name == "auto" and torch.cuda.is_available() else ("cpu" if name == "auto" else name))
 
 
 @torch.inference_mode()
@@ -82,10 +79,7 @@ def benchmark(device: torch.device, batch: int, warmup: int, iters: int, u: int,
     return {
         "schema": "bench.perf.defectgen_sampling/1",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "device": device_name(device),
-        "device_type": device.type,
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
+        **host(device),
         "precision": "bf16 autocast" if device.type == "cuda" else "fp32",
         "resolution": profile.resolution,
         "num_classes": NUM_CLASSES,
@@ -139,7 +133,7 @@ def markdown(result: dict) -> str:
 @click.option("--receptive-field", default="medium", show_default=True)
 def main(device, batch, warmup, iters, u, fast_steps, receptive_field):
     """Measure and write results/perf/defectgen_sampling.{json,md}."""
-    device = _device(device)
+    device = resolve_device(device)
     batch = batch or (PROFILES.get("paper").sample_batch if device.type == "cuda" else 1)
     try:
         result = benchmark(device, batch, warmup, iters, u, fast_steps, receptive_field)

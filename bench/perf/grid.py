@@ -25,8 +25,8 @@ from bench.core.paths import results_dir
 from bench.data.base import load_pool
 from bench.executors.base import ExecutorOptions
 from bench.executors.packing import cpu_cores
+from bench.perf.host import host
 from bench.perf.output import write_result
-from bench.perf.segmenters import device_name
 from bench.protocols.execute import make_executor, run_specs
 from bench.records import RecordStore
 from bench.spec import RunSpec
@@ -114,10 +114,8 @@ def benchmark(segmenter: str, runs: int, pairs: int, size: int, work: Path, with
     return {
         "schema": "bench.perf.grid/1",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "device": device_name(torch.device("cpu")),
+        **host(torch.device("cpu")),
         "cores": cores,
-        "torch": torch.__version__,
-        "load_average": os.getloadavg()[0],
         "timed": "wall time of run_specs over the whole grid, worker and Ray start-up included; dataset pre-cached",
         "grid": grid,
         "loading": time_loading(work, pairs, size),

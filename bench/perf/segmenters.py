@@ -3,13 +3,11 @@ at a larger batch, at the paper's input size, warm-up excluded, written to resul
 
 Timed is what a deployed model does per image: ``model.test_step`` (normalization, forward pass, resize
 to the input and argmax) on uint8 images already on the device, in fp32, weights random (speed does not
-depend on them). Run it as ``bench perf segmenters`` or ``python -m bench.perf.segmenters``.
+depend on them). Run it as ``bench perf segmenters``.
 """
 
 from __future__ import annotations
 
-import os
-import platform
 import re
 import statistics
 import time
@@ -22,20 +20,14 @@ import torch
 
 from bench.core.errors import BenchError
 from bench.core.progress import progress as progress_bar
+from bench.perf.host import host
 from bench.perf.output import write_result
+from segmenters import SCHEDULES, SEGMENTERS
+from segmenters.config import load_config
+from segmenters.data import model_inputs
+from segmenters.model import build_model, inference_parameters, seed_everything
 
 PAPER_DEVICE = "NVIDIA RTX 3090"
-
-
-def device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        match = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.MULTILINE)
-        if match:
-            return match.group(1).strip()
-    return platform.processor() or platform.machine()
 
 
 def _synchronize(device: torch.device) -> None:
@@ -69,9 +61,6 @@ def measure(
     seed: int = 0,
 ) -> dict:
     """Latency at batch 1 (median ms per image) and throughput at ``batch_size`` (images/s) of one segmenter."""
-    from segmenters import SCHEDULES, SEGMENTERS
-    from segmenters.train import build_model, inference_parameters, load_config, model_inputs, seed_everything
-
     spec = SEGMENTERS.get(name)
     seed_everything(seed)
     cfg = load_config(spec, num_classes, SCHEDULES.get("smoke"), pretrained=False, input_size=size)
@@ -151,11 +140,7 @@ def benchmark(
     result = {
         "schema": "bench.perf.segmenters/1",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "device": device_name(device),
-        "device_type": device.type,
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "load_average": os.getloadavg()[0],  # other work on the machine skews CPU timings
+        **host(device),
         "precision": "fp32",
         "size": size,
         "batch_size": batch_size,
@@ -169,10 +154,3 @@ def benchmark(
     json_path, md_path = write_result(out_dir, stem, result, table2_markdown(result))
     return result, json_path, md_path
 
-
-if __name__ == "__main__":
-    import sys
-
-    from bench.cli import main
-
-    sys.exit(main(["perf", "segmenters", *sys.argv[1:]]))

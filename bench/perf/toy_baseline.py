@@ -7,7 +7,6 @@ A benchmark, not a test: it trains real models for minutes. Writes results/perf/
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -20,8 +19,8 @@ import torch
 from bench.core.paths import results_dir
 from bench.data import toy
 from bench.perf.grid import cache_at
+from bench.perf.host import host
 from bench.perf.output import write_result
-from bench.perf.segmenters import device_name
 from bench.records import RecordStore
 from bench.runner import execute
 from bench.spec import DEFAULT_SCHEDULE, RunSpec
@@ -48,9 +47,7 @@ def benchmark(segmenter: str, seeds: tuple[int, ...], schedule: str, work: Path)
     return {
         "schema": "bench.perf.toy_baseline/1",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "device": device_name(torch.device("cpu")),
-        "torch_threads": torch.get_num_threads(),
-        "load_average": os.getloadavg()[0],
+        **host(torch.device("cpu")),
         "segmenter": segmenter,
         "schedule": schedule,
         "runs": rows,
@@ -62,7 +59,7 @@ def markdown(result: dict) -> str:
         f"# Real-only toy baseline at the default schedule: {result['device']}",
         "",
         f"`bench run` defaults: `{result['segmenter']}` from scratch, `{result['schedule']}` schedule, split `ds-5shot`, ratio 0; "
-        f"{result['torch_threads']} torch threads, load average {result['load_average']:.1f} at the end; {result['created']}.",
+        f"{result['threads']} torch threads, load average {result['load_average']:.1f} at the end; {result['created']}.",
         "",
         "| product | seeds | mIoU (%) | defect mIoU (%) | predicted background (% of test pixels) | seconds per run |",
         "| --- | --- | --- | --- | --- | --- |",

@@ -1,4 +1,4 @@
-"""Training throughput of the harness loop (``segmenters.train.train_model``) against plain MMSegmentation
+"""Training throughput of the harness loop (``segmenters.loop.train_model``) against plain MMSegmentation
 training of the same config, in one process, on the same pairs.
 
 Both sides train the model of ``load_config`` (random init) with the same batch size, input size and
@@ -15,7 +15,6 @@ warm-up (model building, first-call kernel selection, worker start) excluded. Ru
 from __future__ import annotations
 
 import gc
-import os
 import platform
 import tempfile
 import time
@@ -33,8 +32,13 @@ import torch
 from bench.core.errors import BenchError
 from bench.core.paths import results_dir
 from bench.data.toy import ToyConfig, category_pairs, classes
+from bench.perf.host import host
 from bench.perf.output import write_result
-from bench.perf.segmenters import device_name
+from bench.runner import resolve_device
+from segmenters import SEGMENTERS, Schedule
+from segmenters.config import load_config, optim_config, round_up
+from segmenters.loop import train_model
+from segmenters.openmmlab import import_mmseg
 
 CATEGORY = "wood"
 TIMED = (
@@ -89,9 +93,7 @@ def _reset_peak_memory(device: torch.device) -> None:
 
 
 def time_harness(spec, cfg, images: np.ndarray, masks: np.ndarray, schedule, device: torch.device, warmup: int) -> float:
-    """Seconds of the timed iterations of ``segmenters.train.train_model``."""
-    from segmenters.train import train_model
-
+    """Seconds of the timed iterations of ``segmenters.loop.train_model``."""
     clock = StepClock(device, warmup, schedule.iters - warmup)
     train_model(spec, cfg, images, masks, schedule, seed=0, device=device, progress=False, on_step=clock)
     return clock.seconds()
@@ -161,8 +163,6 @@ def time_mmseg(
     from mmengine.hooks import Hook
     from mmengine.runner import Runner
 
-    from segmenters.train import import_mmseg
-
     if get_device() != device.type:
         raise BenchError(
             f"plain MMSegmentation trains on mmengine's device ({get_device()}), not {device.type}",
@@ -190,9 +190,6 @@ def time_mmseg(
 
 def measure(name: str, size: int, batch_size: int, device: torch.device, warmup: int, iters: int, workers: int) -> dict:
     """Throughput of one segmenter trained by the harness loop and by plain MMSegmentation."""
-    from segmenters import SEGMENTERS, Schedule
-    from segmenters.train import load_config, optim_config, round_up
-
     spec = SEGMENTERS.get(name)
     images, masks = _toy_arrays(size)
     schedule = Schedule("train-step", iters=warmup + iters, batch_size=batch_size, crop_size=None)
@@ -228,10 +225,7 @@ def benchmark(
     return {
         "schema": "bench.perf.train_step/1",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "device": device_name(device),
-        "device_type": device.type,
-        "threads": torch.get_num_threads(),
-        "load_average": os.getloadavg()[0],  # other work on the machine skews CPU timings
+        **host(device),
         "versions": {
             "python": platform.python_version(),
             "torch": torch.__version__,
@@ -288,9 +282,6 @@ def markdown(result: dict) -> str:
 @click.option("--out", default=None, type=click.Path(path_type=Path), help="Folder [default: results/perf].")
 def main(names, device, size, batch_size, warmup, iters, workers, out):
     """Measure and write train_step.{json,md}."""
-    from bench.runner import resolve_device
-    from segmenters import SEGMENTERS
-
     try:
         chosen = [SEGMENTERS.canonical(n.strip().lower()) for n in names.split(",") if n.strip()]
         for name in chosen:

@@ -72,6 +72,15 @@ class Grid:
                 for seed in self.seeds:
                     yield segmenter, category, seed
 
+    def sweep(self, field: str, values, generators: tuple[str, ...] = ("none",)) -> list[RunSpec]:
+        """Every generator x cell x value of one run-spec field: the grid of a protocol that varies one setting."""
+        return [
+            self.run_spec(generator, segmenter, category, seed, **{field: value})
+            for generator in generators
+            for segmenter, category, seed in self.cells()
+            for value in values
+        ]
+
 
 # What each numeric grid key admits (every element of a list key).
 RANGES = {
@@ -150,9 +159,5 @@ class Protocol:
         return Grid.from_mapping(values, where, base=Grid.from_mapping(self.defaults, f"protocol {self.name}"))
 
 
-PROTOCOLS: Registry[Protocol] = Registry("protocol", "bench.protocols", discover="bench.protocols")
+PROTOCOLS: Registry[Protocol] = Registry("protocol", "bench.protocols", Protocol, discover="bench.protocols")
 
-
-def register(protocol: Protocol) -> Protocol:
-    PROTOCOLS.add(protocol.name, protocol)
-    return protocol

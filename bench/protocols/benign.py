@@ -4,10 +4,10 @@ when the report is built (``bench report --rules``) and any rule file can be tri
 
 from __future__ import annotations
 
-from bench.protocols.base import Protocol, register
+from bench.protocols.base import PROTOCOLS, Protocol
 from bench.protocols.synthetic_ratio import ratio_specs
 
-register(
+PROTOCOLS.register(
     Protocol(
         "benign",
         "recall of defective products and false-reject rate under per-product benign rules, real only vs ratio 1",

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.core.progress import progress as progress_bar
+from bench.data.tasks import Tasks
 from bench.executors import EXECUTORS, Executor, Finished, RunTask
 from bench.executors.base import ExecutorOptions
 from bench.records import RecordStore, Request
-from bench.runner import RunOutcome, check_spec, manifest_hash_of
+from bench.runner import ResolvedRun, RunOutcome, effective_spec, resolve
 from bench.spec import RunSpec
 
 
@@ -35,10 +36,10 @@ def distinct(specs: list[RunSpec]) -> list[RunSpec]:
 
 
 def points_by_run(specs: list[RunSpec]) -> dict[RunSpec, list[RunSpec]]:
-    """Each distinct run (normalized spec) with the grid points, as asked, that it answers."""
+    """Each distinct run (effective spec) with the grid points, as asked, that it answers."""
     runs: dict[RunSpec, list[RunSpec]] = {}
     for spec in specs:
-        runs.setdefault(spec.normalized(), []).append(spec)
+        runs.setdefault(effective_spec(spec), []).append(spec)
     return runs
 
 
@@ -59,25 +60,22 @@ def run_specs(
 ) -> GridOutcome:
     """``protocol`` and ``source`` (the grid file or "command line") are recorded with each computed run."""
     executor = executor or make_executor("inline", ExecutorOptions())
-    points = points_by_run(specs)
-    runs = list(points)
-    for spec in runs:
-        check_spec(spec)  # a typo or a missing weights file fails the grid before any run starts
+    loaded = Tasks(progress)  # one pool load and split per category, however many runs share it
+    runs: dict[str, ResolvedRun] = {}
+    asked: dict[str, list[RunSpec]] = {}
+    for spec, points in points_by_run(specs).items():
+        run = resolve(spec, data_root, loaded)  # a typo or a missing weights file fails the grid before any run starts
+        runs.setdefault(run.run_id, run)
+        asked.setdefault(run.run_id, []).extend(points)
     by_id: dict[str, RunOutcome] = {}
-    order, tasks = [], []
-    manifests: dict[tuple[str, str, str], str] = {}  # one pool load per category and split, not per run
-    for spec in runs:
-        data = (spec.dataset, spec.category, spec.split)
-        if data not in manifests:
-            manifests[data] = manifest_hash_of(*data, data_root, progress)
-        run_id = spec.run_id(manifests[data])
-        order.append(run_id)
-        existing = None if force else store.get(run_id)
+    tasks = []
+    for run in runs.values():
+        existing = None if force else store.get(run.run_id)
         if existing is not None:
-            by_id[run_id] = RunOutcome(existing, store.path(run_id), skipped=True)
+            by_id[run.run_id] = RunOutcome(existing, store.path(run.run_id), True, run.spec)
         else:
-            request = Request(protocol, source, tuple(p.to_dict() for p in points[spec]))
-            tasks.append(RunTask(spec, run_id, None if data_root is None else str(data_root), request))
+            request = Request(protocol, source, tuple(p.to_dict() for p in asked[run.run_id]))
+            tasks.append(RunTask(run, None if data_root is None else str(data_root), request))
     failures = []
     bar = progress_bar(total=len(tasks), desc=f"{label} ({executor.name})", unit="run", enabled=progress)
     with bar:
@@ -86,6 +84,6 @@ def run_specs(
                 failures.append(finished)
                 bar.write(f"failed after {finished.attempts} attempt(s): {finished.error}")
             else:
-                by_id[finished.task.run_id] = RunOutcome(finished.record, store.write(finished.record), skipped=False)
+                by_id[finished.task.run_id] = RunOutcome(finished.record, store.write(finished.record), False, finished.task.spec)
             bar.update()
-    return GridOutcome(len(specs), tuple(by_id[i] for i in order if i in by_id), tuple(failures))
+    return GridOutcome(len(specs), tuple(by_id[i] for i in runs if i in by_id), tuple(failures))

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from bench.protocols.base import Grid, Protocol, register
+from bench.protocols.base import PROTOCOLS, Grid, Protocol
 from bench.spec import RunSpec
 
 
 def normal_specs(grid: Grid) -> list[RunSpec]:
-    return [
-        grid.run_spec("none", segmenter, category, seed, normal_ratio=p)
-        for segmenter, category, seed in grid.cells()
-        for p in grid.normal_ratios
-    ]
+    return grid.sweep("normal_ratio", grid.normal_ratios)
 
 
-register(
+PROTOCOLS.register(
     Protocol(
         "normal-data",
         "real train + p x |real train| defect-free images from the split's training normals; p = 0 is the baseline",

@@ -13,17 +13,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from bench.alignment import AlignmentSetup, mask_alignment
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.pairset import PairSet
 from bench.core.paths import results_dir
 from bench.core.progress import progress as progress_bar
+from bench.core.specs import GeneratorSpec, TaskRef
+from bench.data.tasks import Tasks
 from bench.metrics import quality as q
-from bench.metrics.alignment import AlignmentSetup, mask_alignment, set_contrast
-from bench.protocols.base import Grid, Protocol, register
+from bench.protocols.base import PROTOCOLS, Grid, Protocol
 from bench.provenance import provenance
 from bench.records import QUALITY, QUALITY_SCHEMA, RecordStore
-from bench.runner import resolve_device
+from bench.runner import load_sources, resolve_device
+from generators.contrast import set_contrast
+from generators.synthesize import synthesize
+from segmenters import SCHEDULES
 
 REGIONS = ("image", "defect")
 
@@ -54,8 +59,6 @@ def _arrays(pairs: PairSet, region: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def alignment_setup(spec: QualitySpec, device: torch.device) -> AlignmentSetup | None:
-    from segmenters import SCHEDULES
-
     if spec.alignment_segmenter is None:
         return None
     return AlignmentSetup(spec.alignment_segmenter, SCHEDULES.get(spec.schedule), spec.seed, device.type, spec.pretrained)
@@ -63,11 +66,6 @@ def alignment_setup(spec: QualitySpec, device: torch.device) -> AlignmentSetup |
 
 def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, device=torch.device("cpu"), force=False, progress=True):
     """Generate (cached), score and record one quality point; returns (record, skipped)."""
-    from bench.core.specs import GeneratorSpec
-    from bench.data.base import load_pool
-    from bench.data.splits import make_split
-    from generators.synthesize import synthesize
-
     variant = q.ic_lpips_variant(spec.ic_lpips)
     if spec.region not in REGIONS:
         raise BenchError(f"unknown LPIPS region '{spec.region}'", f"choose one of: {', '.join(REGIONS)}")
@@ -77,15 +75,17 @@ def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, devi
     setup = alignment_setup(spec, device)
     if setup is not None:
         setup.check()
-    pool = load_pool(spec.dataset, spec.category, data_root, progress=progress)
-    split = make_split(pool, spec.split)
-    manifest_hash = split.manifest_hash(pool)
+    tasks = Tasks(progress)
+    data = tasks.load(TaskRef(spec.dataset, spec.category, spec.split), data_root)
+    manifest_hash = data.manifest_hash
     run_id = spec.run_id(manifest_hash)
     existing = None if force else store.get(run_id)
     if existing is not None:
         return existing, True
-    train, real_test = pool.subset(split.train), pool.subset(split.test)
-    generated, cache_hit = synthesize(GeneratorSpec(spec.generator), train, pool.subset(split.normal_train), spec.n_generated, spec.seed, progress)
+    train, real_test = data.train, data.pool.subset(data.split.test)
+    generator = GeneratorSpec(spec.generator)
+    sources = load_sources(generator, tasks, spec.dataset, data_root)
+    generated, cache_hit = synthesize(generator, train, data.normals, spec.n_generated, spec.seed, progress, sources)
     gen_images, gen_lpips = _arrays(generated, spec.region)
     real_images, _ = _arrays(real_test, spec.region)
     _, centres = _arrays(train, spec.region)
@@ -150,5 +150,5 @@ def run_quality(grid: Grid, force: bool = False, progress: bool = True, root: Pa
     ]
 
 
-register(Protocol("quality", "FID, KID, IS, LPIPS diversity, IC-LPIPS, defect contrast and mask alignment of each generator's pairs",
-                  execute=run_quality))
+PROTOCOLS.register(Protocol("quality", "FID, KID, IS, LPIPS diversity, IC-LPIPS, defect contrast and mask alignment of each generator's pairs",
+                            execute=run_quality))

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from bench.protocols.base import Grid, Protocol, register
+from bench.protocols.base import PROTOCOLS, Grid, Protocol
 from bench.spec import RunSpec
 
 
 def ratio_specs(grid: Grid) -> list[RunSpec]:
-    return [
-        grid.run_spec(generator, segmenter, category, seed, ratio=ratio).normalized()
-        for generator in grid.generators
-        for segmenter, category, seed in grid.cells()
-        for ratio in grid.ratios
-    ]
+    return grid.sweep("ratio", grid.ratios, grid.generators)
 
 
-register(
+PROTOCOLS.register(
     Protocol(
         "synthetic-ratio",
         "real train + r x |real train| synthetic pairs for each ratio; ratio 0 is the shared real-only baseline",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.protocols.base import Grid, Protocol, register
+from bench.protocols.base import PROTOCOLS, Grid, Protocol
 from bench.spec import RunSpec
 
 
@@ -14,4 +14,4 @@ def upsample_specs(grid: Grid) -> list[RunSpec]:
     return specs
 
 
-register(Protocol("upsample", "fill each category's training set to N pairs with synthetic ones, against real only", upsample_specs))
+PROTOCOLS.register(Protocol("upsample", "fill each category's training set to N pairs with synthetic ones, against real only", upsample_specs))

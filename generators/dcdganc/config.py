@@ -48,13 +48,13 @@ class Profile:
         return fields
 
 
-PROFILES: Registry[Profile] = Registry("dcdganc profile", "bench.dcdganc_profiles")
-PROFILES.add("smoke", Profile("smoke", 16, 4, 8, 16, 2, 1, 6, 4, checkpoint_every=3))
-PROFILES.add("short", Profile("short", 64, 8, 32, 256, 4, 2, 3000, 16, checkpoint_every=500))
+PROFILES: Registry[Profile] = Registry("dcdganc profile", "bench.dcdganc_profiles", Profile)
+PROFILES.register(Profile("smoke", 16, 4, 8, 16, 2, 1, 6, 4, checkpoint_every=3))
+PROFILES.register(Profile("short", 64, 8, 32, 256, 4, 2, 3000, 16, checkpoint_every=500))
 # The paper trains 256 px contents with batch 20 (the released script: latent 8, four residual blocks,
 # widths 32..256 over five down blocks). Its "500 iterations" are read as passes over the constructed
 # content set; bench counts optimizer steps, so the budget is given as steps.
-PROFILES.add("paper", Profile("paper", 256, 8, 32, 256, 5, 4, 20_000, 20, checkpoint_every=1000))
+PROFILES.register(Profile("paper", 256, 8, 32, 256, 5, 4, 20_000, 20, checkpoint_every=1000))
 
 
 def crop_size(profile: Profile, crop: int | None) -> int:

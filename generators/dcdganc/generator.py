@@ -5,7 +5,7 @@ Torch and the networks are imported inside ``fit`` and ``sample``, so registerin
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Annotated, Iterator, Mapping
 
 import numpy as np
 
@@ -13,6 +13,7 @@ from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.pairset import Pair, PairSet
 from bench.core.paths import cache_dir
+from bench.core.specs import TaskRef
 from generators import GENERATORS
 from generators.base import Generator, backgrounds, resolve_class
 from generators.blending import BAND_PX
@@ -20,13 +21,13 @@ from generators.dcdganc.compose import blend, content_patch
 from generators.dcdganc.config import PROFILES, LossWeights, crop_size, model_key
 from generators.dcdganc.contents import cut_contents
 from generators.dcdganc.segment import THRESHOLD, content_mask
-from generators.dcdganc.transfer import TransferSource, parse_class_map, target_classes
+from generators.dcdganc.transfer import SOURCE, parse_class_map, target_classes
 
 DEVICES = ("auto", "cpu", "cuda")
 DRAWS = 8  # noise draws per pair before giving up on a model whose contents are all background
 
 
-@GENERATORS.register("dcdganc")
+@GENERATORS.register
 class DCDGANc(Generator):
     """DCDGANc: a class-controllable GAN draws defect contents that improved Poisson blending puts on normals."""
 
@@ -45,7 +46,7 @@ class DCDGANc(Generator):
         mask_dilation: int = 0,
         threshold: int = THRESHOLD,
         band: int = BAND_PX,
-        source: str | None = None,
+        source: Annotated[str | None, SOURCE] = None,
         class_map: str | None = None,
         device: str = "auto",
     ):
@@ -64,7 +65,8 @@ class DCDGANc(Generator):
         self.defect_class, self.interpolate_to, self.alpha = defect_class, interpolate_to, float(alpha)
         self.position = _parse_position(position)
         self.mask_dilation, self.threshold, self.band = int(mask_dilation), int(threshold), int(band)
-        self.source = TransferSource.parse(source) if source else None
+        self.source = SOURCE.parse(source) if source else None
+        self._source_pairs: PairSet | None = None
         self.class_map = parse_class_map(class_map)
         self.device_name = device
         self.weights = LossWeights()
@@ -73,8 +75,17 @@ class DCDGANc(Generator):
         self._labels: list[int] = []  # GAN class index -> class id in the task's class map
         self._bases: list[Pair] = []
 
+    def use_sources(self, sources: Mapping[TaskRef, PairSet]) -> None:
+        self._source_pairs = sources[self.source] if self.source else None
+
+    def _source(self) -> PairSet:
+        """The transfer source's training defects, as handed over by ``use_sources``."""
+        if self._source_pairs is None:
+            raise BenchError(f"dcdganc source {self.source} was not handed over", "run it through bench run or bench generate")
+        return self._source_pairs
+
     def fingerprint(self) -> str:
-        return self.source.load().content_hash() if self.source else ""
+        return self._source().content_hash() if self.source else ""
 
     def _device(self):
         import torch
@@ -84,9 +95,9 @@ class DCDGANc(Generator):
         return torch.device("cuda" if self.device_name != "cpu" and torch.cuda.is_available() else "cpu")
 
     def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
-        from generators.dcdganc.training import train as train_networks
+        from generators.dcdganc.training import train as train_networks  # deferred: torch loads to train, not to register
 
-        contents_from = self.source.load() if self.source else train
+        contents_from = self._source() if self.source else train
         pairs = list(contents_from)
         present = sorted({int(v) for pair in pairs for v in np.unique(pair.mask) if v})
         if not present:

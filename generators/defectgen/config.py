@@ -59,12 +59,12 @@ class Profile:
         return fields
 
 
-PROFILES: Registry[Profile] = Registry("defectgen profile", "bench.defectgen_profiles")
+PROFILES: Registry[Profile] = Registry("defectgen profile", "bench.defectgen_profiles", Profile)
 # smoke: CPU tests at 32 px; its larger learning rate lets a few dozen iterations visibly learn.
-PROFILES.add("smoke", Profile("smoke", 32, 30, 4, 16, 64, checkpoint_every=10, ema_decay=0.99, sample_batch=4, lr=1e-3))
-PROFILES.add("short", Profile("short", 64, 4000, 4, 32, 256, checkpoint_every=500, ema_decay=0.999, sample_batch=8))
+PROFILES.register(Profile("smoke", 32, 30, 4, 16, 64, checkpoint_every=10, ema_decay=0.99, sample_batch=4, lr=1e-3))
+PROFILES.register(Profile("short", 64, 4000, 4, 32, 256, checkpoint_every=500, ema_decay=0.999, sample_batch=8))
 # The paper trains at 256 px for 150k iterations, batch 2 on each of four GPUs (8 in all).
-PROFILES.add("paper", Profile("paper", 256, 150_000, 8, 96, 1536, checkpoint_every=5000, ema_decay=0.9999, sample_batch=8))
+PROFILES.register(Profile("paper", 256, 150_000, 8, 96, 1536, checkpoint_every=5000, ema_decay=0.9999, sample_batch=8))
 
 
 def large_unet(profile: Profile, num_classes: int) -> UNetConfig:

@@ -59,7 +59,7 @@ class DiffusionGenerator(Generator):
 
     def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
         """Train (or load from the model cache) every denoiser on the defect pairs; normals are not used."""
-        from generators.defectgen.training import encode_pairs, train_denoiser
+        from generators.defectgen.training import encode_pairs, train_denoiser  # deferred: torch loads to train, not to register
 
         pairs = [p for p in train if p.mask.any()]
         if not pairs:
@@ -82,6 +82,7 @@ class DiffusionGenerator(Generator):
     def sample(self, n: int, seed: int) -> Iterator[Pair]:
         if not self._models:
             raise BenchError(f"generator '{self.name}' must be fitted before sampling", "call fit() first")
+        # deferred: torch loads to sample, not to register
         from generators.defectgen.diffusion import cosine_alpha_bars
         from generators.defectgen.sampling import decode, run_plan, sample_generators
 
@@ -100,11 +101,12 @@ class DiffusionGenerator(Generator):
                 yield Pair(f"{self.name}_{seed}_{index:05d}", image, mask, group="synthetic")
 
 
-@GENERATORS.register("defectgen", "defect-gen")
+@GENERATORS.register
 class DefectGen(DiffusionGenerator):
     """Defect-Gen: a large-receptive-field diffusion model lays out the picture, a small one adds local variety."""
 
     name = "defectgen"
+    aliases = ("defect-gen",)
 
     def __init__(
         self,
@@ -134,7 +136,7 @@ class DefectGen(DiffusionGenerator):
         return self.handover(TIMESTEPS, self.u)
 
 
-@GENERATORS.register("ddpm")
+@GENERATORS.register
 class DDPM(DiffusionGenerator):
     """DDPM: Defect-Gen's large denoiser alone, the paper's baseline that memorizes its few training images."""
 

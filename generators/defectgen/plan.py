@@ -9,8 +9,8 @@ the previous one stopped is a restart (the released code's behaviour). See docs/
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from bench.core.errors import BenchError
 from bench.core.registry import Registry
@@ -25,7 +25,7 @@ class Step:
     t_to: int
 
 
-HANDOVERS: Registry[Callable[[int, int], list[Segment]]] = Registry("defectgen mode", "bench.defectgen_modes")
+HANDOVERS: Registry[Callable[[int, int], list[Segment]]] = Registry("defectgen mode", "bench.defectgen_modes", Callable)
 
 
 def _check_u(mode: str, u: int, low: int, high: int) -> None:
@@ -77,7 +77,7 @@ class Sampler:
         return math.ceil(timesteps / steps)
 
 
-SAMPLERS: Registry[Sampler] = Registry("defectgen sampler", "bench.defectgen_samplers")
+SAMPLERS: Registry[Sampler] = Registry("defectgen sampler", "bench.defectgen_samplers", Sampler)
 SAMPLERS.add("full", Sampler(eta=1.0, strided=False))
 SAMPLERS.add("fast", Sampler(eta=0.0, strided=True))
 

@@ -1,12 +1,13 @@
-"""What every import adapter shares: file matching with mismatch reports, mask decoding, class naming, sampling."""
+"""What every import adapter shares: the layout declaration and the file matching it drives, with mismatch
+reports, mask decoding, class naming and sampling. An adapter for a tool with a plain layout is a
+declaration: its ``name``, where ``images`` and ``masks`` lie, and a ``hint`` for errors."""
 
 from __future__ import annotations
 
 import re
-from abc import abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, ClassVar, Iterator, Mapping
+from typing import ClassVar, Iterator, Mapping
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -47,19 +48,24 @@ def match(
     return found, problems
 
 
-def paired_folders(root: Path, image_dir: str, mask_dir: str, mask_key: Callable[[str], str] = str) -> tuple[list[Found], list[str]]:
-    """``root/{image_dir,mask_dir}/`` or ``root/<defect>/{image_dir,mask_dir}/`` with matching file names."""
-    folders = [root] if (root / image_dir).is_dir() else sorted(p for p in root.iterdir() if (p / image_dir).is_dir())
-    found: list[Found] = []
-    problems: list[str] = []
-    for folder in folders:
-        images = {p.stem: p for p in image_files(folder / image_dir)}
-        masks = {mask_key(p.stem): p for p in image_files(folder / mask_dir)}
-        f, pr = match(images, masks, folder.name)
-        prefix = "" if folder == root else f"{folder.name}_"
-        found += [Found(prefix + x.key, x.image, x.mask, x.defect) for x in f]
-        problems += pr
-    return found, problems
+@dataclass(frozen=True)
+class Files:
+    """Where a tool writes one side of its pairs, relative to a folder, and how a file's stem names its pair:
+    ``<prefix><key><suffix>.<ext>``; with ``suffix_optional``, ``<prefix><key>.<ext>`` too."""
+
+    folder: str = "."
+    prefix: str = ""
+    suffix: str = ""
+    suffix_optional: bool = False
+
+    def by_key(self, root: Path) -> dict[str, Path]:
+        found = {}
+        for path in image_files(root / self.folder):
+            stem = path.stem
+            if not stem.startswith(self.prefix) or not (stem.endswith(self.suffix) or self.suffix_optional):
+                continue
+            found[stem[len(self.prefix) :].removesuffix(self.suffix)] = path
+        return found
 
 
 def image_size(path: Path) -> tuple[int, int]:
@@ -89,12 +95,12 @@ def safe_id(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "pair"
 
 
-def fail_on(problems: list[str], root: Path, source: str) -> None:
+def fail_on(problems: list[str], root: Path, name: str) -> None:
     if problems:
         shown = "; ".join(problems[:MAX_LISTED])
         more = f" (and {len(problems) - MAX_LISTED} more)" if len(problems) > MAX_LISTED else ""
         raise BenchError(
-            f"import:{source}: {len(problems)} mismatched image/mask file(s) under {root}: {shown}{more}",
+            f"{name}: {len(problems)} mismatched image/mask file(s) under {root}: {shown}{more}",
             "remove or complete the unmatched files; pairs are never guessed",
         )
 
@@ -103,26 +109,46 @@ class ImportedOutputs(Generator):
     """Base of the import adapters: the pairs a published tool wrote to ``path``, decoded into our encoding."""
 
     kind = "import"
-    source: ClassVar[str]
+    images: ClassVar[Files]
+    masks: ClassVar[Files]
+    defect_folders: ClassVar[bool] = False  # the folder the files sit in names their defect type, and a path
+    # without ``images.folder`` is read as one such folder per defect type
     mask_encoding: ClassVar[str] = "binary"  # "binary" (0/255, one class per pair) or "index" (class ids)
+    hint: ClassVar[str] = ""  # the expected layout, for the error when nothing is found
 
     def __init__(self, path: str | None = None, defect_class: int | str | None = None, threshold: int = BINARY_THRESHOLD):
         if path is None:
             raise BenchError(
-                f"generator 'import:{self.source}' needs the folder of the tool's output",
+                f"generator '{self.name}' needs the folder of the tool's output",
                 "pass it as path=DIR (bench run: --gen-param path=DIR; bench generate: --path DIR)",
             )
         self.root = Path(path).expanduser()
         if not self.root.is_dir():
-            raise BenchError(f"import:{self.source}: {self.root} is not a directory", "check the path parameter")
+            raise BenchError(f"{self.name}: {self.root} is not a directory", "check the path parameter")
         self.defect_class = defect_class
         self.threshold = threshold
         self._found: list[Found] = []
         self._classes: dict[int, str] = {}
 
-    @abstractmethod
+    @property
+    def source(self) -> str:
+        """The tool, as the generator's name says it (``import:<source>``)."""
+        return self.name.removeprefix("import:")
+
     def find(self) -> tuple[list[Found], list[str]]:
-        """The pairs under ``self.root`` and a problem line per file that has no partner."""
+        """The pairs under ``self.root`` as ``images`` and ``masks`` declare them, and a problem line per file
+        that has no partner."""
+        folders = [self.root]
+        if self.defect_folders and not (self.root / self.images.folder).is_dir():
+            folders = sorted(p for p in self.root.iterdir() if (p / self.images.folder).is_dir())
+        found: list[Found] = []
+        problems: list[str] = []
+        for folder in folders:
+            pairs, missing = match(self.images.by_key(folder), self.masks.by_key(folder), folder.name if self.defect_folders else "")
+            prefix = "" if folder == self.root else f"{folder.name}_"
+            found += [replace(f, key=prefix + f.key) for f in pairs]
+            problems += missing
+        return found, problems
 
     def fingerprint(self) -> str:
         return files_fingerprint(self.root)
@@ -130,20 +156,17 @@ class ImportedOutputs(Generator):
     def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
         found, problems = self.find()
         problems += self.size_problems(found)
-        fail_on(problems, self.root, self.source)
+        fail_on(problems, self.root, self.name)
         if not found:
-            raise BenchError(f"import:{self.source}: no image/mask pairs found under {self.root}", self.layout_hint())
+            raise BenchError(f"{self.name}: no image/mask pairs found under {self.root}", f"expected {self.hint}")
         keys = [f.key for f in found]
         if len(set(keys)) != len(keys):
-            raise BenchError(f"import:{self.source}: duplicate pair names under {self.root}", "import one folder per defect type")
+            raise BenchError(f"{self.name}: duplicate pair names under {self.root}", "import one folder per defect type")
         self._found = found
         self._classes = dict(train.classes)
         if self.defect_class is not None or self.mask_encoding == "binary":
             for defect in sorted({f.defect for f in found}):  # name every class now, before anything is written
                 self.class_id(next(f for f in found if f.defect == defect))
-
-    def layout_hint(self) -> str:
-        return f"see docs/generators.md for the layout import:{self.source} reads"
 
     def size_problems(self, found: list[Found]) -> list[str]:
         return [
@@ -163,7 +186,7 @@ class ImportedOutputs(Generator):
         unknown = sorted(set(np.unique(values).tolist()) - set(self._classes))
         if unknown:
             raise BenchError(
-                f"import:{self.source}: mask {found.mask} has class ids {unknown} outside the task's class map {sorted(self._classes)}",
+                f"{self.name}: mask {found.mask} has class ids {unknown} outside the task's class map {sorted(self._classes)}",
                 "import outputs of a generator trained on this task's classes, or pass encoding=binary",
             )
         return values.astype(np.uint8)
@@ -174,20 +197,20 @@ class ImportedOutputs(Generator):
     def class_id(self, found: Found) -> int:
         """Binary masks carry no class: the user names it (defect_class), or the tool's folder names it."""
         if self.defect_class is not None:
-            return resolve_class(self._classes, self.defect_class, f"import:{self.source}")
+            return resolve_class(self._classes, self.defect_class, self.name)
         if found.defect in self._classes.values():
             return next(k for k, v in self._classes.items() if v == found.defect)
         defects = ", ".join(v for k, v in sorted(self._classes.items()) if k)
         folder = f" and their folder name '{found.defect}' is not a class of the task" if found.defect else ""
         raise BenchError(
-            f"import:{self.source}: binary masks under {self.root} carry no class{folder}",
+            f"{self.name}: binary masks under {self.root} carry no class{folder}",
             f"name it with defect_class=NAME (one of: {defects})",
         )
 
     def sample(self, n: int, seed: int) -> Iterator[Pair]:
         if n > len(self._found):
             raise BenchError(
-                f"import:{self.source}: asked for {n} pairs but {self.root} holds {len(self._found)}",
+                f"{self.name}: asked for {n} pairs but {self.root} holds {len(self._found)}",
                 f"ask for at most {len(self._found)} (lower --n or --ratio) or import more outputs",
             )
         chosen = np.random.default_rng(seed).permutation(len(self._found))[:n]
@@ -196,3 +219,11 @@ class ImportedOutputs(Generator):
             image, values = self.decode(found)
             mask = self.class_mask(found, values)
             yield Pair(safe_id(f"{self.source}_{found.key}"), image, mask, group="synthetic")
+
+
+class PairedFolders(ImportedOutputs):
+    """``image/`` and ``mask/`` folders with matching file names, directly under the path or in one folder per
+    defect type, which names the class of its binary masks (AnomalyDiffusion and SeaS write this)."""
+
+    images, masks = Files("image"), Files("mask")
+    defect_folders = True

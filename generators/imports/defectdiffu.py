@@ -7,7 +7,7 @@ import numpy as np
 from bench.core.errors import BenchError
 from bench.core.images import read_rgb
 from generators import GENERATORS
-from generators.imports.common import BINARY_THRESHOLD, Found, ImportedOutputs, fail_on, image_files, image_size, match, read_mask_values
+from generators.imports.common import Found, ImportedOutputs, fail_on, image_files, image_size, match, read_mask_values
 
 MASK_SUFFIX = "_mask"
 
@@ -22,24 +22,17 @@ def grid_boxes(size: tuple[int, int], tile: int, padding: int) -> list[tuple[int
     return [(padding + r * (tile + padding), padding + c * (tile + padding)) for r in range(rows) for c in range(cols)]
 
 
-@GENERATORS.register("import:defectdiffu")
+@GENERATORS.register
 class DefectDiffuImport(ImportedOutputs):
     """DefectDiffu test.py grids: "{obj} {defect}_{cfg}.png" and "..._mask.png", split into tiles, masks binarised."""
 
     name = "import:defectdiffu"
-    source = "defectdiffu"
+    hint = '"<obj> <defect>_<cfg>.png" grids with "<obj> <defect>_<cfg>_mask.png" (in path or path/img)'
 
-    def __init__(
-        self,
-        path: str | None = None,
-        defect_class: int | str | None = None,
-        threshold: int = BINARY_THRESHOLD,
-        tile: int = 256,
-        padding: int = 2,
-    ):
-        super().__init__(path, defect_class, threshold)
+    def __init__(self, tile: int = 256, padding: int = 2, **common):
+        super().__init__(**common)
         if tile < 1 or padding < 0:
-            raise BenchError(f"import:defectdiffu: tile must be >= 1 and padding >= 0, got {tile} and {padding}")
+            raise BenchError(f"{self.name}: tile must be >= 1 and padding >= 0, got {tile} and {padding}")
         self.tile = tile
         self.padding = padding
         self._grid: tuple[Path, np.ndarray, np.ndarray] | None = None  # the last grid read, tiles come in file order
@@ -50,7 +43,7 @@ class DefectDiffuImport(ImportedOutputs):
         masks = {p.stem[: -len(MASK_SUFFIX)]: p for p in files if p.stem.endswith(MASK_SUFFIX)}
         images = {p.stem: p for p in files if not p.stem.endswith(MASK_SUFFIX)}
         grids, problems = match(images, masks)
-        fail_on(problems + self.size_problems(grids), self.root, self.source)
+        fail_on(problems + self.size_problems(grids), self.root, self.name)
         found: list[Found] = []
         for grid in grids:
             obj_defect, _, cfg = grid.key.rpartition("_")  # "{obj} {defect}" and the guidance scale
@@ -58,7 +51,7 @@ class DefectDiffuImport(ImportedOutputs):
             try:
                 boxes = grid_boxes(image_size(grid.image), self.tile, self.padding)
             except ValueError as exc:
-                raise BenchError(f"import:defectdiffu: {grid.image}: {exc}", "set tile=... and padding=... to the grid's") from None
+                raise BenchError(f"{self.name}: {grid.image}: {exc}", "set tile=... and padding=... to the grid's") from None
             image, values = self._read_grid(grid)
             for index, box in enumerate(boxes):
                 if self._crop(image, box).any() or self._crop(values, box).any():  # all-black tiles pad the last row
@@ -79,6 +72,3 @@ class DefectDiffuImport(ImportedOutputs):
     def _crop(self, array: np.ndarray, box: tuple[int, int]) -> np.ndarray:
         top, left = box
         return array[top : top + self.tile, left : left + self.tile]
-
-    def layout_hint(self) -> str:
-        return 'expected "<obj> <defect>_<cfg>.png" grids with "<obj> <defect>_<cfg>_mask.png" (in path or path/img)'

@@ -5,36 +5,30 @@ from pathlib import Path
 from bench.core.errors import BenchError
 from bench.core.hashing import files_fingerprint
 from generators import GENERATORS
-from generators.imports.common import BINARY_THRESHOLD, IMAGE_SUFFIXES, Found, ImportedOutputs, match
+from generators.imports.common import IMAGE_SUFFIXES, Found, ImportedOutputs, match
 
 MASK_SUFFIX = "_mask"
 
 
-@GENERATORS.register("import:defectsynth")
+@GENERATORS.register
 class DefectSynthImport(ImportedOutputs):
     """DefectSynth: images outputs/defects_gen/<ds>/<obj>/<d>/{NNN}.png, masks outputs/masks_gen/<ds>/<obj>/<d>/{NNN}_mask.png."""
 
     name = "import:defectsynth"
-    source = "defectsynth"
+    hint = "<d>/NNN.png under path and <d>/NNN_mask.png under masks (defects_gen/ and masks_gen/)"
 
-    def __init__(
-        self,
-        path: str | None = None,
-        masks: str | None = None,
-        defect_class: int | str | None = None,
-        threshold: int = BINARY_THRESHOLD,
-    ):
-        super().__init__(path, defect_class, threshold)
+    def __init__(self, masks: str | None = None, **common):
+        super().__init__(**common)
         self.masks_root = Path(masks).expanduser() if masks else self._default_masks_root()
         if not self.masks_root.is_dir():
-            raise BenchError(f"import:defectsynth: mask folder {self.masks_root} is not a directory", "pass masks=DIR")
+            raise BenchError(f"{self.name}: mask folder {self.masks_root} is not a directory", "pass masks=DIR")
 
     def _default_masks_root(self) -> Path:
         """The tool writes both trees side by side: defects_gen/... for images, masks_gen/... for masks."""
         parts = self.root.parts
         if "defects_gen" not in parts:
             raise BenchError(
-                f"import:defectsynth: cannot tell where the masks of {self.root} are",
+                f"{self.name}: cannot tell where the masks of {self.root} are",
                 "pass masks=DIR (the matching outputs/masks_gen/... folder)",
             )
         i = len(parts) - 1 - parts[::-1].index("defects_gen")
@@ -59,7 +53,3 @@ class DefectSynthImport(ImportedOutputs):
         found, problems = match(images, masks)
         # the defect type is the folder both files sit in (<obj>/<d>/NNN.png), or the path's own name
         return [Found(f.key, f.image, f.mask, f.image.parent.name) for f in found], problems
-
-    def layout_hint(self) -> str:
-        return "expected <d>/NNN.png under path and <d>/NNN_mask.png under masks (defects_gen/ and masks_gen/)"
-

@@ -1,19 +1,12 @@
 from __future__ import annotations
 
 from generators import GENERATORS
-from generators.imports.common import Found, ImportedOutputs, paired_folders
+from generators.imports.common import PairedFolders
 
 
-@GENERATORS.register("import:seas")
-class SeaSImport(ImportedOutputs):
-    """SeaS inference output: <out>/image/{num:03}.png with binary <out>/mask/{num:03}.png."""
+@GENERATORS.register
+class SeaSImport(PairedFolders):
+    """SeaS inference output: <out>/image/{num:03}.png with binary <out>/mask/{num:03}.png, one --output_dir per prompt."""
 
     name = "import:seas"
-    source = "seas"
-
-    def find(self) -> tuple[list[Found], list[str]]:
-        # one --output_dir per prompt (defect type); a parent of several such folders also works
-        return paired_folders(self.root, "image", "mask")
-
-    def layout_hint(self) -> str:
-        return "expected image/NNN.png with mask/NNN.png (SeaS_infer.py --output_dir), or one such folder per defect"
+    hint = "image/NNN.png with mask/NNN.png (SeaS_infer.py --output_dir), or one such folder per defect"

@@ -49,7 +49,6 @@ def read_classes_file(path: Path) -> dict[int, str]:
     return classes
 
 
-@DATASETS.register("folder")
 class FolderDataset(FileLayoutAdapter):
     name = "folder"
 
@@ -79,3 +78,6 @@ class FolderDataset(FileLayoutAdapter):
 
     def sources(self, root: Path, category: str) -> list[Source]:
         return flat_sources(self.category_dir(root, category), "images", "masks", ".png")
+
+
+DATASETS.register(FolderDataset())

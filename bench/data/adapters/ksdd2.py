@@ -22,9 +22,9 @@ CATEGORY = "ksdd2"
 MASK_SUFFIX = "_GT.png"
 
 
-@DATASETS.register("ksdd2", "kolektorsdd2")
 class KolektorSDD2(FileLayoutAdapter):
     name = "ksdd2"
+    aliases = ("kolektorsdd2",)
 
     def categories(self, root: Path | None) -> list[str]:
         return [CATEGORY] if (root / "train").is_dir() or (root / "test").is_dir() else []
@@ -41,3 +41,6 @@ class KolektorSDD2(FileLayoutAdapter):
             matched = match_masks(images, masks, folder, MASK_SUFFIX)
             sources += [Source(f"{origin}_{stem}", images[stem], mask, None, origin, binary_class=1) for stem, mask in matched.items()]
         return sources
+
+
+DATASETS.register(KolektorSDD2())

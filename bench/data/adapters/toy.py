@@ -10,7 +10,6 @@ from bench.data import toy
 from bench.data.base import DATASETS, DatasetAdapter
 
 
-@DATASETS.register("toy")
 class ToyDataset(DatasetAdapter):
     name = "toy"
     needs_root = False
@@ -37,3 +36,6 @@ class ToyDataset(DatasetAdapter):
         if root is not None:
             return super().fingerprint(root, category)
         return repr(self.config)
+
+
+DATASETS.register(ToyDataset())

@@ -42,7 +42,6 @@ def read_split_csv(root: Path) -> list[tuple[int, dict]]:
         raise BenchError(f"VisA split file missing: {csv_path}", "point --data-root at the folder that holds split_csv/") from None
 
 
-@DATASETS.register("visa")
 class VisA(FileLayoutAdapter):
     name = "visa"
 
@@ -91,3 +90,6 @@ class VisA(FileLayoutAdapter):
                 if mask not in listed_masks:
                     raise BenchError(f"mask without image: {mask} (not listed in {csv_path})", "list it in the CSV or remove it")
         return sources
+
+
+DATASETS.register(VisA())

@@ -1,0 +1,60 @@
+"""A task's data in one object: the category pool, its split and the split's manifest hash, loaded once."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.core.pairset import PairSet
+from bench.core.specs import TaskRef
+from bench.data.base import load_pool
+from bench.data.splits import Split, make_split
+
+
+@dataclass(frozen=True)
+class TaskData:
+    pool: PairSet
+    split: Split
+    manifest_hash: str  # ids and pixel hashes of every part: with the spec, it makes the run id
+    seconds: float = 0.0  # loading and splitting took this long (once, however many runs share it)
+
+    @property
+    def train(self) -> PairSet:
+        return self.pool.subset(self.split.train)
+
+    @property
+    def normals(self) -> PairSet:
+        """The defect-free training images."""
+        return self.pool.subset(self.split.normal_train)
+
+    @property
+    def test(self) -> PairSet:
+        """Test defects, then test normals."""
+        return self.pool.subset(self.split.test + self.split.normal_test)
+
+    def on_disk(self) -> bool:
+        """Whether this machine sees the pool (a worker on another node has a cache of its own)."""
+        return (self.pool.root / "meta.json").is_file()
+
+
+def load_task(task: TaskRef, data_root: str | Path | None = None, progress: bool = False) -> TaskData:
+    """The pool of the task's category (imported into the cache on first use), split by its preset."""
+    start = time.perf_counter()
+    pool = load_pool(task.dataset, task.category, data_root, progress=progress)
+    split = make_split(pool, task.split)
+    return TaskData(pool, split, split.manifest_hash(pool), time.perf_counter() - start)
+
+
+class Tasks:
+    """Task data loaded once per task and data root, for as long as this object lives: a run, a grid, a command."""
+
+    def __init__(self, progress: bool = False):
+        self.progress = progress
+        self._loaded: dict[tuple[TaskRef, str | None], TaskData] = {}
+
+    def load(self, task: TaskRef, data_root: str | Path | None = None) -> TaskData:
+        key = (task, None if data_root is None else str(data_root))
+        if key not in self._loaded:
+            self._loaded[key] = load_task(task, data_root, self.progress)
+        return self._loaded[key]

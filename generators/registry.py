@@ -1,0 +1,30 @@
+"""The generator registry, and how a spec becomes a generator: its parameters checked against the declaration first."""
+
+from __future__ import annotations
+
+from bench.core.params import check_params, effective_params, task_params
+from bench.core.registry import Registry
+from bench.core.specs import GeneratorSpec, TaskRef
+from generators.base import Generator
+
+GENERATORS: Registry[type[Generator]] = Registry("generator", "bench.generators", Generator, classes=True, discover="generators")
+
+
+def checked_params(spec: GeneratorSpec) -> dict:
+    """The spec's parameters converted to their declared types; unknown names, wrong types and values out of
+    range are one-line errors, before anything is fitted."""
+    return check_params(f"generator '{spec.name}'", GENERATORS.get(spec.name).declared(), dict(spec.params))
+
+
+def effective(spec: GeneratorSpec) -> dict:
+    """Every parameter the backend runs with: the spec's values (converted) and the defaults of the rest."""
+    return effective_params(GENERATORS.get(spec.name).declared(), checked_params(spec))
+
+
+def build(spec: GeneratorSpec) -> Generator:
+    return GENERATORS.get(spec.name)(**checked_params(spec))
+
+
+def source_tasks(spec: GeneratorSpec) -> tuple[TaskRef, ...]:
+    """The other tasks whose training pairs the spec's generator learns from (its ``Task`` parameters)."""
+    return tuple(task_params(GENERATORS.get(spec.name).declared(), dict(spec.params)).values())

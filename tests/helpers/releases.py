@@ -1,0 +1,152 @@
+"""Seeded miniatures of every release layout bench reads, one builder each, the way the releases write them.
+
+Every picture is a pure function of the seed and its place in the tree (its last path components), so a
+tree is the same on every machine and no two of its files share content (splits check train/test overlap
+by pixel hash). Masks are small squares (``blob``) of the class id the layout calls for.
+"""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from bench.data.classmaps import DS_MVTEC
+from bench.data.masks import DEFECT_GEN_PALETTE
+
+SIZE = 16
+
+
+def picture(path: Path, size: int = SIZE, seed: int = 0) -> np.ndarray:
+    """A random RGB picture, a function of the seed and the path's last four parts."""
+    place = "/".join(Path(path).parts[-4:])
+    return np.random.default_rng([seed, zlib.crc32(place.encode())]).integers(0, 256, (size, size, 3), dtype=np.uint8)
+
+
+def save(path: Path, array: np.ndarray, **kwargs) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path, **kwargs)
+    return path
+
+
+def save_image(path: Path, size: int = SIZE, seed: int = 0) -> Path:
+    return save(path, picture(path, size, seed))
+
+
+def blob(value: int, size: int = SIZE, at: int = 2, extent: int = 4) -> np.ndarray:
+    mask = np.zeros((size, size), np.uint8)
+    mask[at : at + extent, at : at + extent] = value
+    return mask
+
+
+def mvtec_tree(root: Path, defects=None, train_good=3, test_good=2, size=SIZE, seed=0) -> Path:
+    """MVTec AD: <cat>/train/good, <cat>/test/<defect>, <cat>/ground_truth/<defect>/NNN_mask.png (0/255)."""
+    defects = defects or {"contamination": 4, "broken_large": 10}
+    cat = root / "bottle"
+    for i in range(train_good):
+        save_image(cat / "train" / "good" / f"{i:03d}.png", size, seed)
+    for i in range(test_good):
+        save_image(cat / "test" / "good" / f"{i:03d}.png", size, seed)
+    for defect, n in defects.items():
+        for i in range(n):
+            save_image(cat / "test" / defect / f"{i:03d}.png", size, seed)
+            save(cat / "ground_truth" / defect / f"{i:03d}_mask.png", blob(255, size))
+    return root
+
+
+def ds_mvtec_tree(root: Path, seed=0) -> Path:
+    """DS-MVTec: <obj>/image/<defect>/NNN.png, <obj>/mask/<defect>/NNN_mask.png (class ids), rbg_mask/ colour copies."""
+    names = DS_MVTEC["capsule"]
+    obj = root / "capsule"
+    for defect, n in (("crack", 3), ("poke", 2)):
+        class_id = names.index(defect) + 1
+        for i in range(n):
+            save_image(obj / "image" / defect / f"{i:03d}.png", seed=seed)
+            save(obj / "mask" / defect / f"{i:03d}_mask.png", blob(class_id))
+            save(obj / "rbg_mask" / defect / f"{i:03d}_rbg_mask.png", np.full((SIZE, SIZE, 3), 77, np.uint8))
+    combined = blob(names.index("crack") + 1)
+    combined[10:14, 10:14] = names.index("squeeze") + 1
+    save_image(obj / "image" / "combined" / "000.png", seed=seed)
+    save(obj / "mask" / "combined" / "000_mask.png", combined)
+    for i in range(2):
+        save_image(obj / "image" / "good" / f"{i:03d}.png", seed=seed)
+    return root
+
+
+def ds_flat_tree(base: Path, class_ids: list[int], suffix=".png", seed=0) -> Path:
+    """DS-VISION products, DS-DAGM, DS-Cotton-Fabric: image/<stem>.<ext> with mask/<stem>_mask.png."""
+    for i, class_id in enumerate(class_ids):
+        save_image(base / "image" / f"{i:03d}{suffix}", seed=seed)
+        save(base / "mask" / f"{i:03d}_mask.png", blob(class_id))
+        save(base / "rbg_mask" / f"{i:03d}_rgb_mask.png", np.full((SIZE, SIZE, 3), 9, np.uint8))
+    return base
+
+
+def ds_synthetic_tree(root: Path, product="bottle", class_ids=(1, 3, 3), seed=0) -> Path:
+    """Defect-Gen samples: images/samples_image_<k>.png, masks/ (random colours), masks_converted_dir/ (class ids)."""
+    obj = root / product
+    colours = np.random.default_rng(seed)
+    for i, class_id in enumerate(class_ids):
+        key = f"{i + 1:06d}_{i}_0"
+        save_image(obj / "images" / f"samples_image_{key}.png", seed=seed)
+        save(obj / "masks" / f"samples_mask_{key}.png", colours.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8))
+        save(obj / "masks_converted_dir" / f"samples_converted_mask_{key}.png", blob(class_id))
+    return root
+
+
+def visa_tree(root: Path, normals=(("train", 3), ("test", 2)), anomalies=5, seed=0) -> Path:
+    """VisA as released: split_csv/1cls.csv plus <object>/Data/Images/{Normal,Anomaly}/*.JPG and Data/Masks/Anomaly/*.png."""
+    rows = ["object,split,label,image,mask"]
+    k = 0
+    for split, n in normals:
+        for _ in range(n):
+            rel = f"candle/Data/Images/Normal/{k:04d}.JPG"
+            save_image(root / rel, seed=seed)
+            rows.append(f"candle,{split},normal,{rel},")
+            k += 1
+    for i in range(anomalies):
+        rel, mrel = f"candle/Data/Images/Anomaly/{i:03d}.JPG", f"candle/Data/Masks/Anomaly/{i:03d}.png"
+        save_image(root / rel, seed=seed)
+        save(root / mrel, blob(i + 1))  # VisA masks: any non-zero value is defect
+        rows.append(f"candle,test,anomaly,{rel},{mrel}")
+    (root / "split_csv").mkdir(parents=True, exist_ok=True)
+    (root / "split_csv" / "1cls.csv").write_text("\n".join(rows) + "\n")
+    return root
+
+
+def visa_pytorch_tree(root: Path, train_good=3, test_good=2, anomalies=4, seed=0) -> Path:
+    """VisA as anomalib's 1cls conversion writes it (``visa_pytorch/``, the MVTec layout): <object>/train/good,
+    test/good, test/bad/*.JPG and ground_truth/bad/<image stem>.png, binarised to 0/255 and saved in three channels."""
+    obj = root / "candle"
+    for split, n in (("train", train_good), ("test", test_good)):
+        for i in range(n):
+            save_image(obj / split / "good" / f"{split}{i:03d}.JPG", seed=seed)
+    for i in range(anomalies):
+        save_image(obj / "test" / "bad" / f"{i:03d}.JPG", seed=seed)
+        save(obj / "ground_truth" / "bad" / f"{i:03d}.png", np.repeat(blob(255)[..., None], 3, axis=2))
+    return root
+
+
+def ksdd2_tree(root: Path, seed=0) -> Path:
+    """KolektorSDD2: train/ and test/ with <id>.png and <id>_GT.png (0/255, empty for normals)."""
+    for origin, ids, defective in (("train", (10000, 10001, 10002), {10001}), ("test", (20000, 20001), {20000})):
+        for i in ids:
+            save_image(root / origin / f"{i}.png", seed=seed)
+            save(root / origin / f"{i}_GT.png", blob(255) if i in defective else np.zeros((SIZE, SIZE), np.uint8))
+    return root
+
+
+def folder_tree(root: Path, seed=0) -> Path:
+    """``folder``: images/ + masks/ + classes.yaml; one mask drawn in the Defect-Gen palette as RGB."""
+    save_image(root / "images" / "a.png", seed=seed)
+    save(root / "masks" / "a.png", blob(1))
+    save_image(root / "images" / "b.jpg", seed=seed)
+    rgb = np.zeros((SIZE, SIZE, 3), np.uint8)
+    rgb[2:6, 2:6] = DEFECT_GEN_PALETTE[2]
+    save(root / "masks" / "b.png", rgb)
+    save_image(root / "images" / "c.png", seed=seed)
+    save(root / "masks" / "c.png", np.zeros((SIZE, SIZE), np.uint8))
+    (root / "classes.yaml").write_text("1: scratch\n2: dent\n")
+    return root
