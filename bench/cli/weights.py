@@ -13,8 +13,10 @@ def weights():
 @weights.command("check")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def check(as_json):
-    """List every pretrained file the segmenters expect, whether it is present, and where to get it."""
+    """List every pretrained file the segmenters and generators expect, whether it is present, and where to get it."""
     from bench.core.paths import weights_dir
+    from generators.defectdiffu import config as defectdiffu_config
+    from generators.defectdiffu import weights as defectdiffu_weights
     from segmenters.registry import expected_weights
 
     root = weights_dir()
@@ -30,11 +32,17 @@ def check(as_json):
                 "source": spec.source,
             }
         )
+    generator_rows = defectdiffu_weights.listing(defectdiffu_config.weight_users())
+    if as_json:
+        emit_rows(rows + generator_rows, as_json)
+        return
     emit_rows(rows, as_json)
-    if not as_json:
-        present = sum(r["present"] for r in rows)
-        where = f"{root}/checkpoints" if root else "nowhere: BENCH_WEIGHTS is not set"
-        click.echo(f"\n{present} of {len(rows)} files present ({where}); runs without them need --from-scratch")
+    present = sum(r["present"] for r in rows)
+    where = f"{root}/checkpoints" if root else "nowhere: BENCH_WEIGHTS is not set"
+    click.echo(f"\n{present} of {len(rows)} files present ({where}); runs without them need --from-scratch\n")
+    emit_rows(generator_rows, as_json)
+    present = sum(r["present"] for r in generator_rows)
+    click.echo(f"\n{present} of {len(generator_rows)} generator files present; profiles without weights (toy, smoke, short) need none")
 
 
 COMMANDS = [weights]
