@@ -119,9 +119,9 @@ PROFILES.add("toy", Profile(
 ))
 # short: self-contained like toy, wider and longer: a quick GPU run.
 PROFILES.add("short", Profile(
-    "short", resolution=128, hidden=384, heads=6, blocks=(4, 4, 4), patch=2, vae="tiny", text="tiny", dit=None,
-    epochs=2000, batch_size=16, lr=1e-4, weight_decay=0.0, checkpoint_every=2000, sample_batch=16, steps=100,
-    reading="paper", vae_channels=(32, 64, 128, 128), vae_steps=4000, text_width=64, max_tokens=16,
+    "short", resolution=128, hidden=384, heads=6, blocks=(4, 4, 4), patch=4, vae="tiny", text="tiny", dit=None,
+    epochs=2000, batch_size=16, lr=3e-4, weight_decay=0.0, checkpoint_every=2000, sample_batch=16, steps=100,
+    reading="paper", vae_channels=(32, 64), vae_steps=2000, text_width=64, max_tokens=16,
 ))
 # paper: DiT-XL/2 from the 512 px ImageNet checkpoint (section 4.1), N, M, K = 10, 10, 8. The paper gives no
 # optimiser or budget; these are the released code's (AdamW 1e-5, weight decay 1e-8, batch 2, 1501 epochs).

@@ -34,7 +34,8 @@ def load_vae(folder: Path):
     offline()
     from diffusers import AutoencoderKL
 
-    return load_local(AutoencoderKL.from_pretrained, folder, "VAE").eval().requires_grad_(False)
+    # low_cpu_mem_usage would need the accelerate package, which bench does not install
+    return load_local(AutoencoderKL.from_pretrained, folder, "VAE", low_cpu_mem_usage=False).eval().requires_grad_(False)
 
 
 def pretrained_vae(profile: Profile):
