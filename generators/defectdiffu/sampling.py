@@ -72,10 +72,10 @@ def denoise(
     progress: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(images, decoded masks), both B x 3 x R x R in about [-1, 1] on the CPU."""
+    config = model.config
+    scheduler = make_scheduler(config.learn_sigma)  # switches the hub libraries offline before importing diffusers
     from diffusers.utils.torch_utils import randn_tensor
 
-    config = model.config
-    scheduler = make_scheduler(config.learn_sigma)
     scheduler.set_timesteps(steps)
     batch, branches = len(defects), len(guidance.branches)
     shape = (batch, config.in_channels, config.input_size, config.input_size)
