@@ -6,9 +6,9 @@ the training images and the masks drawn as images, in random crops of half the s
 convolutional, and crops cost a quarter of the pixels). It is fitted as a plain autoencoder, decoding
 the posterior mean with an MSE loss, and its latent is that mean: after 300 steps of the VAE's own
 objective (reconstruction of a draw plus a small KL term) the posterior's spread on the toy data was
-still 0.65 of the spread of the latents themselves, and the DiT learned to generate that blur. SD's
-pretrained VAE has a spread far below its latents', so drawing from it, as the released code does,
-stays. The latent scale is set like SD's 0.18215: one over the standard deviation of the training latents.
+still 0.65 of the spread of the latents themselves, so a draw would be nearly as much noise as picture.
+With SD's pretrained VAE the latents are drawn from the posterior, as in the released code. The latent
+scale is set like SD's 0.18215: one over the standard deviation of the latents of what it was fitted to.
 """
 
 from __future__ import annotations
