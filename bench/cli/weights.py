@@ -4,6 +4,8 @@ import click
 
 from bench.cli.output import emit_rows
 from bench.core.paths import weights_dir
+from generators.defectdiffu import config as defectdiffu_config
+from generators.defectdiffu import weights as defectdiffu_weights
 from segmenters.registry import expected_weights
 
 
@@ -13,9 +15,10 @@ def weights():
 
 
 @weights.command("check")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def check(as_json):
-    """List every pretrained file the segmenters expect, whether it is present, and where to get it."""
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (the segmenters' files, or with --generators the generators').")
+@click.option("--generators", "generators_only", is_flag=True, help="Only the files of the generators' pretrained profiles.")
+def check(as_json, generators_only):
+    """List every pretrained file the segmenters and generators expect, whether it is present, and where to get it."""
     root = weights_dir()
     rows = []
     for file, (spec, users) in expected_weights().items():
@@ -29,11 +32,18 @@ def check(as_json):
                 "source": spec.source,
             }
         )
-    emit_rows(rows, as_json)
-    if not as_json:
+    generator_rows = defectdiffu_weights.listing(defectdiffu_config.weight_users())
+    if as_json:
+        emit_rows(generator_rows if generators_only else rows, as_json)
+        return
+    if not generators_only:
+        emit_rows(rows, as_json)
         present = sum(r["present"] for r in rows)
         where = f"{root}/checkpoints" if root else "nowhere: BENCH_WEIGHTS is not set"
-        click.echo(f"\n{present} of {len(rows)} files present ({where}); runs without them need --from-scratch")
+        click.echo(f"\n{present} of {len(rows)} files present ({where}); runs without them need --from-scratch\n")
+    emit_rows(generator_rows, as_json)
+    present = sum(r["present"] for r in generator_rows)
+    click.echo(f"\n{present} of {len(generator_rows)} generator files present; profiles without weights (toy, smoke, short) need none")
 
 
 COMMANDS = [weights]
