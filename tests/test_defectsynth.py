@@ -230,3 +230,15 @@ def test_generated_sets_are_cached_by_the_effective_settings(task):
     assert hit and again.root == first.root
     other, hit = synthesize(GeneratorSpec.of("defectsynth", **SMOKE, sff="off"), train, normals, 2, 0)
     assert not hit and other.root != first.root
+
+
+def test_the_benchmark_reports_training_time_and_pairs_per_second_in_table_iv_form(monkeypatch):
+    from bench.perf.defectsynth import benchmark, markdown
+
+    result = benchmark("smoke", "toy", None, "wood", "hole", "ds-5shot", 2, "cpu", 0)
+    assert result["data"]["train_pairs"] == 5 and result["pairs"] == 2
+    assert result["training_h"]["stage1"] is None and result["training_h"]["stage2"] > 0 and result["pairs_per_s"] > 0
+    assert result["settings"]["profile"] == "smoke" and set(result["contrast"]["real_train"]) == {"3"}
+    table = markdown(result)
+    assert "| bench `defectsynth` (this run) | - |" in table and "| DefectSynth, Table IV" in table
+    assert not (cache_dir() / "models").exists()  # it trained in a cache of its own

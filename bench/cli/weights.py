@@ -13,7 +13,7 @@ def weights():
 @weights.command("check")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def check(as_json):
-    """List every pretrained file the segmenters expect, whether it is present, and where to get it."""
+    """List every pretrained file the segmenters expect and the folders the generators read, whether each is present, and where to get it."""
     from bench.core.paths import weights_dir
     from segmenters.registry import expected_weights
 
@@ -35,6 +35,25 @@ def check(as_json):
         present = sum(r["present"] for r in rows)
         where = f"{root}/checkpoints" if root else "nowhere: BENCH_WEIGHTS is not set"
         click.echo(f"\n{present} of {len(rows)} files present ({where}); runs without them need --from-scratch")
+        click.echo("")
+        emit_rows(generator_weights(root), as_json)
+
+
+def generator_weights(root) -> list[dict]:
+    """Folders the learned generators' real-weight profiles read (their toy profiles need none)."""
+    from generators.defectsynth.config import WEIGHTS_FILES, WEIGHTS_FOLDER, WEIGHTS_SOURCE
+
+    folder = root / WEIGHTS_FOLDER if root else None
+    missing = [f for f in WEIGHTS_FILES if not (folder and (folder / f).is_file())]
+    return [
+        {
+            "folder": WEIGHTS_FOLDER,
+            "present": not missing,
+            "generators": "defectsynth (profiles short, paper, released)",
+            "path": str(folder) if folder else f"$BENCH_WEIGHTS/{WEIGHTS_FOLDER}",
+            "source": f"{WEIGHTS_SOURCE} (diffusers format: {', '.join(sorted({f.split('/')[0] for f in WEIGHTS_FILES}))})",
+        }
+    ]
 
 
 COMMANDS = [weights]

@@ -56,9 +56,9 @@ class Scale:
     standin_lr: float = 0.0
 
     def training_dict(self) -> dict:
-        """The fields that shape the trained ControlNet (``sample_batch`` does not)."""
+        """The fields that shape the trained ControlNet (``sample_batch`` and ``checkpoint_every`` do not)."""
         out = asdict(self)
-        del out["name"], out["sample_batch"]
+        del out["name"], out["sample_batch"], out["checkpoint_every"]
         return out
 
     def standin_dict(self) -> dict:
@@ -126,7 +126,7 @@ PROFILES.add("smoke", (Scale(
 ), "paper"))
 # toy: the embedded toy data on a CPU in about ten minutes (docs/defectsynth.md, "What the toy profile shows").
 PROFILES.add("toy", (Scale(
-    "toy", resolution=64, epochs=125, batch_size=4, lr=5e-4, checkpoint_every=100, sample_batch=4, unet_channels=(32, 64, 64),
+    "toy", resolution=64, epochs=250, batch_size=4, lr=2e-3, checkpoint_every=200, sample_batch=4, unet_channels=(32, 64, 64),
     vae_channels=(16, 32), text_width=32, standin_iterations=400, standin_batch=8, standin_lr=2e-3, **STANDIN,
 ), "paper"))
 # short: DefectSynth Table IV's efficiency setting (256 px, 50 epochs, batch 1) on the real weights.
