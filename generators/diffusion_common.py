@@ -1,4 +1,5 @@
-"""Helpers the latent-diffusion generators share: offline hub loading, a word-level tokenizer, tiny configs.
+"""Helpers the latent-diffusion generators share: offline hub loading, a word-level tokenizer, tiny configs,
+checkpoint reading.
 
 Nothing here downloads: ``offline_hub()`` puts the Hugging Face libraries into offline mode before they
 are first imported, and every pretrained part is read from a local folder with ``local_files_only``. The
@@ -83,6 +84,18 @@ def require_files(folder: Path, files: Iterable[str], what: str, fix: str) -> No
     for name in files:
         if not (folder / name).is_file():
             raise BenchError(f"{what}: {folder / name} is missing", fix)
+
+
+def read_checkpoint(path: Path, what: str) -> dict | None:
+    """A training checkpoint written by torch.save, None when there is none; a torn file is one line."""
+    if not path.is_file():
+        return None
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # a torn or foreign file: say which and how to recover
+        raise BenchError(f"unreadable {what} checkpoint {path} ({exc})", "delete it to train again") from None
 
 
 def load_tokenizer(folder: Path):

@@ -41,17 +41,21 @@ def check(as_json):
 
 def generator_weights(root) -> list[dict]:
     """Folders the learned generators' real-weight profiles read (their toy profiles need none)."""
-    from generators.defectsynth.config import WEIGHTS_FILES, WEIGHTS_FOLDER, WEIGHTS_SOURCE
+    from bench.core.errors import BenchError
+    from generators.defectsynth.config import WEIGHTS_FILES, WEIGHTS_FOLDER, WEIGHTS_SOURCE, sd_folder
 
-    folder = root / WEIGHTS_FOLDER if root else None
-    missing = [f for f in WEIGHTS_FILES if not (folder and (folder / f).is_file())]
+    try:
+        present = bool(sd_folder())
+    except BenchError:
+        present = False
+    parts = ", ".join(sorted({f.split("/")[0] for f in WEIGHTS_FILES}))
     return [
         {
             "folder": WEIGHTS_FOLDER,
-            "present": not missing,
+            "present": present,
             "generators": "defectsynth (profiles short, paper, released)",
-            "path": str(folder) if folder else f"$BENCH_WEIGHTS/{WEIGHTS_FOLDER}",
-            "source": f"{WEIGHTS_SOURCE} (diffusers format: {', '.join(sorted({f.split('/')[0] for f in WEIGHTS_FILES}))})",
+            "path": str(root / WEIGHTS_FOLDER) if root else f"$BENCH_WEIGHTS/{WEIGHTS_FOLDER}",
+            "source": f"{WEIGHTS_SOURCE} (diffusers format: {parts})",
         }
     ]
 

@@ -74,7 +74,7 @@ def benchmark(
                 os.environ["BENCH_CACHE"] = previous
     stand_in = generator.timings.get("stand_in_s", 0.0)
     stage2 = generator.timings["controlnet_s"]
-    run_device = generator._device()
+    run_device = generator.torch_device()
     return {
         "schema": "bench.perf.defectsynth/1",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),

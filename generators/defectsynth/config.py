@@ -172,6 +172,8 @@ def check(scale: Scale, reading: Reading) -> None:
         check_geometry(scale.resolution, 2 ** (len(scale.vae_channels) - 1), len(scale.unet_channels))
     if reading.sff_batch < 1 or not 0 <= reading.sff_weight <= 1:
         raise BenchError("defectsynth needs sff_batch >= 1 and sff_weight in [0, 1]")
+    if reading.hmi_post == "released" and reading.hmi_frames < 3:
+        raise BenchError("defectsynth's released HMI keeps only the inner frames", "use hmi_frames >= 3 with it")
 
 
 def check_geometry(resolution: int, vae_factor: int, unet_levels: int) -> None:

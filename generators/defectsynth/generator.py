@@ -96,7 +96,7 @@ class DefectSynth(Generator):
         weights = files_fingerprint(sd_folder()) if self.scale.weights == "sd15" else ""
         return sha256_text(canonical_json({"settings": self.effective_settings(), "weights": weights}))[:20]
 
-    def _device(self):
+    def torch_device(self):
         import torch
 
         if self.device_name == "cuda" and not torch.cuda.is_available():
@@ -139,7 +139,7 @@ class DefectSynth(Generator):
 
         pairs = defect_pairs(train, self.name)
         scale, reading = self.scale, self.reading
-        device = self._device()
+        device = self.torch_device()
         prompts = self.prompts(train)
         data = examples(pairs, prompts)
         parts, base = self._frozen_parts(train, normals, data, prompts, device)

@@ -22,10 +22,10 @@ from torch.nn import functional as F
 from tqdm import tqdm
 
 from bench.core.atomic import atomic_dir, atomic_file
-from bench.core.errors import BenchError
 from bench.core.pairset import Pair
 from generators.defectsynth.config import TIMESTEPS, Scale
 from generators.defectsynth.models import LOCAL, Parts, new_controlnet, save_parts, standin_parts
+from generators.diffusion_common import read_checkpoint
 
 CHECKPOINT = "checkpoint.pt"
 FINAL = "model"  # subfolder holding the finished network (diffusers layout) and its losses
@@ -82,15 +82,6 @@ def examples(pairs: Sequence[Pair], prompts: dict[int, str]) -> list[Example]:
     return out
 
 
-def _load_checkpoint(path: Path) -> dict | None:
-    if not path.is_file():
-        return None
-    try:
-        return torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # a torn or foreign file: say which and how to recover
-        raise BenchError(f"unreadable defectsynth checkpoint {path} ({exc})", "delete it to train again") from None
-
-
 def train_network(
     directory: Path,
     network: torch.nn.Module,
@@ -112,7 +103,7 @@ def train_network(
     network.train().requires_grad_(True)
     optimizer = torch.optim.AdamW(network.parameters(), lr=lr)  # torch's default weight decay 0.01, as released
     start, losses = 0, []
-    checkpoint = _load_checkpoint(directory / CHECKPOINT)
+    checkpoint = read_checkpoint(directory / CHECKPOINT, "defectsynth")
     if checkpoint is not None:
         network.load_state_dict(checkpoint["network"])
         optimizer.load_state_dict(checkpoint["optimizer"])
