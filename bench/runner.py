@@ -24,7 +24,7 @@ from bench.records import GeneratorFacts, RecordStore, Request, RunRecord, degen
 from bench.records.schema import config_hash, portable_config
 from bench.spec import RunSpec
 from generators import GENERATORS
-from generators.registry import checked_params, effective, source_tasks
+from generators.registry import build, checked_params, effective, source_tasks
 from generators.synthesize import synthesize
 from segmenters import SCHEDULES, SEGMENTERS, Schedule, SegmenterSpec
 from segmenters.config import pretrained_path
@@ -61,13 +61,16 @@ def pick_normals(available: tuple[str, ...], n: int, seed: int) -> tuple[str, ..
 
 def effective_spec(spec: RunSpec) -> RunSpec:
     """The spec as it runs: ratio 0 is the shared real-only baseline (``RunSpec.normalized``), and a learned
-    generator given no ``profile`` trains at the run's schedule (smoke, short, paper), written into its
-    parameters so the run id and the record say which."""
+    generator given no ``profile`` trains at the profile its backend declares for the run's schedule
+    (``Generator.schedule_profiles``; the schedule's own name otherwise), written into its parameters so
+    the run id and the record say which."""
     spec = spec.normalized()
     params = dict(spec.generator.params)
-    if "profile" in params or "profile" not in GENERATORS.get(spec.generator.name).declared():
+    backend = GENERATORS.get(spec.generator.name)
+    if "profile" in params or "profile" not in backend.declared():
         return spec
-    return replace(spec, generator=GeneratorSpec.of(spec.generator.name, **params, profile=spec.schedule))
+    profile = backend.schedule_profiles.get(spec.schedule, spec.schedule)
+    return replace(spec, generator=GeneratorSpec.of(spec.generator.name, **params, profile=profile))
 
 
 def check_spec(spec: RunSpec) -> tuple[SegmenterSpec, Schedule]:
@@ -180,7 +183,7 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
         spec=spec,
         request=request or Request(),
         generator=GeneratorFacts(spec.generator.name, GENERATORS.get(spec.generator.name).version, dict(spec.generator.params),
-                                 effective(spec.generator), cache_key, cache_hit),
+                                 effective(spec.generator), cache_key, cache_hit, build(spec.generator).settings()),
         segmenter={
             "name": run.segmenter.name,
             "config": run.segmenter.config,

@@ -24,6 +24,9 @@ class Generator(ABC):
     # fixed bug, a changed default): the version joins the generation cache key and the run id, so sets
     # and records of the old code are never served for the new one.
     version: ClassVar[str] = BASE_VERSION
+    # A learned backend given no ``profile`` trains at the run's schedule; where its profile for a schedule
+    # is named otherwise (the CPU-sized ``toy`` profile for the ``short`` schedule), it says so here.
+    schedule_profiles: ClassVar[Mapping[str, str]] = {}
 
     def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
         """Learn from the few-shot training pairs (and defect-free normals); a no-op for most baselines."""
@@ -54,6 +57,17 @@ class Generator(ABC):
             "params": {name: d.default for name, d in cls.declared().items()},
             "param_types": {name: d.describe() for name, d in cls.declared().items()},
         }
+
+    def settings(self) -> dict:
+        """What the backend resolves beyond its declared parameters (a profile's sizes, a reading's choices),
+        recorded with every run; empty when the parameters say everything."""
+        return {}
+
+    @classmethod
+    def expected_weights(cls) -> list[dict]:
+        """What the backend's pretrained profiles read under ``$BENCH_WEIGHTS``, one row per file or folder
+        (``file``, ``present``, ``used_by``, ``path``, ``source``) for ``bench weights check``; none by default."""
+        return []
 
     @classmethod
     def declared(cls) -> dict[str, Declared]:

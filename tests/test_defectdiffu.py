@@ -146,10 +146,10 @@ def test_weights_load_from_a_local_folder(tmp_path, monkeypatch, capsys):
     model = DiT(DiTConfig(8, 2, 4, 16, 2, (1, 1, 1), bank.text_dim, bank.context_dim, "pooled", True, "tanh"))
     load_public_dit(model, read_checkpoint(root / "DiT-XL-2-256x256.pt"), "local")
 
-    assert main(["weights", "check", "--json", "--generators"]) == 0
-    rows = {r["file"]: r for r in json.loads(capsys.readouterr().out)}
+    assert main(["weights", "check", "--json"]) == 0
+    rows = {r["file"]: r for r in json.loads(capsys.readouterr().out) if r["kind"] == "generator"}
     assert rows["DiT-XL-2-256x256.pt"]["present"] and rows["sd-vae-ft-mse/config.json"]["present"]
-    assert not rows["DiT-XL-2-512x512.pt"]["present"] and rows["DiT-XL-2-512x512.pt"]["generators"] == "defectdiffu paper"
+    assert not rows["DiT-XL-2-512x512.pt"]["present"] and rows["DiT-XL-2-512x512.pt"]["used_by"] == "defectdiffu paper"
     assert main(["weights", "check"]) == 0
     text = capsys.readouterr().out
     assert "resnet18_v1c-b5776b93.pth" in text and "sd-vae-ft-mse/diffusion_pytorch_model.safetensors" in text

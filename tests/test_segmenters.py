@@ -145,7 +145,9 @@ def test_missing_pretrained_weights_give_the_list_not_a_download(monkeypatch, tm
     assert "--from-scratch" in message and "bench weights check" in message
 
     assert main(["weights", "check", "--json"]) == 0
-    rows = {r["file"]: r for r in json.loads(capsys.readouterr().out)}
+    listed = json.loads(capsys.readouterr().out)
+    rows = {r["file"]: r for r in listed if r["kind"] == "segmenter"}
+    assert {r["file"] for r in listed if r["kind"] == "generator"} >= {"stable-diffusion-v1-5", "DiT-XL-2-256x256.pt"}
     assert set(rows) == {
         "resnet18_v1c-b5776b93.pth",
         "hrnetv2_w18_small-b5a04e21.pth",
@@ -153,7 +155,7 @@ def test_missing_pretrained_weights_give_the_list_not_a_download(monkeypatch, tm
         "mit_b0_20220624-7e0fe6dd.pth",
     }
     assert not any(r["present"] for r in rows.values())
-    assert rows["hrnetv2_w18_small-b5a04e21.pth"]["segmenters"] == "hrnet, mask2former"
+    assert rows["hrnetv2_w18_small-b5a04e21.pth"]["used_by"] == "hrnet, mask2former"
     assert all(r["source"].startswith("https://") for r in rows.values())
 
 
@@ -171,7 +173,7 @@ def test_pretrained_backbone_loads_from_the_local_weights_dir(monkeypatch, tmp_p
     loaded = model.backbone.state_dict()
     assert all(torch.equal(loaded[k], donor[k]) for k in donor)
     assert main(["weights", "check"]) == 0
-    assert "1 of 4 files present" in capsys.readouterr().out
+    assert "1 of 4 segmenter files present" in capsys.readouterr().out
 
 
 def test_perf_writes_table2_for_the_chosen_segmenters(isolated_dirs, capsys):

@@ -30,7 +30,7 @@ import torch
 from bench.core.errors import BenchError
 from bench.core.paths import results_dir
 from bench.perf.output import write_result
-from bench.perf.segmenters import device_name
+from bench.provenance import device_name
 from generators.defectdiffu.config import GOOD, LATENT_CHANNELS, MASK_BELOW, PROFILES, READINGS, prompts
 from generators.defectdiffu.dit import DiT, DiTConfig
 from generators.defectdiffu.guidance import GUIDANCES

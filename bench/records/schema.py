@@ -110,6 +110,7 @@ class GeneratorFacts:
     effective: dict | None  # every declared parameter after defaults; None where not recorded (migrated)
     cache_key: str | None = None  # the generated set's cache key; None without synthetic pairs
     cache_hit: bool | None = None
+    resolved: dict | None = None  # what the backend resolves beyond its parameters (profile, reading, sizes): Generator.settings()
 
     @classmethod
     def from_dict(cls, raw: Mapping) -> "GeneratorFacts":
@@ -117,11 +118,12 @@ class GeneratorFacts:
         cache_hit = raw.get("cache_hit")
         if cache_hit is not None and not isinstance(cache_hit, bool):
             _fail(f"'generator.cache_hit' must be true, false or null, got {cache_hit!r}")
-        return cls(_text(raw, "name"), _text(raw, "version"), params, effective, _text(raw, "cache_key", False), cache_hit)
+        return cls(_text(raw, "name"), _text(raw, "version"), params, effective, _text(raw, "cache_key", False), cache_hit,
+                   _block(raw, "resolved", False))
 
     def to_dict(self) -> dict:
         return {"name": self.name, "version": self.version, "params": self.params, "effective": self.effective,
-                "cache_key": self.cache_key, "cache_hit": self.cache_hit}
+                "cache_key": self.cache_key, "cache_hit": self.cache_hit, "resolved": self.resolved}
 
 
 def portable_config(node):

@@ -36,6 +36,7 @@ from generators.defectdiffu.config import (
     model_key,
     prompt_names,
     prompts,
+    weight_users,
 )
 from generators.registry import GENERATORS
 
@@ -49,6 +50,7 @@ class DefectDiffu(Generator):
 
     name = "defectdiffu"
     aliases = ("defect-diffu",)
+    schedule_profiles = {"short": "toy"}  # the default `bench run` schedule on a CPU: the toy profile
     kind = "learned"
     needs_training = True
 
@@ -78,6 +80,10 @@ class DefectDiffu(Generator):
         if self.profile.weights:
             weights.require(self.profile.weights, self.profile.name)  # before any data is read or trained on
         self._state: dict = {}
+
+    @classmethod
+    def expected_weights(cls) -> list[dict]:
+        return weights.listing(weight_users())
 
     # --- settings -------------------------------------------------------------------------------
     def settings(self) -> dict:

@@ -16,8 +16,8 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
+from bench.core.progress import progress as progress_bar
 from generators.defectdiffu.config import BETA_END, BETA_START, GOOD, MASK_BELOW, TIMESTEPS, Reading, prompts
 from generators.defectdiffu.dit import Conditions, DiT
 from generators.defectdiffu.guidance import Guidance, guide
@@ -84,7 +84,7 @@ def denoise(
     scale = scales.to(device=device, dtype=torch.float32)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     masks, count = None, 0
-    for t in tqdm(scheduler.timesteps, desc="defectdiffu sampling", unit="step", leave=False, disable=not progress):
+    for t in progress_bar(scheduler.timesteps, desc="defectdiffu sampling", unit="step", leave=False, enabled=progress):
         timestep = torch.full((batch * branches,), int(t), device=device)
         with autocast:
             result = model(x.repeat(branches, 1, 1, 1), timestep, cond)

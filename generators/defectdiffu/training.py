@@ -15,9 +15,9 @@ from typing import Sequence
 import cv2
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from bench.core.errors import BenchError
+from bench.core.progress import progress as progress_bar
 from generators.defectdiffu.config import GOOD, Reading, prompts
 from generators.defectdiffu.dit import DiT
 from generators.defectdiffu.losses import linear_betas, total_loss, vb_bits
@@ -135,7 +135,7 @@ def train_dit(
         save_state(state, directory / CHECKPOINT)
 
     model.train()
-    bar = tqdm(range(start, iterations), initial=start, total=iterations, desc="defectdiffu dit", unit="it", leave=False)
+    bar = progress_bar(range(start, iterations), initial=start, total=iterations, desc="defectdiffu dit", unit="it", leave=False)
     for iteration in bar:
         loss = step.loss(iteration)
         optimizer.zero_grad(set_to_none=True)

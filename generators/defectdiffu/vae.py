@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from bench.core.atomic import atomic_dir
+from bench.core.progress import progress as progress_bar
 from generators.defectdiffu import weights
 from generators.defectdiffu.config import LATENT_CHANNELS, Profile
 from generators.diffusion_common import load_local, offline, tiny_vae
@@ -53,7 +53,7 @@ def fit_tiny_vae(profile: Profile, images: torch.Tensor, seed: int, device: torc
     optimizer = torch.optim.AdamW(vae.parameters(), lr=profile.vae_lr, weight_decay=0.0)
     side = images.shape[-1]
     crop = max(side // 2, 2 ** len(profile.vae_channels))
-    bar = tqdm(range(profile.vae_steps), desc="defectdiffu vae", unit="it", leave=False)
+    bar = progress_bar(range(profile.vae_steps), desc="defectdiffu vae", unit="it", leave=False)
     for iteration in bar:
         generator = step_generator(seed, 1, iteration)
         index = torch.randint(len(images), (profile.batch_size,), generator=generator)

@@ -103,7 +103,7 @@ def listing(users: dict[str, list[str]]) -> list[dict]:
                 {
                     "file": entry,
                     "present": base is not None and path.is_file(),
-                    "generators": ", ".join(f"defectdiffu {p}" for p in users.get(name, [])),
+                    "used_by": ", ".join(f"defectdiffu {p}" for p in users.get(name, [])),
                     "path": str(path),
                     "source": source.source,
                 }
