@@ -76,6 +76,7 @@ def regress(ctx, grid_file, subset_name, golden_file, update, metrics, tolerance
     from bench.regress import golden as goldens
     from bench.regress.compare import IMPROVED, compare, failed
 
+    path, source = _grid_source(grid_file, subset_name)
     golden_path = Path(golden_file)
     overrides = _tolerances(tolerance)
     if (metrics or overrides) and not update:
@@ -87,7 +88,6 @@ def regress(ctx, grid_file, subset_name, golden_file, update, metrics, tolerance
         except BenchError:
             if not update:
                 raise
-    path, source = _grid_source(grid_file, subset_name)
     blocks = load_sweep(path)
     plans = [plan_protocol(name, values, str(path)) for name, values in blocks]
     for protocol, _ in plans:

@@ -252,3 +252,8 @@ def read(path: Path) -> Golden:
         raise BenchError(f"golden file {path} is not valid JSON ({str(exc).splitlines()[0]})",
                          "restore it from version control or regenerate it with bench regress --update") from None
     return parse(doc, str(path))
+
+
+def json_schema() -> dict:
+    """The format as JSON Schema (draft 2020-12), for readers outside bench."""
+    return json.loads((Path(__file__).parent / "golden-1.schema.json").read_text())
