@@ -41,9 +41,12 @@ class Point:
         params = s["generator"].get("params") or {}
         if params:
             generator += "(" + ",".join(f"{k}={v}" for k, v in sorted(params.items())) + ")"
-        extra = [f"fill_to={s['fill_to']}" for _ in [0] if s.get("fill_to")]
-        extra += [f"normal={s['normal_ratio']:g}" for _ in [0] if s.get("normal_ratio")]
-        return " ".join([f"{s['dataset']}/{s['category']}", s["segmenter"], s["schedule"], generator, f"r={s['ratio']:g}", *extra])
+        words = [f"{s['dataset']}/{s['category']}", s["segmenter"], s["schedule"], generator, f"r={s['ratio']:g}"]
+        if s.get("fill_to"):
+            words.append(f"fill_to={s['fill_to']}")
+        if s.get("normal_ratio"):
+            words.append(f"normal={s['normal_ratio']:g}")
+        return " ".join(words)
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,8 @@ def point_from_records(records: list[dict], metrics: tuple[str, ...]) -> Point:
     for record in records:
         values = {}
         for metric in metrics:
-            value = record["metrics"].get(metric, math.nan) if metric in record["metrics"] else math.nan
-            if metric not in record["metrics"] or isinstance(value, (dict, list, bool)):
+            value = record["metrics"].get(metric, "missing")
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
                 raise BenchError(f"metric '{metric}' is not a number in run {record['run_id']}",
                                  "name top-level numeric metrics of the run records (docs/metrics.md)")
             values[metric] = value
@@ -150,8 +153,9 @@ def _need(doc: Mapping, key: str, kind, where: str):
     if not isinstance(doc, Mapping) or key not in doc:
         raise _Bad(f"{where} has no '{key}'")
     value = doc[key]
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,))):
-        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):  # True is an int to Python
+        names = " or ".join(k.__name__ for k in kinds)
         raise _Bad(f"{where}.{key} is {type(value).__name__}, not {names}")
     return value
 
