@@ -62,7 +62,8 @@ def _table(rows) -> str:
 @click.option("--golden", "golden_file", required=True, help="The golden file to compare with (or to write, with --update).")
 @click.option("--update", is_flag=True, help="Rewrite the golden file from this run (after a deliberate change; say why in the commit).")
 @options.multi("--metrics", help="With --update: the metrics to hold [default: the file's, else mIoU,mIoU_defect,pixel_AP,image_AUROC].")
-@options.multi("--tolerance", help="With --update: METRIC=VALUE, a fixed tolerance instead of the derived one (kept by later updates).")
+@options.multi("--tolerance", help="With --update: METRIC=VALUE, a fixed tolerance (a fraction: 0.02 is 2 points) "
+               "instead of the derived one; kept by later updates.")
 @click.option("--force", is_flag=True, help="Rerun points whose records exist (after changing code on this machine).")
 @options.records
 @options.strict
@@ -74,7 +75,7 @@ def regress(ctx, grid_file, subset_name, golden_file, update, metrics, tolerance
     """Run a grid and compare it with a golden file, point by point and paired by seed."""
     # deferred: the tolerances use scipy
     from bench.regress import golden as goldens
-    from bench.regress.compare import IMPROVED, compare, failed
+    from bench.regress.compare import IMPROVED, OK, compare, failed
 
     path, source = _grid_source(grid_file, subset_name)
     golden_path = Path(golden_file)
@@ -125,7 +126,7 @@ def regress(ctx, grid_file, subset_name, golden_file, update, metrics, tolerance
         click.echo(dumps({"golden": str(golden_path), "regressed": bad, "rows": [r.to_dict() for r in rows]}))
     else:
         click.echo(_table(rows))
-        moved = sum(r.verdict != "ok" for r in rows)
+        moved = sum(r.verdict != OK for r in rows)
         click.echo(f"{len(rows)} comparisons against {golden_path}: {moved} not ok" + (" -> regressed" if bad else ""))
         if any(r.verdict == IMPROVED for r in rows):
             click.echo("improved beyond the tolerance: if the change is deliberate, rewrite the golden file with --update")
