@@ -18,7 +18,7 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("bench.core", "bench"),),  # the kernel, and the package face (its version)
     (("bench.data",), ("bench.metrics",), ("generators",), ("segmenters",), ("bench.spec",), ("bench.provenance",)),
     (("bench.records",),),  # typed records hold run specs
-    (("bench.runner",), ("bench.report",), ("bench.alignment",)),  # alignment trains a segmenter to judge generated sets
+    (("bench.runner",), ("bench.report",), ("bench.alignment",), ("bench.regress",)),  # alignment trains a segmenter to judge generated sets; regress compares records with golden files
     (("bench.executors",),),
     (("bench.protocols",),),
     (("bench.perf",),),  # benchmarks: anything below, never the command line

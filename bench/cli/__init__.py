@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = global_options_first(list(sys.argv[1:] if argv is None else argv))
     terminate_on_sigterm()
     try:
-        cli.main(args=argv, prog_name="bench", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="bench", standalone_mode=False)  # a command's ctx.exit(n) returns n
     except BenchError as exc:
         click.echo(f"error: {exc}", err=True)
         return exc.exit_code
@@ -71,4 +71,4 @@ def main(argv: list[str] | None = None) -> int:
         return Terminated.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    return 0
+    return code if type(code) is int else 0
