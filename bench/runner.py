@@ -65,12 +65,16 @@ def effective_spec(spec: RunSpec) -> RunSpec:
     (``Generator.schedule_profiles``; the schedule's own name otherwise), written into its parameters so
     the run id and the record say which."""
     spec = spec.normalized()
-    params = dict(spec.generator.params)
-    backend = GENERATORS.get(spec.generator.name)
+    return replace(spec, generator=scheduled_generator(spec.generator, spec.schedule))
+
+
+def scheduled_generator(generator: GeneratorSpec, schedule: str) -> GeneratorSpec:
+    """A learned generator given no ``profile`` with the profile its backend declares for ``schedule``."""
+    params = dict(generator.params)
+    backend = GENERATORS.get(generator.name)
     if "profile" in params or "profile" not in backend.declared():
-        return spec
-    profile = backend.schedule_profiles.get(spec.schedule, spec.schedule)
-    return replace(spec, generator=GeneratorSpec.of(spec.generator.name, **params, profile=profile))
+        return generator
+    return GeneratorSpec.of(generator.name, **params, profile=backend.schedule_profiles.get(schedule, schedule))
 
 
 def check_spec(spec: RunSpec) -> tuple[SegmenterSpec, Schedule]:

@@ -83,9 +83,8 @@ class RunSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunSpec":
-        g = d["generator"]
         known = {f.name for f in fields(cls)}
-        return cls(**{**{k: v for k, v in d.items() if k in known}, "generator": GeneratorSpec.of(g["name"], **g.get("params", {}))})
+        return cls(**{**{k: v for k, v in d.items() if k in known}, "generator": GeneratorSpec.from_dict(d["generator"])})
 
     def identity(self) -> dict:
         """The spec fields that name the run: every legacy field, and any later one off its default."""
