@@ -120,6 +120,7 @@ def resolve(spec: RunSpec, data_root: str | Path | None = None, tasks: Tasks | N
     spec = effective_spec(spec)
     segmenter, schedule = check_spec(spec)
     data = tasks.load(TaskRef(spec.dataset, spec.category, spec.split), data_root)
+    load_rules(DEFAULT_RULES).check(data.pool.classes, spec.category, spec.dataset)  # a rule that cannot fire fails now
     sources = load_sources(spec.generator, tasks, spec.dataset, data_root) if spec.synthetic else {}
     return ResolvedRun(spec, segmenter, schedule, data, tuple(sources.items()), versioned_run_id(spec, data.manifest_hash))
 
@@ -178,7 +179,8 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
     timings["train_s"] = result.train_seconds
     timings["eval_s"] = result.eval_seconds
 
-    evaluation = evaluate_predictions(test, result.predictions, pool.classes, spec.category, load_rules(DEFAULT_RULES))
+    evaluation = evaluate_predictions(test, result.predictions, pool.classes, spec.category, load_rules(DEFAULT_RULES),
+                                      dataset=spec.dataset)
     classes = {str(k): v for k, v in pool.classes.items()}
     config = portable_config(result.config)
     return RunRecord(

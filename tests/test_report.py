@@ -118,7 +118,7 @@ A_BASE, A_SET, B_BASE, B_SET = 0.41, 0.52, 0.73, 0.95
 MERGED = ("57.00", "73.50", "+16.50", "+32.50")  # what averaging A with B would print
 
 TASK_VARIANTS = {
-    "dataset": {"dataset": "mvtec-ad"}, "category": {"category": "pill"}, "split": {"split": "third"},
+    "dataset": {"dataset": "ksdd2"}, "category": {"category": "pill"}, "split": {"split": "third"},
     "segmenter": {"segmenter": "unet"}, "schedule": {"schedule": "paper"}, "device": {"device": "cuda"},
     "pretrained": {"pretrained": True}, "data": {"manifest": "another-manifest"},
 }

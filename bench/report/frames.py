@@ -61,7 +61,7 @@ def _benign(record: RunRecord, rules: BenignRules | None) -> dict:
     if rules is None or not areas:
         return {k: np.nan for k in BENIGN}
     classes = {int(k): v for k, v in record.data["classes"].items()}
-    out = benign_from_areas(areas["gt"], areas["pred"], classes, record.spec.category, rules)
+    out = benign_from_areas(areas["gt"], areas["pred"], classes, record.spec.category, rules, record.spec.dataset)
     return {
         "benign_recall": out["recall"],
         "benign_frr": out["false_reject_rate"],
