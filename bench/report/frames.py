@@ -90,17 +90,26 @@ def records_frame(records: Iterable[RunRecord], rules: BenignRules | None = None
             "generator": generator_label(spec.generator.name, dict(spec.generator.params), r.generator.version),
             "ratio": float(spec.ratio), "fill_to": int(spec.fill_to), "normal_ratio": float(spec.normal_ratio),
             "seed": int(spec.seed), "run_id": r.run_id, "created": r.created, "requested_by": requested_by(r),
-            "degenerate": r.degenerate or "",
+            "normal_effective": effective_normal_ratio(r), "degenerate": r.degenerate or "",
             **{m: r.scalar_metrics().get(m, np.nan) for m in metrics},
             **_benign(r, rules),
         })
-    columns = [*GROUP, "seed", "run_id", "created", "requested_by", "degenerate", *metrics, *BENIGN]
+    columns = [*GROUP, "seed", "run_id", "created", "requested_by", "normal_effective", "degenerate", *metrics, *BENIGN]
     frame = pd.DataFrame(rows, columns=columns).astype({m: float for m in [*metrics, "benign_recall", "benign_frr"]})
     frame = frame.sort_values([*GROUP, "seed", "created", "run_id"], kind="stable")
     repeated = frame.duplicated([*GROUP, "seed"], keep="last")
     for _, row in frame[repeated].iterrows():
         log.warning("run %s repeats the setting and seed %d of a newer run; the newer one is used", row["run_id"], row["seed"])
     return frame[~repeated].reset_index(drop=True)
+
+
+def effective_normal_ratio(record: RunRecord) -> float:
+    """The normals a run added per real training pair: below the asked ratio when the split had fewer
+    normals than ratio x |train| (``data.n_normal_added``); the asked ratio where the record does not say."""
+    added, real = record.data.get("n_normal_added"), record.data.get("n_train_real")
+    if added is None or not real:
+        return float(record.spec.normal_ratio)
+    return added / real
 
 
 def metrics_of(frame: pd.DataFrame) -> list[str]:

@@ -283,17 +283,45 @@ def with_without_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_fram
     return Table("with_without", f"{metric_label(metric)} with and without synthetic data", caption(what, used, points["n"], text), out)
 
 
+def _effective_normals(frame: pd.DataFrame) -> dict:
+    """The effective normal ratios of each setting's runs, keyed by the setting's task (without the data
+    column, so category-mean rows find theirs) and nominal ratio."""
+    key = [c for c in GROUP if c not in ("category", "data")]
+    out: dict = {}
+    for _, row in frame[frame["normal_ratio"] > 0].iterrows():
+        out.setdefault((row["category"], *(row[c] for c in key)), set()).add(round(float(row["normal_effective"]), 4))
+    return out
+
+
+def normal_label(row, effective: dict) -> str:
+    """The nominal p, and the p the runs actually had when it is lower (``2 (effective 1.4)``)."""
+    key = [row[c] for c in GROUP if c not in ("category", "data")]
+    nominal = float(row["normal_ratio"])
+    if str(row["category"]).startswith("mean"):
+        found = set().union(*(v for k, v in effective.items() if list(k[1:]) == key))
+    else:
+        found = effective.get((row["category"], *key), set())
+    lower = sorted(v for v in found if v < round(nominal, 4))
+    if not lower:
+        return number(nominal)
+    shown = ", ".join(number(v) for v in sorted(found))
+    return f"{number(nominal)} (effective {shown})"
+
+
 def normal_data_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_frame: pd.DataFrame, metric: str = "mIoU",
                       alpha: float = stats.ALPHA) -> Table:
     """Defect Spectrum Table 7 form: real only vs real + defect-free images, per category and segmenter."""
     points = delta_frame[delta_frame["kind"] == "normal-data"]
     d = _with_means(points, mean_frame[mean_frame["kind"] == "normal-data"])
     extras = needed_columns(points, ["category", "segmenter", *SETTING])
+    effective = _effective_normals(frame)
     out = _delta_display(
-        d, {"category": list(d["category"]), "segmenter": list(d["segmenter"]), "normals per real pair": [number(v) for v in d["normal_ratio"]]},
+        d, {"category": list(d["category"]), "segmenter": list(d["segmenter"]),
+            "normals per real pair": [normal_label(r, effective) for _, r in d.iterrows()]},
         extras, {"real only": [percent(v) for v in d["baseline"]], "with normals": [percent(v) for v in d["value"]]},
     )
-    what = f"{metric_label(metric)} with defect-free training images added (Defect Spectrum Table 7 form), percent."
+    what = (f"{metric_label(metric)} with defect-free training images added (Defect Spectrum Table 7 form), percent; "
+            "a row whose category had fewer normals than asked is labelled with the ratio it ran at (effective p).")
     return Table("normal_data", f"{metric_label(metric)} with added defect-free images",
                  caption(what, _used(frame, points), points["n"], _family_text(points, alpha)), out)
 
