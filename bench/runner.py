@@ -15,14 +15,16 @@ import torch
 
 from bench.core.errors import BenchError
 from bench.core.pairset import PairSet
+from bench.core.params import Task
 from bench.core.specs import GeneratorSpec, TaskRef
+from bench.data.relabel import class_ids, parse_class_map, relabel
 from bench.data.tasks import TaskData, Tasks
 from bench.metrics.benign import DEFAULT_RULES, load_rules
 from bench.metrics.evaluate import evaluate_predictions
 from bench.provenance import provenance
 from bench.records import GeneratorFacts, RecordStore, Request, RunRecord, degenerate_note
 from bench.records.schema import config_hash, portable_config
-from bench.spec import RunSpec
+from bench.spec import SOURCE_SPLIT, RunSpec
 from generators import GENERATORS
 from generators.registry import build, checked_params, effective, source_tasks
 from generators.synthesize import synthesize
@@ -99,10 +101,17 @@ class ResolvedRun:
     data: TaskData
     sources: tuple[tuple[TaskRef, PairSet], ...]
     run_id: str
+    transfer: TaskData | None = None  # transfer: the source task whose training pairs the generator learns from
 
     def on_disk(self) -> bool:
         """Whether this machine sees every pair set the run reads (a worker on another node may not)."""
-        return self.data.on_disk() and all((pairs.root / "meta.json").is_file() for _, pairs in self.sources)
+        own = self.data.on_disk() and (self.transfer is None or self.transfer.on_disk())
+        return own and all((pairs.root / "meta.json").is_file() for _, pairs in self.sources)
+
+    @property
+    def generator_train(self) -> PairSet:
+        """The defect pairs the generator fits: the run's own training pairs, or a transfer source's."""
+        return self.data.train if self.transfer is None else self.transfer.train
 
 
 def load_sources(generator: GeneratorSpec, tasks: Tasks, dataset: str, data_root: str | Path | None) -> dict[TaskRef, PairSet]:
@@ -122,7 +131,13 @@ def resolve(spec: RunSpec, data_root: str | Path | None = None, tasks: Tasks | N
     data = tasks.load(TaskRef(spec.dataset, spec.category, spec.split), data_root)
     load_rules(DEFAULT_RULES).check(data.pool.classes, spec.category, spec.dataset)  # a rule that cannot fire fails now
     sources = load_sources(spec.generator, tasks, spec.dataset, data_root) if spec.synthetic else {}
-    return ResolvedRun(spec, segmenter, schedule, data, tuple(sources.items()), versioned_run_id(spec, data.manifest_hash))
+    transfer = None
+    if spec.source:
+        ref = Task(SOURCE_SPLIT).parse(spec.source)
+        transfer = tasks.load(ref, data_root if ref.dataset == spec.dataset else None)
+        class_ids(transfer.pool.classes, data.pool.classes, parse_class_map(spec.class_map), f"transfer {ref} -> {spec.category}")
+    run_id = versioned_run_id(spec, data.manifest_hash if transfer is None else f"{data.manifest_hash}+{transfer.manifest_hash}")
+    return ResolvedRun(spec, segmenter, schedule, data, tuple(sources.items()), run_id, transfer)
 
 
 def versioned_run_id(spec: RunSpec, manifest_hash: str) -> str:
@@ -154,19 +169,23 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
     timings: dict[str, float] = {"data_s": data.seconds}
 
     train, normals, test = data.train, data.normals, data.test
+    learn_from = run.generator_train  # ratios count pairs of the set the generator learns from
     if spec.fill_to:
-        n_synthetic = max(0, spec.fill_to - len(train))
+        n_synthetic = max(0, spec.fill_to - (0 if spec.synthetic_only else len(train)))
     else:
-        n_synthetic = int(round(spec.ratio * len(train)))
-    added_normals = pick_normals(split.normal_train, int(round(spec.normal_ratio * len(train))), spec.seed)
+        n_synthetic = int(round(spec.ratio * len(learn_from)))
+    added_normals = pick_normals(split.normal_train, int(round(spec.normal_ratio * len(learn_from))), spec.seed)
 
     t0 = time.perf_counter()
-    train_sets = [train, pool.subset(added_normals)] if added_normals else [train]
+    real = [] if spec.synthetic_only or not len(train) else [train]
+    train_sets = real + ([pool.subset(added_normals)] if added_normals else [])
     cache_hit = cache_key = None
     if n_synthetic:
         synthetic, cache_hit = synthesize(
-            spec.generator, train, normals, n_synthetic, spec.seed, progress=progress, sources=dict(run.sources)
+            spec.generator, learn_from, normals, n_synthetic, spec.seed, progress=progress, sources=dict(run.sources)
         )
+        if run.transfer is not None:
+            synthetic = relabel(synthetic, pool.classes, parse_class_map(spec.class_map))
         train_sets.append(synthetic)
         cache_key = synthetic.root.name
     timings["generate_s"] = time.perf_counter() - t0
@@ -210,8 +229,10 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
             "manifest_hash": data.manifest_hash,
             "pool_hash": pool.content_hash(),
             "classes": classes,
-            "n_train_real": len(train),
+            "n_train_real": sum(len(t) for t in real),
             "n_synthetic": n_synthetic,
+            **({} if run.transfer is None else {"transfer_manifest_hash": run.transfer.manifest_hash,
+                                                 "n_source_train": len(learn_from)}),
             "n_normal_added": len(added_normals),
             "n_test": len(test),
             "n_test_normal": len(split.normal_test),

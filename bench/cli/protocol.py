@@ -60,7 +60,13 @@ def plan_protocol(name: str, values: dict, where: str, relative_to: Path | None 
     protocol = PROTOCOLS.get(name)
     grid = protocol.grid(values, where)
     grid = grid.__class__.from_mapping({"device": resolve_device(grid.device).type}, where, base=grid)
-    return protocol, _validated(grid, where, relative_to or Path.cwd())
+    grid = _validated(grid, where, relative_to or Path.cwd())
+    if protocol.specs is not None:
+        try:
+            protocol.specs(grid)  # a grid its protocol cannot expand (transfer without sources) fails here
+        except BenchError as exc:
+            raise BenchError(f"{where}: {exc}") from None
+    return protocol, grid
 
 
 def run_protocol(
@@ -88,7 +94,9 @@ def run_protocol(
     say(f"protocol {name}: {len(specs)} grid points, {len(runs)} distinct runs ({where})")
     if dry_run:
         rows = [{"generator": str(s.generator), "ratio": s.ratio, "fill_to": s.fill_to, "normal_ratio": s.normal_ratio,
-                 "segmenter": s.segmenter, "dataset": s.dataset, "category": s.category, "seed": s.seed} for s in runs]
+                 "segmenter": s.segmenter, "dataset": s.dataset, "category": s.category, "seed": s.seed,
+                 **({"synthetic_only": s.synthetic_only} if s.synthetic_only else {}), **({"source": s.source} if s.source else {})}
+                for s in runs]
         say(tabulate(rows, headers="keys", tablefmt="simple", disable_numparse=True))
         return rows
     peaks = peaks_from_records(store) if grid.device == "cuda" else {}
@@ -143,6 +151,8 @@ def _run_other(protocol, grid, force: bool, dry_run: bool, say) -> list[dict]:
 @click.option("--n-generated", type=click.IntRange(min=1), help="quality: images generated per point [default: 50].")
 @click.option("--ic-lpips", help="quality: IC-LPIPS variant: bench, dfmgan, seas, anomalydiffusion [default: bench].")
 @click.option("--lpips-region", type=click.Choice(["image", "defect"]), help="quality: LPIPS on whole images or the defect region.")
+@options.multi("--sources", help="transfer: source tasks DATASET/CATEGORY[/SPLIT] whose defects move onto each category.")
+@click.option("--class-map", help="transfer: SOURCE=TARGET class names where they differ (hole=crack,scratch=rough).")
 @click.option("--dataset", help="Dataset adapter [default: toy].")
 @click.option("--data-root", help="Root of the dataset release on disk.")
 @click.option("--split", help="Split preset [default: ds-5shot].")
@@ -158,7 +168,7 @@ def _run_other(protocol, grid, force: bool, dry_run: bool, say) -> list[dict]:
 @options.as_json
 @executor_options
 def protocol(name, force, dry_run, records, strict, as_json, executor, jobs, threads, address, **values):
-    """Run protocol NAME (synthetic-ratio, upsample, normal-data, benign, quality) over a grid."""
+    """Run protocol NAME over a grid (the protocols and their keys: docs/protocols.md)."""
     where = "command-line options"
     planned = plan_protocol(name, values, where)
     store = RecordStore(writable_dir(records or results_dir() / "runs", "--records"), strict=strict)

@@ -18,6 +18,8 @@ into every run record. A preset name is ``<rule>[:<parameter>][+val:<fraction>]`
   all sit in one part has no such split and is refused;
 * ``all``: every defect image trains and none tests (DefectSynth's generative training set): for
   fitting generators (``bench generate``, imports' provenance), not for scoring a run;
+* ``zero-shot``: no defect image trains, every one tests (DCDGANc's transfer: "all the real tile images
+  are used as the test set");
 * ``+val:F`` on any of them moves the last floor(F x k) of the k training ids of every defect type
   into validation. Validation comes out of train, never out of test.
 
@@ -121,6 +123,7 @@ SPLITS.add("random", SplitRule(lambda n, _: n // 3, takes_parameter=True, parame
                                admits=lambda k: k >= 0 and k.denominator == 1, order=_shuffled))
 SPLITS.add("release", SplitRule(lambda n, _: 0, by_origin=True))
 SPLITS.add("all", SplitRule(lambda n, _: n))
+SPLITS.add("zero-shot", SplitRule(lambda n, _: 0))
 
 _PRESET = re.compile(r"^(?P<rule>[A-Za-z0-9_.-]+)(?::(?P<param>[^+]+))?(?:\+val:(?P<val>.+))?$")
 

@@ -33,6 +33,8 @@ class Grid:
     device: str = "auto"
     pretrained: bool = False
     max_ratio: float = MAX_RATIO  # ratios above it are refused as typos unless raised here or by --max-ratio
+    sources: tuple[str, ...] = ()  # transfer: DATASET/CATEGORY[/SPLIT] tasks whose defects move onto each category
+    class_map: str = ""  # transfer: SOURCE=TARGET class names where they differ
 
     def __post_init__(self):
         # written specs ("defectgen(u=100)") are accepted where a grid is built in code, too

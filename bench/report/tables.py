@@ -40,6 +40,11 @@ METRIC_LABELS = {"mIoU_defect": "mIoU defect", "pixel_AUROC": "pixel AUROC", "im
                  "binary.mIoU": "binary mIoU", "binary.mIoU_defect": "binary defect IoU"}
 MEAN_KEY = [c for c in GROUP if c not in ("category", "data")]  # what a mean over categories keeps apart
 SYNTHETIC = ("synthetic-ratio", "upsample")
+OWN_FAMILY = ("normal-data", "synthetic-only", "transfer")  # kinds whose verdicts are corrected as a family of their own
+
+
+def family_of(kind: str) -> str:
+    return kind if kind in OWN_FAMILY else "synthetic"
 QUALITY_METRICS = ("FID", "KID_mean", "IS_mean", "LPIPS", "IC_LPIPS")
 QUALITY_KEY = ["generator", "dataset", "category", "split", "n_generated", "ic_lpips", "region"]
 
@@ -119,7 +124,7 @@ def run_table(frame: pd.DataFrame, metric: str | None = None, records_note: str 
     """Every group of runs: its key, seeds, mean ± std of the summary metrics, and a note for degenerate runs."""
     metrics = summary_metrics(frame, metric)
     board = leaderboard(frame, metrics)
-    shown = ["dataset", "category", "split", "segmenter", "schedule", *SETTING]
+    shown = ["dataset", "category", "split", "segmenter", "schedule", *SETTING[:4]]  # the rest where they vary
     columns = shown[:5] + needed_columns(frame, shown) + shown[5:]
     out = board[columns].copy()
     out["requested by"] = board["requested_by"]
@@ -171,7 +176,7 @@ def deltas(frame: pd.DataFrame, metric: str = "mIoU", alpha: float = stats.ALPHA
         if ref is None:
             continue
         kind = comparison_kind(row)
-        row.update(kind=kind, family="normal-data" if kind == "normal-data" else "synthetic",
+        row.update(kind=kind, family=family_of(kind),
                    requested_by=", ".join(sorted(set(group["requested_by"]) | ref[1])))
         row.update(_comparison_row(stats.compare(_seed_values(group, metric), ref[0], alpha)))
         rows.append(row)
@@ -200,7 +205,7 @@ def category_mean_deltas(frame: pd.DataFrame, metric: str = "mIoU", alpha: float
         common = set.intersection(*(set(s) & set(b) for s, b in zip(setting, baseline)))
         kind = comparison_kind(row)
         row.update(category=f"mean ({len(setting)} categories)", data="", kind=kind,
-                   family="normal-data" if kind == "normal-data" else "synthetic",
+                   family=family_of(kind),
                    requested_by=", ".join(sorted(set(group["requested_by"]))))
         row.update(_comparison_row(stats.compare(_mean_over(setting, common), _mean_over(baseline, common), alpha)))
         left_out = set().union(*setting, *baseline) - common
@@ -324,6 +329,48 @@ def normal_data_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_frame
             "a row whose category had fewer normals than asked is labelled with the ratio it ran at (effective p).")
     return Table("normal_data", f"{metric_label(metric)} with added defect-free images",
                  caption(what, _used(frame, points), points["n"], _family_text(points, alpha)), out)
+
+
+def synthetic_only_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_frame: pd.DataFrame, metric: str = "mIoU",
+                         alpha: float = stats.ALPHA) -> Table:
+    """DefectSynth Table IX form: real pairs only against synthetic pairs only, per category, segmenter and
+    generator, then the mean over categories."""
+    points = delta_frame[delta_frame["kind"] == "synthetic-only"]
+    d = _with_means(points, mean_frame[mean_frame["kind"] == "synthetic-only"])
+    extras = needed_columns(points, ["category", "segmenter", *SETTING])
+    out = _delta_display(
+        d, {"category": list(d["category"]), "segmenter": list(d["segmenter"]), "setting": [setting_label(r) for _, r in d.iterrows()]},
+        extras, {"real only": [percent(v) for v in d["baseline"]], "synthetic only": [percent(v) for v in d["value"]]},
+    )
+    what = (f"{metric_label(metric)} of segmenters trained on synthetic pairs alone against real pairs alone "
+            "(DefectSynth Table IX form), percent; the generator learned from the real training pairs.")
+    return Table("synthetic_only", f"{metric_label(metric)} trained on synthetic pairs only",
+                 caption(what, _used(frame, points), points["n"], _family_text(points, alpha)), out)
+
+
+TRANSFER_METRICS = ("pixel_AUROC", "pixel_F1max", "mIoU_defect")  # DCDGANc Table 8 reports AUC / F1
+
+
+def transfer_table(frame: pd.DataFrame) -> Table:
+    """DCDGANc Table 8 form: per source -> target, generator and segmenter, trained on transferred pairs
+    alone or with target normals, the AUC and F1 on every real target defect image (mean ± std over seeds)."""
+    runs = frame[frame["source"] != ""]
+    metrics = [m for m in TRANSFER_METRICS if m in runs.columns and runs[m].notna().any()]
+    board = leaderboard(runs, metrics)
+    extras = needed_columns(runs, ["source", "category", "generator", "segmenter", "normal_ratio"],
+                            [c for c in GROUP if c not in ("synthetic_only", "data")])
+    out = pd.DataFrame({
+        "source -> target": [f"{a} -> {b}" for a, b in zip(board["source"], board["category"])],
+        "generator": list(board["generator"]), "segmenter": list(board["segmenter"]),
+        **{c: [v if v == v else "" for v in board[c]] for c in extras},
+        "trained on": ["transferred only" if not p else f"transferred + {number(p)}x target normals" for p in board["normal_ratio"]],
+        **{f"{metric_label(m)} (%)": [mean_std(a, b) for a, b in zip(board[f"{m}_mean"], board[f"{m}_std"])] for m in metrics},
+        "seeds": list(board["seeds"]),
+    })
+    what = ("**Defect transfer** (DCDGANc Table 8 form) — a generator learns a source product's defects and puts them "
+            "on the target's normals; the segmenter never sees a real target defect and is tested on all of them; "
+            "mean ± sample std over seeds, percent.")
+    return Table("transfer", "Defect transfer (zero-shot)", caption(what, runs, board["seeds"]), out)
 
 
 def generator_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, metric: str = "mIoU", alpha: float = stats.ALPHA) -> Table:
@@ -451,6 +498,10 @@ def build_tables(frame: pd.DataFrame, rules_name: str, quality_records: Iterable
         tables += [with_without_table(frame, delta_frame, mean_frame, metric, alpha), generator_table(frame, delta_frame, metric, alpha)]
     if (delta_frame["kind"] == "normal-data").any():
         tables.append(normal_data_table(frame, delta_frame, mean_frame, metric, alpha))
+    if (delta_frame["kind"] == "synthetic-only").any():
+        tables.append(synthetic_only_table(frame, delta_frame, mean_frame, metric, alpha))
+    if (frame["source"] != "").any():
+        tables.append(transfer_table(frame))
     if frame["benign_recall"].notna().any():
         tables.append(benign_table(frame, rules_name))
     quality = quality_table(list(quality_records))
