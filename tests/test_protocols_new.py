@@ -62,3 +62,30 @@ def test_transfer_errors_come_before_any_work(tmp_path, capsys, isolated_dirs):
     err = capsys.readouterr().err
     assert "source class(es) crack->crack have no class in the target's map" in err and "\n" not in err.strip()
     assert not (isolated_dirs / "results" / "runs").exists() or not list((isolated_dirs / "results" / "runs").iterdir())
+
+
+def test_efficiency_times_segmenters_and_generators_on_the_named_device(tmp_path, capsys, isolated_dirs):
+    from bench.provenance import device_name
+    from bench.records import EFFICIENCY
+    from bench.report.tables import efficiency_tables
+
+    args = ["protocol", "efficiency", "--generators", "copy-paste,perlin", "--seeds", "0", "--n-generated", "4",
+            "--schedule", "smoke", "--device", "cpu"]
+    assert main(args) == 0
+    assert "3 done, 0 skipped" in capsys.readouterr().out
+    records = list(RecordStore(isolated_dirs / "results" / "efficiency", EFFICIENCY))
+    assert {(r["spec"]["part"], r["spec"]["name"]) for r in records} == {("segmenter", "segformer"), ("generator", "copy-paste"),
+                                                                          ("generator", "perlin")}
+    import torch
+
+    assert {r["device_name"] for r in records} == {device_name(torch.device("cpu"))}
+    for r in records:
+        m = r["metrics"]
+        if r["spec"]["part"] == "generator":
+            assert m["train_s"] >= 0 and m["pairs_per_s"] > 0 and m["end_to_end_s"] == m["train_s"] + m["sample_s"]
+        else:
+            assert m["latency_ms"] > 0 and m["throughput_img_s"] > 0 and m["params"] > 0
+    segmenters, generators = efficiency_tables(records)
+    assert list(generators.frame["generator"]) == ["copy-paste", "perlin"] and "device: " in generators.caption
+    assert "inf. time (ms), batch 1" in segmenters.frame.columns
+    assert main(args) == 0 and "0 done, 3 skipped" in capsys.readouterr().out

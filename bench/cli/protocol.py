@@ -120,19 +120,15 @@ def run_protocol(
     return rows
 
 
-QUALITY_METRICS = ("FID", "KID_mean", "IS_mean", "LPIPS", "IC_LPIPS")
-
-
 def _run_other(protocol, grid, force: bool, dry_run: bool, say) -> list[dict]:
-    """Protocols that are not segmenter runs (quality): their own records, the same skip-if-done."""
+    """Protocols that are not segmenter runs (quality, efficiency): their own records, the same skip-if-done;
+    each shows the record fields its ``row`` picks."""
     if dry_run:
         say(f"protocol {protocol.name}: {grid}")
         return []
     results = protocol.execute(grid, force=force)
-    rows = [{"generator": str(GeneratorSpec.from_dict(r["spec"]["generator"])), "category": r["spec"]["category"], "seed": r["spec"]["seed"],
-             "status": "skipped" if skipped else "done", **{k: r["metrics"].get(k) for k in QUALITY_METRICS}}
-            for r, skipped in results]
-    shown = [{**r, **{k: "n/a" if r[k] is None else f"{r[k]:.4g}" for k in QUALITY_METRICS}} for r in rows]
+    rows = [{**protocol.row(r), "status": "skipped" if skipped else "done"} for r, skipped in results]
+    shown = [{k: "n/a" if v is None else f"{v:.4g}" if isinstance(v, float) else v for k, v in r.items()} for r in rows]
     say(tabulate(shown, headers="keys", tablefmt="simple", disable_numparse=True))
     done = sum(not s for _, s in results)
     say(f"protocol {protocol.name}: {done} done, {len(results) - done} skipped (records exist)")

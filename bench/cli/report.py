@@ -10,7 +10,7 @@ from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.paths import results_dir, writable_dir
 from bench.metrics.benign import load_rules
-from bench.records import QUALITY, RecordStore, load_runs
+from bench.records import EFFICIENCY, QUALITY, RecordStore, load_runs
 
 SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}
 
@@ -55,12 +55,14 @@ def report(fmt, out, records, write_all, rules, metric, strict, as_json):
         written.append(path)
     if write_all:
         quality = list(RecordStore(results_dir() / "quality", QUALITY, strict))
-        written += write_report(frame, benign_rules.name, quality, metric, target, f"Records: {runs.summary()}")
+        efficiency = list(RecordStore(results_dir() / "efficiency", EFFICIENCY, strict))
+        written += write_report(frame, benign_rules.name, quality, metric, target, f"Records: {runs.summary()}", efficiency)
     for path in written:
         click.echo(f"written: {path}", err=True)
 
 
-def write_report(frame, rules_name: str, quality: list[dict], metric: str, target: Path, records_note: str = "") -> list[Path]:
+def write_report(frame, rules_name: str, quality: list[dict], metric: str, target: Path, records_note: str = "",
+                 efficiency: list[dict] = ()) -> list[Path]:
     """Every table in markdown, LaTeX and CSV, the ratio plots as PNG, and a static HTML page."""
     import matplotlib.pyplot as plt
 
@@ -69,7 +71,7 @@ def write_report(frame, rules_name: str, quality: list[dict], metric: str, targe
     from bench.report.render import html_page, render
     from bench.report.tables import build_tables
 
-    tables = build_tables(frame, rules_name, quality, metric, records_note=records_note)
+    tables = build_tables(frame, rules_name, quality, metric, records_note=records_note, efficiency_records=efficiency)
     texts = {target / "report.md": "\n".join(render(t, "markdown") for t in tables),
              target / "report.tex": "\n".join(render(t, "latex") for t in tables)}
     texts.update({target / "csv" / f"{t.name}.csv": render(t, "csv") for t in tables})

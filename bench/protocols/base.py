@@ -173,6 +173,7 @@ class Protocol:
     specs: Callable[[Grid], list[RunSpec]] | None = None  # run protocols: the grid's run specs
     defaults: Mapping[str, Any] = field(default_factory=dict)  # grid values this protocol changes
     execute: Callable[..., list[tuple[dict, bool]]] | None = None  # other protocols: run the grid, (record, skipped)
+    row: Callable[[dict], dict] | None = None  # other protocols: what the command prints of a record
 
     def grid(self, values: Mapping[str, Any], where: str) -> Grid:
         return Grid.from_mapping(values, where, base=Grid.from_mapping(self.defaults, f"protocol {self.name}"))

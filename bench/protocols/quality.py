@@ -155,5 +155,14 @@ def run_quality(grid: Grid, force: bool = False, progress: bool = True, root: Pa
     ]
 
 
+SHOWN = ("FID", "KID_mean", "IS_mean", "LPIPS", "IC_LPIPS")
+
+
+def quality_row(record: dict) -> dict:
+    spec = record["spec"]
+    return {"generator": str(GeneratorSpec.from_dict(spec["generator"])), "category": spec["category"], "seed": spec["seed"],
+            **{k: record["metrics"].get(k) for k in SHOWN}}
+
+
 PROTOCOLS.register(Protocol("quality", "FID, KID, IS, LPIPS diversity, IC-LPIPS, defect contrast and mask alignment of each generator's pairs",
-                            execute=run_quality))
+                            execute=run_quality, row=quality_row))

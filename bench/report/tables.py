@@ -488,8 +488,46 @@ def quality_table(quality_records: Sequence[dict]) -> Table | None:
     return Table("quality", "Image quality", text, out)
 
 
+def _timing(records: Sequence[dict], part: str, metrics: Sequence[str]) -> pd.DataFrame:
+    """Mean ± std over seeds of one part's timings, per name, category and device."""
+    rows = [{"name": r["spec"]["name"], "category": r["spec"]["category"], "dataset": r["spec"]["dataset"],
+             "device": r.get("device_name", r["spec"]["device"]), "seed": r["spec"]["seed"],
+             **{m: r["metrics"].get(m) for m in metrics}} for r in records if r["spec"]["part"] == part]
+    frame = pd.DataFrame(rows, columns=["name", "category", "dataset", "device", "seed", *metrics])
+    return frame.astype({m: float for m in metrics})
+
+
+def efficiency_tables(records: Sequence[dict]) -> list[Table]:
+    """Defect Spectrum Table 2 form (segmenters: ms per image at batch 1, images/s, parameters) and DefectSynth
+    Table IV form (generators: training time, pairs/s), each row with the device it was measured on."""
+    tables = []
+    key = ["name", "dataset", "category", "device"]
+    for part, metrics, title, what in (
+        ("segmenter", {"latency_ms": ("inf. time (ms), batch 1", 1), "throughput_img_s": ("throughput (img/s)", 1),
+                       "params": ("params (M)", 1e-6)},
+         "Segmenter speed", "**Segmenter speed** (Defect Spectrum Table 2 form): median ms per image at batch 1 and "
+                            "images/s at a larger batch on the task's image size, random weights; mean ± std over seeds."),
+        ("generator", {"train_s": ("training time (s)", 1), "pairs_per_s": ("pairs/s", 1), "end_to_end_s": ("fit + sample (s)", 1)},
+         "Generator cost", "**Generator cost** (DefectSynth Table IV form): training time from a cold cache and pairs/s "
+                           "of sampling, measured end to end on the trained generator; mean ± std over seeds."),
+    ):
+        frame = _timing(records, part, list(metrics))
+        if frame.empty:
+            continue
+        rows = []
+        for k, group in frame.groupby(key, sort=True):
+            row = dict(zip(key, k))
+            row.update({label: plain_mean_std(group[m].mean() * scale, group[m].std() * scale) for m, (label, scale) in metrics.items()})
+            row["seeds"] = seeds_text(group["seed"])
+            rows.append(row)
+        out = pd.DataFrame(rows).rename(columns={"name": part})
+        devices = ", ".join(sorted(set(frame["device"])))
+        tables.append(Table(f"efficiency_{part}s", title, f"{what} Protocol: efficiency; device: {devices}.", out))
+    return tables
+
+
 def build_tables(frame: pd.DataFrame, rules_name: str, quality_records: Iterable[dict] = (), metric: str = "mIoU",
-                 alpha: float = stats.ALPHA, records_note: str = "") -> list[Table]:
+                 alpha: float = stats.ALPHA, records_note: str = "", efficiency_records: Iterable[dict] = ()) -> list[Table]:
     """All report tables that the records support, in reading order."""
     delta_frame = deltas(frame, metric, alpha)
     mean_frame = category_mean_deltas(frame, metric, alpha)
@@ -505,4 +543,4 @@ def build_tables(frame: pd.DataFrame, rules_name: str, quality_records: Iterable
     if frame["benign_recall"].notna().any():
         tables.append(benign_table(frame, rules_name))
     quality = quality_table(list(quality_records))
-    return tables + ([quality] if quality else [])
+    return tables + ([quality] if quality else []) + efficiency_tables(list(efficiency_records))
