@@ -27,6 +27,8 @@ from bench.records.schema import config_hash, portable_config
 from bench.spec import SOURCE_SPLIT, RunSpec
 from generators import GENERATORS
 from generators.registry import build, checked_params, effective, source_tasks
+from generators.imports.common import SPLIT_PREFIX
+from generators.leakage import find_leaks, read_list, refuse_leaks
 from generators.synthesize import synthesize
 from segmenters import SCHEDULES, SEGMENTERS, Schedule, SegmenterSpec
 from segmenters.config import pretrained_path
@@ -130,6 +132,8 @@ def resolve(spec: RunSpec, data_root: str | Path | None = None, tasks: Tasks | N
     segmenter, schedule = check_spec(spec)
     data = tasks.load(TaskRef(spec.dataset, spec.category, spec.split), data_root)
     load_rules(DEFAULT_RULES).check(data.pool.classes, spec.category, spec.dataset)  # a rule that cannot fire fails now
+    if spec.synthetic and GENERATORS.get(spec.generator.name).kind == "import":
+        check_import(spec, data, tasks, data_root)
     sources = load_sources(spec.generator, tasks, spec.dataset, data_root) if spec.synthetic else {}
     transfer = None
     if spec.source:
@@ -138,6 +142,35 @@ def resolve(spec: RunSpec, data_root: str | Path | None = None, tasks: Tasks | N
         class_ids(transfer.pool.classes, data.pool.classes, parse_class_map(spec.class_map), f"transfer {ref} -> {spec.category}")
     run_id = versioned_run_id(spec, data.manifest_hash if transfer is None else f"{data.manifest_hash}+{transfer.manifest_hash}")
     return ResolvedRun(spec, segmenter, schedule, data, tuple(sources.items()), run_id, transfer)
+
+
+def training_facts(spec: RunSpec) -> dict:
+    """What an import's tool was trained on (a list file, ``split:PRESET`` or None) and how that is known."""
+    trained_on, known = build(spec.generator).training(spec.dataset)
+    return {"trained_on": trained_on, "known_from": known}
+
+
+def import_training(spec: RunSpec, tasks: Tasks, data_root) -> tuple[list[tuple[str, np.ndarray]], dict]:
+    """The images an import's tool was trained on, where known, and how that is known (recorded with the run)."""
+    facts = training_facts(spec)
+    trained_on = facts["trained_on"]
+    if trained_on is None:
+        return [], facts
+    if trained_on.startswith(SPLIT_PREFIX):
+        trained = tasks.load(TaskRef(spec.dataset, spec.category, trained_on.removeprefix(SPLIT_PREFIX)), data_root)
+        pool = trained.pool
+        return [(f"{spec.dataset}/{spec.category}/{i}", pool.image(i)) for i in trained.split.train], facts
+    return read_list(Path(trained_on)), facts
+
+
+def check_import(spec: RunSpec, data: TaskData, tasks: Tasks, data_root) -> dict:
+    """An import's pairs and its tool's training images against the run's test images: any overlap (same
+    pixels or a near-duplicate) is an error naming the files, before anything trains."""
+    trained, facts = import_training(spec, tasks, data_root)
+    test = data.pool.subset(data.split.test + data.split.normal_test)
+    outputs = list(build(spec.generator).output_images())
+    refuse_leaks(spec.generator.name, find_leaks([*trained, *outputs], test), len(test))
+    return facts
 
 
 def versioned_run_id(spec: RunSpec, manifest_hash: str) -> str:
@@ -233,6 +266,7 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
             "n_synthetic": n_synthetic,
             **({} if run.transfer is None else {"transfer_manifest_hash": run.transfer.manifest_hash,
                                                  "n_source_train": len(learn_from)}),
+            **({"import_training": training_facts(spec)} if n_synthetic and GENERATORS.get(spec.generator.name).kind == "import" else {}),
             "n_normal_added": len(added_normals),
             "n_test": len(test),
             "n_test_normal": len(split.normal_test),

@@ -124,6 +124,7 @@ SPLITS.add("random", SplitRule(lambda n, _: n // 3, takes_parameter=True, parame
 SPLITS.add("release", SplitRule(lambda n, _: 0, by_origin=True))
 SPLITS.add("all", SplitRule(lambda n, _: n))
 SPLITS.add("zero-shot", SplitRule(lambda n, _: 0))
+SPLITS.add("third-inclusive", SplitRule(lambda n, _: min(n, n // 3 + 1)))  # AnomalyDiffusion's loader: index n//3 too
 
 _PRESET = re.compile(r"^(?P<rule>[A-Za-z0-9_.-]+)(?::(?P<param>[^+]+))?(?:\+val:(?P<val>.+))?$")
 
