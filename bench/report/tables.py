@@ -269,18 +269,24 @@ def _used(frame: pd.DataFrame, d: pd.DataFrame) -> pd.DataFrame:
     return frame[in_task & (is_baseline(frame).to_numpy() | is_setting)]
 
 
-def with_without_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_frame: pd.DataFrame, metric: str = "mIoU",
-                       alpha: float = stats.ALPHA) -> Table:
-    """Defect Spectrum Table 4/5 (and 6, fill-to) form: without vs with synthetic data per category and
-    segmenter, then the mean over categories."""
-    points = delta_frame[delta_frame["kind"].isin(SYNTHETIC)]
-    means = mean_frame[mean_frame["kind"].isin(SYNTHETIC)]
+def _setting_comparison(delta_frame: pd.DataFrame, mean_frame: pd.DataFrame, kinds: Sequence[str], sides: tuple[str, str]):
+    """The comparisons of some kinds with their mean rows, shown per category, segmenter and setting."""
+    points = delta_frame[delta_frame["kind"].isin(kinds)]
+    means = mean_frame[mean_frame["kind"].isin(kinds)]
     d = _with_means(points, means)
     extras = needed_columns(points, ["category", "segmenter", *SETTING])
     out = _delta_display(
         d, {"category": list(d["category"]), "segmenter": list(d["segmenter"]), "setting": [setting_label(r) for _, r in d.iterrows()]},
-        extras, {"w/o synthetic": [percent(v) for v in d["baseline"]], "with synthetic": [percent(v) for v in d["value"]]},
+        extras, {sides[0]: [percent(v) for v in d["baseline"]], sides[1]: [percent(v) for v in d["value"]]},
     )
+    return points, means, out
+
+
+def with_without_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_frame: pd.DataFrame, metric: str = "mIoU",
+                       alpha: float = stats.ALPHA) -> Table:
+    """Defect Spectrum Table 4/5 (and 6, fill-to) form: without vs with synthetic data per category and
+    segmenter, then the mean over categories."""
+    points, means, out = _setting_comparison(delta_frame, mean_frame, SYNTHETIC, ("w/o synthetic", "with synthetic"))
     used = _used(frame, points)
     what = (f"{metric_label(metric)} without and with synthetic data (Defect Spectrum Table 4/5 form; fill-to rows Table 6), "
             f"percent; mean rows average over categories.")
@@ -335,13 +341,7 @@ def synthetic_only_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_fr
                          alpha: float = stats.ALPHA) -> Table:
     """DefectSynth Table IX form: real pairs only against synthetic pairs only, per category, segmenter and
     generator, then the mean over categories."""
-    points = delta_frame[delta_frame["kind"] == "synthetic-only"]
-    d = _with_means(points, mean_frame[mean_frame["kind"] == "synthetic-only"])
-    extras = needed_columns(points, ["category", "segmenter", *SETTING])
-    out = _delta_display(
-        d, {"category": list(d["category"]), "segmenter": list(d["segmenter"]), "setting": [setting_label(r) for _, r in d.iterrows()]},
-        extras, {"real only": [percent(v) for v in d["baseline"]], "synthetic only": [percent(v) for v in d["value"]]},
-    )
+    points, _, out = _setting_comparison(delta_frame, mean_frame, ("synthetic-only",), ("real only", "synthetic only"))
     what = (f"{metric_label(metric)} of segmenters trained on synthetic pairs alone against real pairs alone "
             "(DefectSynth Table IX form), percent; the generator learned from the real training pairs.")
     return Table("synthetic_only", f"{metric_label(metric)} trained on synthetic pairs only",
