@@ -15,15 +15,19 @@ import torch
 
 from bench.core.errors import BenchError
 from bench.core.pairset import PairSet
+from bench.core.params import Task
 from bench.core.specs import GeneratorSpec, TaskRef
+from bench.data.relabel import class_ids, parse_class_map, relabel
 from bench.data.tasks import TaskData, Tasks
 from bench.metrics.benign import DEFAULT_RULES, load_rules
 from bench.metrics.evaluate import evaluate_predictions
 from bench.provenance import provenance
 from bench.records import GeneratorFacts, RecordStore, Request, RunRecord, degenerate_note
 from bench.records.schema import config_hash, portable_config
-from bench.spec import RunSpec
+from bench.spec import SOURCE_SPLIT, RunSpec
 from generators import GENERATORS
+from generators.imports.common import SPLIT_PREFIX
+from generators.leakage import find_leaks, read_list, refuse_leaks
 from generators.registry import build, checked_params, effective, source_tasks
 from generators.synthesize import synthesize
 from segmenters import SCHEDULES, SEGMENTERS, Schedule, SegmenterSpec
@@ -65,12 +69,16 @@ def effective_spec(spec: RunSpec) -> RunSpec:
     (``Generator.schedule_profiles``; the schedule's own name otherwise), written into its parameters so
     the run id and the record say which."""
     spec = spec.normalized()
-    params = dict(spec.generator.params)
-    backend = GENERATORS.get(spec.generator.name)
+    return replace(spec, generator=scheduled_generator(spec.generator, spec.schedule))
+
+
+def scheduled_generator(generator: GeneratorSpec, schedule: str) -> GeneratorSpec:
+    """A learned generator given no ``profile`` with the profile its backend declares for ``schedule``."""
+    params = dict(generator.params)
+    backend = GENERATORS.get(generator.name)
     if "profile" in params or "profile" not in backend.declared():
-        return spec
-    profile = backend.schedule_profiles.get(spec.schedule, spec.schedule)
-    return replace(spec, generator=GeneratorSpec.of(spec.generator.name, **params, profile=profile))
+        return generator
+    return GeneratorSpec.of(generator.name, **params, profile=backend.schedule_profiles.get(schedule, schedule))
 
 
 def check_spec(spec: RunSpec) -> tuple[SegmenterSpec, Schedule]:
@@ -95,10 +103,17 @@ class ResolvedRun:
     data: TaskData
     sources: tuple[tuple[TaskRef, PairSet], ...]
     run_id: str
+    transfer: TaskData | None = None  # transfer: the source task whose training pairs the generator learns from
 
     def on_disk(self) -> bool:
         """Whether this machine sees every pair set the run reads (a worker on another node may not)."""
-        return self.data.on_disk() and all((pairs.root / "meta.json").is_file() for _, pairs in self.sources)
+        own = self.data.on_disk() and (self.transfer is None or self.transfer.on_disk())
+        return own and all((pairs.root / "meta.json").is_file() for _, pairs in self.sources)
+
+    @property
+    def generator_train(self) -> PairSet:
+        """The defect pairs the generator fits: the run's own training pairs, or a transfer source's."""
+        return self.data.train if self.transfer is None else self.transfer.train
 
 
 def load_sources(generator: GeneratorSpec, tasks: Tasks, dataset: str, data_root: str | Path | None) -> dict[TaskRef, PairSet]:
@@ -116,8 +131,46 @@ def resolve(spec: RunSpec, data_root: str | Path | None = None, tasks: Tasks | N
     spec = effective_spec(spec)
     segmenter, schedule = check_spec(spec)
     data = tasks.load(TaskRef(spec.dataset, spec.category, spec.split), data_root)
+    load_rules(DEFAULT_RULES).check(data.pool.classes, spec.category, spec.dataset)  # a rule that cannot fire fails now
+    if spec.synthetic and GENERATORS.get(spec.generator.name).kind == "import":
+        check_import(spec, data, tasks, data_root)
     sources = load_sources(spec.generator, tasks, spec.dataset, data_root) if spec.synthetic else {}
-    return ResolvedRun(spec, segmenter, schedule, data, tuple(sources.items()), versioned_run_id(spec, data.manifest_hash))
+    transfer = None
+    if spec.source:
+        ref = Task(SOURCE_SPLIT).parse(spec.source)
+        transfer = tasks.load(ref, data_root if ref.dataset == spec.dataset else None)
+        class_ids(transfer.pool.classes, data.pool.classes, parse_class_map(spec.class_map), f"transfer {ref} -> {spec.category}")
+    run_id = versioned_run_id(spec, data.manifest_hash if transfer is None else f"{data.manifest_hash}+{transfer.manifest_hash}")
+    return ResolvedRun(spec, segmenter, schedule, data, tuple(sources.items()), run_id, transfer)
+
+
+def training_facts(spec: RunSpec) -> dict:
+    """What an import's tool was trained on (a list file, ``split:PRESET`` or None) and how that is known."""
+    trained_on, known = build(spec.generator).training(spec.dataset)
+    return {"trained_on": trained_on, "known_from": known}
+
+
+def import_training(spec: RunSpec, tasks: Tasks, data_root) -> tuple[list[tuple[str, np.ndarray]], dict]:
+    """The images an import's tool was trained on, where known, and how that is known (recorded with the run)."""
+    facts = training_facts(spec)
+    trained_on = facts["trained_on"]
+    if trained_on is None:
+        return [], facts
+    if trained_on.startswith(SPLIT_PREFIX):
+        trained = tasks.load(TaskRef(spec.dataset, spec.category, trained_on.removeprefix(SPLIT_PREFIX)), data_root)
+        pool = trained.pool
+        return [(f"{spec.dataset}/{spec.category}/{i}", pool.image(i)) for i in trained.split.train], facts
+    return read_list(Path(trained_on)), facts
+
+
+def check_import(spec: RunSpec, data: TaskData, tasks: Tasks, data_root) -> dict:
+    """An import's pairs and its tool's training images against the run's test images: any overlap (same
+    pixels or a near-duplicate) is an error naming the files, before anything trains."""
+    trained, facts = import_training(spec, tasks, data_root)
+    test = data.pool.subset(data.split.test + data.split.normal_test)
+    outputs = list(build(spec.generator).output_images())
+    refuse_leaks(spec.generator.name, find_leaks([*trained, *outputs], test), len(test))
+    return facts
 
 
 def versioned_run_id(spec: RunSpec, manifest_hash: str) -> str:
@@ -149,19 +202,23 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
     timings: dict[str, float] = {"data_s": data.seconds}
 
     train, normals, test = data.train, data.normals, data.test
+    learn_from = run.generator_train  # ratios count pairs of the set the generator learns from
     if spec.fill_to:
-        n_synthetic = max(0, spec.fill_to - len(train))
+        n_synthetic = max(0, spec.fill_to - (0 if spec.synthetic_only else len(train)))
     else:
-        n_synthetic = int(round(spec.ratio * len(train)))
-    added_normals = pick_normals(split.normal_train, int(round(spec.normal_ratio * len(train))), spec.seed)
+        n_synthetic = int(round(spec.ratio * len(learn_from)))
+    added_normals = pick_normals(split.normal_train, int(round(spec.normal_ratio * len(learn_from))), spec.seed)
 
     t0 = time.perf_counter()
-    train_sets = [train, pool.subset(added_normals)] if added_normals else [train]
+    real = [] if spec.synthetic_only or not len(train) else [train]
+    train_sets = real + ([pool.subset(added_normals)] if added_normals else [])
     cache_hit = cache_key = None
     if n_synthetic:
         synthetic, cache_hit = synthesize(
-            spec.generator, train, normals, n_synthetic, spec.seed, progress=progress, sources=dict(run.sources)
+            spec.generator, learn_from, normals, n_synthetic, spec.seed, progress=progress, sources=dict(run.sources)
         )
+        if run.transfer is not None:
+            synthetic = relabel(synthetic, pool.classes, parse_class_map(spec.class_map))
         train_sets.append(synthetic)
         cache_key = synthetic.root.name
     timings["generate_s"] = time.perf_counter() - t0
@@ -174,7 +231,8 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
     timings["train_s"] = result.train_seconds
     timings["eval_s"] = result.eval_seconds
 
-    evaluation = evaluate_predictions(test, result.predictions, pool.classes, spec.category, load_rules(DEFAULT_RULES))
+    evaluation = evaluate_predictions(test, result.predictions, pool.classes, spec.category, load_rules(DEFAULT_RULES),
+                                      dataset=spec.dataset)
     classes = {str(k): v for k, v in pool.classes.items()}
     config = portable_config(result.config)
     return RunRecord(
@@ -204,8 +262,11 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
             "manifest_hash": data.manifest_hash,
             "pool_hash": pool.content_hash(),
             "classes": classes,
-            "n_train_real": len(train),
+            "n_train_real": sum(len(t) for t in real),
             "n_synthetic": n_synthetic,
+            **({} if run.transfer is None else {"transfer_manifest_hash": run.transfer.manifest_hash,
+                                                 "n_source_train": len(learn_from)}),
+            **({"import_training": training_facts(spec)} if n_synthetic and GENERATORS.get(spec.generator.name).kind == "import" else {}),
             "n_normal_added": len(added_normals),
             "n_test": len(test),
             "n_test_normal": len(split.normal_test),

@@ -27,6 +27,8 @@ def check_ratio(ratio: float, max_ratio: float, where: str) -> None:
         )
 
 
+SOURCE_SPLIT = "ds-5shot"  # a transfer source's split when its task names none
+
 # The fields of bench.run/1 specs. They are always hashed, defaults included, so run ids of records
 # written before identities grew still match; a field added later is hashed only where it differs from
 # its default, so adding one (at its default) keeps every existing run id.
@@ -50,6 +52,9 @@ class RunSpec:
     pretrained: bool = False
     normal_ratio: float = 0.0  # defect-free training images added per real training pair (normal-data)
     fill_to: int = 0  # upsample: synthetic pairs fill the training set up to this size (replaces ratio)
+    synthetic_only: bool = False  # synthetic-only, transfer: the segmenter trains on no real defect pairs
+    source: str = ""  # transfer: DATASET/CATEGORY[/SPLIT] whose training pairs the generator learns from
+    class_map: str = ""  # transfer: SOURCE=TARGET,... class names; a class of the same name needs no entry
 
     def __post_init__(self):
         for name in ("ratio", "normal_ratio"):
@@ -62,6 +67,12 @@ class RunSpec:
             raise BenchError(f"--fill-to must be >= 0 and is used instead of --ratio, got {self.fill_to} with ratio {self.ratio}")
         if (self.ratio > 0 or self.fill_to > 0) and self.generator.name == "none":
             raise BenchError("generator 'none' produces no pairs", "use --ratio 0 or choose another generator")
+        if (self.synthetic_only or self.source) and not self.synthetic:
+            raise BenchError("training on synthetic pairs only (synthetic-only, transfer) needs a ratio or fill-to above 0")
+        if self.class_map and not self.source:
+            raise BenchError("a class map maps a transfer source's classes", "give the source task as well")
+        if self.source and len([p for p in self.source.split("/") if p]) not in (2, 3):
+            raise BenchError(f"transfer source {self.source!r} is not DATASET/CATEGORY[/SPLIT]", "write e.g. toy/wood")
 
     @property
     def synthetic(self) -> bool:
@@ -83,9 +94,8 @@ class RunSpec:
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunSpec":
-        g = d["generator"]
         known = {f.name for f in fields(cls)}
-        return cls(**{**{k: v for k, v in d.items() if k in known}, "generator": GeneratorSpec.of(g["name"], **g.get("params", {}))})
+        return cls(**{**{k: v for k, v in d.items() if k in known}, "generator": GeneratorSpec.from_dict(d["generator"])})
 
     def identity(self) -> dict:
         """The spec fields that name the run: every legacy field, and any later one off its default."""

@@ -18,8 +18,10 @@ SMOKE = dict(segmenter="bisenetv2", dataset="toy", category="wood", schedule="sm
 
 
 def grid(tmp_path):
-    """Two real runs and one whose generator input is missing, so its task raises in the worker."""
-    broken = GeneratorSpec.of("import:generic", path=str(tmp_path / "no-such-folder"))
+    """Two real runs and one whose generator input is empty, so its task raises in the worker (a missing folder
+    or an import that overlaps the test split fails the grid before any run)."""
+    (tmp_path / "empty-tool").mkdir(exist_ok=True)
+    broken = GeneratorSpec.of("import:generic", path=str(tmp_path / "empty-tool"))
     return [
         RunSpec(ratio=0.0, seed=0, **SMOKE),
         RunSpec(generator=GeneratorSpec("copy-paste"), ratio=1.0, seed=0, **SMOKE),
@@ -95,7 +97,7 @@ def _check_grid(tmp_path, executor, inline_records):
     assert {r["run_id"] for r in store} == set(inline_records), "finished runs land in the store"
     (failure,) = outcome.failures
     assert failure.task.spec.generator.name == "import:generic" and failure.attempts == ATTEMPTS
-    assert "no-such-folder" in failure.error and "\n" not in failure.error
+    assert "no image/mask pairs found" in failure.error and "empty-tool" in failure.error and "\n" not in failure.error
 
     again = run_specs(grid(tmp_path)[:2], store, progress=False, executor=executor)
     assert again.skipped == 2 and again.done == 0

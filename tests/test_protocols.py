@@ -45,7 +45,7 @@ def test_run_spec_rules_for_the_new_fields():
 
 def test_grid_values_from_strings_and_lists():
     grid = Grid.from_mapping({"generators": "a, b", "seeds": [3, "4"], "ratios": "0,0.5", "pretrained": True}, "x")
-    assert grid.generators == ("a", "b") and grid.seeds == (3, 4) and grid.ratios == (0.0, 0.5) and grid.pretrained
+    assert grid.generators == (GeneratorSpec("a"), GeneratorSpec("b")) and grid.seeds == (3, 4) and grid.ratios == (0.0, 0.5) and grid.pretrained
 
 
 @pytest.mark.parametrize(

@@ -118,7 +118,7 @@ A_BASE, A_SET, B_BASE, B_SET = 0.41, 0.52, 0.73, 0.95
 MERGED = ("57.00", "73.50", "+16.50", "+32.50")  # what averaging A with B would print
 
 TASK_VARIANTS = {
-    "dataset": {"dataset": "mvtec-ad"}, "category": {"category": "pill"}, "split": {"split": "third"},
+    "dataset": {"dataset": "ksdd2"}, "category": {"category": "pill"}, "split": {"split": "third"},
     "segmenter": {"segmenter": "unet"}, "schedule": {"schedule": "paper"}, "device": {"device": "cuda"},
     "pretrained": {"pretrained": True}, "data": {"manifest": "another-manifest"},
 }
@@ -278,3 +278,14 @@ def test_bench_report_skips_unreadable_records_merges_folders_and_says_what_it_l
     assert err.startswith("error: unreadable record") and str(second / "broken.json") in err and len(err.splitlines()) == 1
     assert main([*args, "--metric", "AUPRO"]) == 2
     assert "--metric AUPRO is in none of the records" in capsys.readouterr().err
+
+
+def test_a_normal_data_row_is_labelled_with_the_effective_ratio_when_a_category_has_fewer_normals():
+    from bench.report.tables import build_tables
+
+    short = [dataclasses.replace(r, data={**r.data, "n_train_real": 5, "n_normal_added": 6}) for r in runs(level=0.4, normal_ratio=2.0)]
+    full = [dataclasses.replace(r, data={**r.data, "n_train_real": 5, "n_normal_added": 5}) for r in runs(level=0.4, normal_ratio=1.0)]
+    table = {t.name: t for t in build_tables(records_frame(runs() + short + full), "none")}["normal_data"]
+    labels = list(table.frame["normals per real pair"])
+    assert labels == ["1", "2 (effective 1.2)"], "a full row keeps its nominal p, a short one says what it ran at"
+    assert "effective p" in table.caption

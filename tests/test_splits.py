@@ -5,8 +5,8 @@ import re
 import pytest
 
 from bench.core.errors import BenchError
-from bench.core.pairset import write_pairset
-from bench.data.splits import make_split
+from bench.core.pairset import Pair, write_pairset
+from bench.data.splits import compute_split, make_split
 from tests.helpers.pairs import make_pair
 
 CLASSES = {0: "background", 1: "scratch", 2: "hole"}
@@ -110,3 +110,35 @@ def test_manifest_is_written_beside_the_pool(tmp_path):
 def test_bad_preset_names(tmp_path, preset, message):
     with pytest.raises(BenchError, match=re.escape(message)):
         make_split(_pool(tmp_path), preset)
+
+
+def _origin_pool(tmp_path, origins: dict[str, str]):
+    pairs = [Pair(p.id, p.image, p.mask, p.group, origins.get(p.id, "")) for p in
+             (make_pair(f"scratch_{i:03d}", class_id=1, seed=i) for i in range(6))]
+    return write_pairset(tmp_path / "pool", pairs, CLASSES, {"dataset": "x", "category": "y"})
+
+
+def test_release_follows_the_releases_own_split_and_refuses_data_without_one(tmp_path):
+    origins = {f"scratch_{i:03d}": "test" if i in (1, 4) else "train" for i in range(6)}
+    split = make_split(_origin_pool(tmp_path, origins), "release")
+    assert split.test == ("scratch_001", "scratch_004") and split.train == ("scratch_000", "scratch_002", "scratch_003", "scratch_005")
+    with pytest.raises(BenchError, match=r"split 'release': the defect images of category 'y' of dataset 'x' carry no train/test"):
+        make_split(_origin_pool(tmp_path / "b", {}), "release")
+
+
+def test_random_partitions_are_seeded_thirds_per_defect_type(tmp_path):
+    pool = _pool(tmp_path)
+    first, again, other = (compute_split(pool, p) for p in ("random:0", "random:0", "random:1"))
+    assert first == again, "the same partition number is the same partition"
+    assert set(first.train) != set(other.train), "another partition number draws again"
+    for split in (first, other):
+        assert sum(i.startswith("scratch") for i in split.train) == 8 // 3 and len(split.test) == 16 - 2 * (8 // 3)
+        assert not set(split.train) & set(split.test)
+    assert set(first.train) != set(compute_split(pool, "third").train), "not the sorted third"
+    with pytest.raises(BenchError, match="needs a partition number K >= 0"):
+        compute_split(pool, "random:0.5")
+
+
+def test_all_trains_on_every_defect_image(tmp_path):
+    split = make_split(_pool(tmp_path), "all")
+    assert len(split.train) == 16 and split.test == ()

@@ -18,7 +18,7 @@ from generators import GENERATORS, build
 
 
 @click.command()
-@click.option("--generator", "-g", required=True, help="Generator backend (`bench generators list`).")
+@click.option("--generator", "-g", required=True, help="Generator spec: NAME or NAME(key=value,...) (`bench generators list`).")
 @options.multi("--gen-param", metavar="KEY=VALUE", help="Generator parameter.")
 @click.option("--path", "import_path", default=None, help="Folder of a published tool's output (import:* generators; same as --gen-param path=DIR).")
 @click.option("--n", "n", required=True, type=click.IntRange(1, 1_000_000), help="Number of pairs to generate.")
@@ -37,12 +37,10 @@ def generate(generator, gen_param, import_path, n, out, dataset, data_root, cate
     from generators.sanity import sanity_report
     from generators.synthesize import read_sanity, synthesize
 
-    name = GENERATORS.canonical(generator)
-    GENERATORS.get(name)  # fail on unknown names before touching data
-    params = options.parse_params(gen_param)
+    spec = options.generator_spec(generator, gen_param, GENERATORS.canonical)
+    GENERATORS.get(spec.name)  # fail on unknown names before touching data
     if import_path is not None:
-        params["path"] = str(Path(import_path).expanduser().resolve())
-    spec = GeneratorSpec.of(name, **params)
+        spec = GeneratorSpec.of(spec.name, **dict(spec.params), path=str(Path(import_path).expanduser().resolve()))
     build(spec)  # bad parameters fail here, before any data is loaded
     out = _writable_out(Path(out))
 

@@ -36,8 +36,7 @@ def grid_path(name_or_path: str) -> Path:
 
 def layout(out: Path) -> dict[str, Path]:
     """Where a leaderboard folder keeps each part."""
-    return {"records": out / "records", "quality": out / "quality", "tables": out, "site": out / "site",
-            "screenshot": out / "site" / "screenshot.png"}
+    return {"records": out / "records", "tables": out, "site": out / "site", "screenshot": out / "site" / "screenshot.png"}
 
 
 @click.command()
@@ -66,7 +65,7 @@ def leaderboard(grid, out, data_root, rebuild, dry_run, screenshot, strict, exec
             return
     intro = TOY_NOTE if grid == "toy" else ""
     written = build_report([parts["records"]], "markdown", parts["tables"], True, parts["site"], strict=strict, intro=intro,
-                           quality_root=parts["quality"])
+                           side_root=target)
     if screenshot:
         written.append(photograph(parts["site"] / "index.html", parts["screenshot"]))
     for p in written:

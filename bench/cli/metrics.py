@@ -68,8 +68,9 @@ def seg(pred_dir, gt_dir, num_classes, image_score, f1_threshold, aupro_fpr_limi
 @click.option("--pred", "pred_dir", required=True, help="Predictions; with product subfolders when --gt has them.")
 @click.option("--gt", "gt_dir", required=True, help="A pair set / mask folder, or one such subfolder per product.")
 @click.option("--product", default=None, help="Product of a flat --gt folder [default: the folder's name].")
+@click.option("--dataset", default=None, help="Dataset whose class names the masks use (picks DATASET/PRODUCT rules) [default: any].")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def benign(rules, pred_dir, gt_dir, product, as_json):
+def benign(rules, pred_dir, gt_dir, product, dataset, as_json):
     """Accept/reject each image by the product's benign rule: recall of defective products, false-reject rate."""
     rule_set = load_rules(rules)
     gt_root, pred_root = Path(gt_dir), Path(pred_dir)
@@ -83,7 +84,7 @@ def benign(rules, pred_dir, gt_dir, product, as_json):
     results = []
     for name, pred, gt in jobs:
         p = load_predictions(pred, gt)
-        results.append(benign_decisions(p.gt, p.labels, p.classes, name, rule_set))
+        results.append(benign_decisions(p.gt, p.labels, p.classes, name, rule_set, dataset))
     overall = {"product": "overall", "rules": rule_set.name, **pooled_summary(results)}
     rows = results + ([overall] if len(results) > 1 else [])
     if as_json:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import click
 
-from bench.core.specs import split_top_level
+from bench.core.errors import BenchError
+from bench.core.specs import GeneratorSpec, param_value, parse_generator, split_top_level
 from bench.spec import MAX_RATIO
 
 
@@ -65,8 +65,15 @@ def parse_params(pairs: tuple[str, ...] | None) -> dict:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"'{item}' is not KEY=VALUE", param_hint="--gen-param")
-        try:
-            params[key] = json.loads(value)
-        except json.JSONDecodeError:
-            params[key] = value
+        params[key] = param_value(value)
     return params
+
+
+def generator_spec(text: str, gen_param: tuple[str, ...] | None, canonical) -> GeneratorSpec:
+    """``--generator NAME(key=value,...)`` joined with ``--gen-param`` values; a key given both ways is an error."""
+    spec = parse_generator(text)
+    extra = parse_params(gen_param)
+    twice = sorted(set(extra) & {k for k, _ in spec.params})
+    if twice:
+        raise BenchError(f"generator parameter(s) {', '.join(twice)} given in --generator and --gen-param", "give each once")
+    return GeneratorSpec.of(canonical(spec.name), **dict(spec.params), **extra)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import click
 from tabulate import tabulate
@@ -12,6 +13,7 @@ from bench.cli.options import executor_options
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.paths import results_dir, writable_dir
+from bench.core.specs import GeneratorSpec
 from bench.executors.base import ExecutorOptions
 from bench.executors.packing import peaks_from_records
 from bench.protocols import PROTOCOLS
@@ -19,28 +21,52 @@ from bench.records import RecordStore
 from bench.report.format import percent
 from bench.spec import DEFAULT_SCHEDULE, MAX_RATIO
 from generators import GENERATORS
+from generators.registry import build
 from segmenters import SCHEDULES, SEGMENTERS
 
 
-def _validated(grid):
-    """Canonical generator and segmenter names, checked before any work, so a typo costs nothing."""
-    generators = tuple(GENERATORS.canonical(g) for g in grid.generators)
+def checked_generator(spec: GeneratorSpec, where: str, relative_to: Path) -> GeneratorSpec:
+    """A spec with its canonical name, its parameters checked against the backend's declaration and by the
+    backend itself, and an import's ``path`` made absolute (relative to ``relative_to``)."""
+    try:
+        name = GENERATORS.canonical(spec.name)
+        backend = GENERATORS.get(name)
+        params = dict(spec.params)
+        if backend.kind == "import" and isinstance(params.get("path"), str):
+            params["path"] = str((relative_to / Path(params["path"]).expanduser()).resolve())
+        spec = GeneratorSpec.of(name, **params)
+        build(spec)  # declared parameters, then the backend's own checks (a value it cannot use, an import's folder); cheap
+    except BenchError as exc:
+        raise BenchError(f"grid key 'generators' in {where}: {exc}") from None
+    return spec
+
+
+def _validated(grid, where: str, relative_to: Path):
+    """Canonical generator and segmenter names and declared generator parameters, checked before any work,
+    so a typo costs nothing."""
+    generators = tuple(checked_generator(g, where, relative_to) for g in grid.generators)
     segmenters = tuple(SEGMENTERS.canonical(s) for s in grid.segmenters)
-    for name in generators:
-        GENERATORS.get(name)
     for name in segmenters:
         SEGMENTERS.get(name)
     SCHEDULES.get(grid.schedule)
     return replace(grid, generators=generators, segmenters=segmenters)
 
 
-def plan_protocol(name: str, values: dict, where: str):
-    """The protocol and its validated grid: every name, value and device checked before any work."""
+def plan_protocol(name: str, values: dict, where: str, relative_to: Path | None = None):
+    """The protocol and its validated grid: every name, value and device checked before any work. Relative
+    import paths are read from ``relative_to`` (a grid file's folder; the working directory by default)."""
     from bench.runner import resolve_device  # deferred: the runner loads torch
 
     protocol = PROTOCOLS.get(name)
     grid = protocol.grid(values, where)
-    return protocol, _validated(grid.__class__.from_mapping({"device": resolve_device(grid.device).type}, where, base=grid))
+    grid = grid.__class__.from_mapping({"device": resolve_device(grid.device).type}, where, base=grid)
+    grid = _validated(grid, where, relative_to or Path.cwd())
+    if protocol.specs is not None:
+        try:
+            protocol.specs(grid)  # a grid its protocol cannot expand (transfer without sources) fails here
+        except BenchError as exc:
+            raise BenchError(f"{where}: {exc}") from None
+    return protocol, grid
 
 
 def run_protocol(
@@ -68,7 +94,9 @@ def run_protocol(
     say(f"protocol {name}: {len(specs)} grid points, {len(runs)} distinct runs ({where})")
     if dry_run:
         rows = [{"generator": str(s.generator), "ratio": s.ratio, "fill_to": s.fill_to, "normal_ratio": s.normal_ratio,
-                 "segmenter": s.segmenter, "dataset": s.dataset, "category": s.category, "seed": s.seed} for s in runs]
+                 "segmenter": s.segmenter, "dataset": s.dataset, "category": s.category, "seed": s.seed,
+                 **({"synthetic_only": s.synthetic_only} if s.synthetic_only else {}), **({"source": s.source} if s.source else {})}
+                for s in runs]
         say(tabulate(rows, headers="keys", tablefmt="simple", disable_numparse=True))
         return rows
     peaks = peaks_from_records(store) if grid.device == "cuda" else {}
@@ -77,7 +105,7 @@ def run_protocol(
     rows = []
     for o in outcome.outcomes:
         s, m = o.record["spec"], o.record["metrics"]
-        rows.append({"run_id": o.record["run_id"], "generator": s["generator"]["name"], "ratio": s["ratio"],
+        rows.append({"run_id": o.record["run_id"], "generator": str(GeneratorSpec.from_dict(s["generator"])), "ratio": s["ratio"],
                      "fill_to": s.get("fill_to", 0), "normal_ratio": s.get("normal_ratio", 0), "segmenter": s["segmenter"],
                      "category": s["category"], "seed": s["seed"], "status": "skipped" if o.skipped else "done",
                      "mIoU": m.get("mIoU"), "mIoU_defect": m.get("mIoU_defect")})
@@ -92,19 +120,15 @@ def run_protocol(
     return rows
 
 
-QUALITY_METRICS = ("FID", "KID_mean", "IS_mean", "LPIPS", "IC_LPIPS")
-
-
 def _run_other(protocol, grid, force: bool, dry_run: bool, say) -> list[dict]:
-    """Protocols that are not segmenter runs (quality): their own records, the same skip-if-done."""
+    """Protocols that are not segmenter runs (quality, efficiency): their own records, the same skip-if-done;
+    each shows the record fields its ``row`` picks."""
     if dry_run:
         say(f"protocol {protocol.name}: {grid}")
         return []
     results = protocol.execute(grid, force=force)
-    rows = [{"generator": r["spec"]["generator"]["name"], "category": r["spec"]["category"], "seed": r["spec"]["seed"],
-             "status": "skipped" if skipped else "done", **{k: r["metrics"].get(k) for k in QUALITY_METRICS}}
-            for r, skipped in results]
-    shown = [{**r, **{k: "n/a" if r[k] is None else f"{r[k]:.4g}" for k in QUALITY_METRICS}} for r in rows]
+    rows = [{**protocol.row(r), "status": "skipped" if skipped else "done"} for r, skipped in results]
+    shown = [{k: "n/a" if v is None else f"{v:.4g}" if isinstance(v, float) else v for k, v in r.items()} for r in rows]
     say(tabulate(shown, headers="keys", tablefmt="simple", disable_numparse=True))
     done = sum(not s for _, s in results)
     say(f"protocol {protocol.name}: {done} done, {len(results) - done} skipped (records exist)")
@@ -113,7 +137,7 @@ def _run_other(protocol, grid, force: bool, dry_run: bool, say) -> list[dict]:
 
 @click.command()
 @click.argument("name")
-@options.multi("--generators", help="Generators [default: copy-paste].")
+@options.multi("--generators", help="Generator specs, NAME or NAME(key=value,...) [default: copy-paste].")
 @options.multi("--segmenters", help="Segmenters [default: segformer].")
 @options.multi("--categories", help="Categories [default: wood].")
 @options.multi("--seeds", help="Seeds [default: 0,1,2,3,4]; at least 3 for a verdict.")
@@ -123,6 +147,8 @@ def _run_other(protocol, grid, force: bool, dry_run: bool, say) -> list[dict]:
 @click.option("--n-generated", type=click.IntRange(min=1), help="quality: images generated per point [default: 50].")
 @click.option("--ic-lpips", help="quality: IC-LPIPS variant: bench, dfmgan, seas, anomalydiffusion [default: bench].")
 @click.option("--lpips-region", type=click.Choice(["image", "defect"]), help="quality: LPIPS on whole images or the defect region.")
+@options.multi("--sources", help="transfer: source tasks DATASET/CATEGORY[/SPLIT] whose defects move onto each category.")
+@click.option("--class-map", help="transfer: SOURCE=TARGET class names where they differ (hole=crack,scratch=rough).")
 @click.option("--dataset", help="Dataset adapter [default: toy].")
 @click.option("--data-root", help="Root of the dataset release on disk.")
 @click.option("--split", help="Split preset [default: ds-5shot].")
@@ -138,7 +164,7 @@ def _run_other(protocol, grid, force: bool, dry_run: bool, say) -> list[dict]:
 @options.as_json
 @executor_options
 def protocol(name, force, dry_run, records, strict, as_json, executor, jobs, threads, address, **values):
-    """Run protocol NAME (synthetic-ratio, upsample, normal-data, benign, quality) over a grid."""
+    """Run protocol NAME over a grid (the protocols and their keys: docs/protocols.md)."""
     where = "command-line options"
     planned = plan_protocol(name, values, where)
     store = RecordStore(writable_dir(records or results_dir() / "runs", "--records"), strict=strict)

@@ -13,7 +13,7 @@ from bench.core.jsonfile import dumps
 from bench.core.pairset import PairSet
 from bench.core.paths import cache_dir, results_dir, writable_dir
 from bench.metrics.benign import load_rules
-from bench.records import QUALITY, RecordStore, load_runs
+from bench.records import EFFICIENCY, QUALITY, RecordStore, load_runs
 from bench.report.samples import legend, sample_grid
 
 SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}
@@ -44,9 +44,9 @@ def report(fmt, out, records, write_all, site_dir, rules, metric, strict, as_jso
 
 def build_report(roots: list[Path], fmt: str, target: Path | None, write_all: bool, site: Path | None, rules: str = "defect-spectrum",
                  metric: str = "mIoU", strict: bool = False, as_json: bool = False, intro: str = "",
-                 quality_root: Path | None = None) -> list[Path]:
+                 side_root: Path | None = None) -> list[Path]:
     """What `bench report` does, for the commands built on it: print the leaderboard, write the files.
-    Quality records come from ``quality_root`` [default: results/quality]."""
+    Quality and efficiency records come from ``side_root``/quality and /efficiency [default: results/]."""
     # deferred: tables load pandas
     from bench.report.frames import metrics_of, records_frame
     from bench.report.render import render
@@ -70,11 +70,13 @@ def build_report(roots: list[Path], fmt: str, target: Path | None, write_all: bo
         path = target / f"leaderboard{SUFFIX[fmt]}"
         write_text_atomic(path, text)
         written.append(path)
-    quality = list(RecordStore(quality_root or results_dir() / "quality", QUALITY, strict)) if write_all or site else []
+    others = side_root or results_dir()
+    quality = list(RecordStore(others / "quality", QUALITY, strict)) if write_all or site else []
+    efficiency = list(RecordStore(others / "efficiency", EFFICIENCY, strict)) if write_all or site else []
     if write_all:
-        written += write_report(frame, benign_rules.name, quality, metric, target, note)
+        written += write_report(frame, benign_rules.name, quality, metric, target, note, efficiency)
     if site is not None:
-        written += write_site(runs.records, frame, benign_rules.name, quality, metric, site, note, intro)
+        written += write_site(runs.records, frame, benign_rules.name, quality, metric, site, note, intro, efficiency)
     return written
 
 
@@ -95,13 +97,14 @@ def write_figures(frame, metric: str, folder: Path) -> list[tuple[Path, str]]:
     return out
 
 
-def write_report(frame, rules_name: str, quality: list[dict], metric: str, target: Path, records_note: str = "") -> list[Path]:
+def write_report(frame, rules_name: str, quality: list[dict], metric: str, target: Path, records_note: str = "",
+                 efficiency: list[dict] = ()) -> list[Path]:
     """Every table in markdown, LaTeX and CSV, the ratio plots as PNG, and a static HTML page."""
     # deferred: tables load pandas
     from bench.report.render import html_page, latex_document, render
     from bench.report.tables import build_tables
 
-    tables = build_tables(frame, rules_name, quality, metric, records_note=records_note)
+    tables = build_tables(frame, rules_name, quality, metric, records_note=records_note, efficiency_records=efficiency)
     texts = {target / "report.md": "\n".join(render(t, "markdown") for t in tables),
              target / "report.tex": latex_document(tables)}
     texts.update({target / "csv" / f"{t.name}.csv": render(t, "csv") for t in tables})
@@ -113,14 +116,14 @@ def write_report(frame, rules_name: str, quality: list[dict], metric: str, targe
 
 
 def write_site(records, frame, rules_name: str, quality: list[dict], metric: str, target: Path, records_note: str = "",
-               intro: str = "") -> list[Path]:
+               intro: str = "", efficiency: list[dict] = ()) -> list[Path]:
     """The leaderboard site: index.html, plots/, and samples/ with one grid per generator and product
     whose generated pairs are in the cache (grids already there are kept when the cache lacks them)."""
     # deferred: tables (and the page, through them) load pandas
     from bench.report.site import Figure, site_page
     from bench.report.tables import build_tables
 
-    tables = build_tables(frame, rules_name, quality, metric, records_note=records_note)
+    tables = build_tables(frame, rules_name, quality, metric, records_note=records_note, efficiency_records=efficiency)
     figures = write_figures(frame, metric, target / "plots")
     samples, sample_files = write_samples(records, target / "samples")
     provenance = {r.run_id: {**r.provenance} for r in records}

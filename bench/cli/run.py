@@ -5,7 +5,6 @@ import click
 from bench.cli import options
 from bench.core.jsonfile import dumps
 from bench.core.paths import results_dir, writable_dir
-from bench.core.specs import GeneratorSpec
 from bench.records import RecordStore
 from bench.report.format import percent
 from bench.spec import DEFAULT_SCHEDULE, RunSpec, check_ratio
@@ -14,7 +13,7 @@ from segmenters import SEGMENTERS
 
 
 @click.command()
-@click.option("--generator", "-g", default="none", show_default=True, help="Generator backend (`bench generators list`).")
+@click.option("--generator", "-g", default="none", show_default=True, help="Generator spec: NAME or NAME(key=value,...) (`bench generators list`).")
 @options.multi("--gen-param", metavar="KEY=VALUE", help="Generator parameter.")
 @click.option("--ratio", "-r", default=0.0, show_default=True, type=click.FloatRange(min=0), callback=options.finite,
               help="Synthetic pairs per real training pair.")
@@ -44,7 +43,7 @@ def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, 
     # Everything a typo can break is checked before any data is loaded: names, parameters, numbers, paths.
     check_ratio(ratio, max_ratio, "--ratio")
     spec = RunSpec(
-        generator=GeneratorSpec.of(GENERATORS.canonical(generator), **options.parse_params(gen_param)),
+        generator=options.generator_spec(generator, gen_param, GENERATORS.canonical),
         ratio=ratio,
         segmenter=SEGMENTERS.canonical(segmenter),
         dataset=dataset,

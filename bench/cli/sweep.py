@@ -58,7 +58,7 @@ def sweep(grid_file, force, dry_run, records, strict, max_ratio, as_json, execut
     path = Path(grid_file)
     override = {} if max_ratio is None else {"max_ratio": max_ratio}
     # every block of the file is checked before the first one runs
-    plans = [plan_protocol(name, {**values, **override}, str(path)) for name, values in load_sweep(path)]
+    plans = [plan_protocol(name, {**values, **override}, str(path), path.resolve().parent) for name, values in load_sweep(path)]
     store = RecordStore(writable_dir(records or results_dir() / "runs", "--records"), strict=strict)
     execution = dict(executor=executor, jobs=jobs, threads=threads, address=address)
     out = [{"protocol": planned[0].name, "runs": run_protocol(planned, str(path), store, force, dry_run, execution, quiet=as_json)}

@@ -5,7 +5,9 @@ Environment variables override the default folders; nothing else is global."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from bench.core.errors import BenchError
 
@@ -13,6 +15,21 @@ from bench.core.errors import BenchError
 def cache_dir() -> Path:
     """Normalized datasets, generated pair sets and trained generator states (``BENCH_CACHE``)."""
     return Path(os.environ.get("BENCH_CACHE") or Path.home() / ".cache" / "bench")
+
+
+@contextmanager
+def cache_at(path: Path) -> Iterator[Path]:
+    """``BENCH_CACHE`` pointed at ``path`` for the block, restored after: a timing that must not be served
+    trained states from the cache (the efficiency protocol's training time) runs cold inside it."""
+    before = os.environ.get("BENCH_CACHE")
+    os.environ["BENCH_CACHE"] = str(path)
+    try:
+        yield path
+    finally:
+        if before is None:
+            os.environ.pop("BENCH_CACHE", None)
+        else:
+            os.environ["BENCH_CACHE"] = before
 
 
 def results_dir() -> Path:

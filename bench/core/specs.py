@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
+from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
 
 BASE_VERSION = "1"  # a generator backend's first version, and the version of every record from before versions
@@ -20,6 +23,10 @@ class GeneratorSpec:
     @classmethod
     def of(cls, name: str, **params: Any) -> "GeneratorSpec":
         return cls(name, tuple(sorted(params.items())))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "GeneratorSpec":
+        return cls.of(d["name"], **d.get("params", {}))
 
     def to_dict(self) -> dict:
         return {"name": self.name, "params": dict(self.params)}
@@ -51,6 +58,52 @@ def split_top_level(text: str, sep: str = ",") -> list[str]:
             current.append(char)
     parts.append("".join(current).strip())
     return [p for p in parts if p]
+
+
+_SPEC = re.compile(r"^\s*([^()\s,=]+)\s*(?:\((.*)\))?\s*$", re.S)
+SPEC_SYNTAX = "NAME or NAME(key=value,...), values as JSON where they parse (e.g. defectgen(u=100,receptive_field=large))"
+
+
+def param_value(text: str) -> Any:
+    """A parameter value as written: JSON where it parses (numbers, booleans, null, lists), else the string."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def parse_generator(text: str) -> GeneratorSpec:
+    """``"name"`` or ``"name(key=value,...)"``: the one written form of a generator spec, on the command
+    line and in grid files; separators inside brackets stay in the value (``shape=[1,2]``)."""
+    found = _SPEC.match(text)
+    if found is None:
+        raise BenchError(f"{text!r} is not a generator spec", f"write {SPEC_SYNTAX}")
+    name, body = found.group(1), found.group(2)
+    params: dict[str, Any] = {}
+    for item in split_top_level(body or ""):
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise BenchError(f"generator spec {text!r}: {item!r} is not key=value", f"write {SPEC_SYNTAX}")
+        if key in params:
+            raise BenchError(f"generator spec {text!r} sets {key} twice", "give each parameter once")
+        params[key] = param_value(value.strip())
+    return GeneratorSpec.of(name, **params)
+
+
+def generator_from_value(value: Any) -> GeneratorSpec:
+    """A generator spec from a grid file: the written form, or a mapping ``{name: x, params: {...}}``."""
+    if isinstance(value, GeneratorSpec):
+        return value
+    if isinstance(value, str):
+        return parse_generator(value)
+    if isinstance(value, Mapping):
+        extra = sorted(set(value) - {"name", "params"})
+        params = value.get("params") or {}
+        if extra or not isinstance(value.get("name"), str) or not isinstance(params, Mapping):
+            raise BenchError(f"{dict(value)!r} is not a generator spec", "write {name: NAME, params: {key: value}} or " + SPEC_SYNTAX)
+        return GeneratorSpec.of(value["name"], **{str(k): v for k, v in params.items()})
+    raise BenchError(f"{value!r} is not a generator spec", f"write {SPEC_SYNTAX}")
 @dataclass(frozen=True)
 class TaskRef:
     """One task's data by name: a category of a dataset under a split preset."""

@@ -10,6 +10,16 @@ into every run record. A preset name is ``<rule>[:<parameter>][+val:<fraction>]`
   the first test image; bench does not;
 * ``half``: the first floor(n/2) ids train, the rest test (DefectDiffu);
 * ``ratio:R``: the first floor(R x n) ids train, 0 < R < 1, computed exactly (``ratio:0.3`` of 10 is 3);
+* ``random:K``: partition K (0, 1, 2, ...) of DefectSynth's classification protocol: a seeded
+  shuffle (seed K) of every defect type's ids, the first floor(n/3) of them train, the rest test;
+  partitions of different K are independent draws, the same K is the same partition everywhere;
+* ``release``: the release's own train/test split of the defect images (VISION, DAGM, Cotton
+  pre-splits, KSDD2, VisA ``split_csv`` 1cls/2cls: the pair's origin); a dataset whose defect images
+  all sit in one part has no such split and is refused;
+* ``all``: every defect image trains and none tests (DefectSynth's generative training set): for
+  fitting generators (``bench generate``, imports' provenance), not for scoring a run;
+* ``zero-shot``: no defect image trains, every one tests (DCDGANc's transfer: "all the real tile images
+  are used as the test set");
 * ``+val:F`` on any of them moves the last floor(F x k) of the k training ids of every defect type
   into validation. Validation comes out of train, never out of test.
 
@@ -26,6 +36,8 @@ from fractions import Fraction
 from math import floor
 from pathlib import Path
 from typing import Callable
+
+import numpy as np
 
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
@@ -63,13 +75,25 @@ class Split:
         return sha256_text(canonical_json(self.manifest(pool)))
 
 
+def _fraction_parameter(value: Fraction) -> bool:
+    return 0 < value < 1
+
+
+def _sorted_order(ids: list[str], _: Fraction | None) -> list[str]:
+    return ids
+
+
 @dataclass(frozen=True)
 class SplitRule:
-    """How many of a defect type's n images (sorted by id) train; the rest test."""
+    """How many of a defect type's n images train, taken from the front of ``order`` (sorted ids by
+    default); the rest test. ``by_origin`` rules follow the release's own train/test origin instead."""
 
     train_count: Callable[[int, Fraction | None], int]
     takes_parameter: bool = False
     parameter_hint: str = ""
+    admits: Callable[[Fraction], bool] = _fraction_parameter
+    order: Callable[[list[str], Fraction | None], list[str]] = _sorted_order
+    by_origin: bool = False
 
 
 SPLITS: Registry[SplitRule] = Registry("split preset", "bench.splits", SplitRule)
@@ -88,6 +112,20 @@ SPLITS.add("third", SplitRule(lambda n, _: n // 3))
 SPLITS.add("half", SplitRule(lambda n, _: n // 2))
 SPLITS.add("ratio", SplitRule(_ratio, takes_parameter=True, parameter_hint="a fraction 0 < R < 1, e.g. ratio:0.3"))
 
+
+def _shuffled(ids: list[str], partition: Fraction | None) -> list[str]:
+    """A seeded permutation of the sorted ids: the partition number and the ids seed it, nothing else."""
+    seed = int(sha256_text(canonical_json({"partition": int(partition or 0), "ids": ids}))[:16], 16)
+    return [ids[i] for i in np.random.default_rng(seed).permutation(len(ids))]
+
+
+SPLITS.add("random", SplitRule(lambda n, _: n // 3, takes_parameter=True, parameter_hint="a partition number K >= 0, e.g. random:0",
+                               admits=lambda k: k >= 0 and k.denominator == 1, order=_shuffled))
+SPLITS.add("release", SplitRule(lambda n, _: 0, by_origin=True))
+SPLITS.add("all", SplitRule(lambda n, _: n))
+SPLITS.add("zero-shot", SplitRule(lambda n, _: 0))
+SPLITS.add("third-inclusive", SplitRule(lambda n, _: min(n, n // 3 + 1)))  # AnomalyDiffusion's loader: index n//3 too
+
 _PRESET = re.compile(r"^(?P<rule>[A-Za-z0-9_.-]+)(?::(?P<param>[^+]+))?(?:\+val:(?P<val>.+))?$")
 
 
@@ -104,7 +142,7 @@ class Preset:
             raise BenchError(f"split preset '{text}' is not of the form RULE[:PARAM][+val:F]", "e.g. third, ratio:0.3, half+val:0.2")
         rule = SPLITS.get(match["rule"])
         param = _fraction(match["param"], text) if match["param"] is not None else None
-        if rule.takes_parameter and (param is None or not 0 < param < 1):
+        if rule.takes_parameter and (param is None or not rule.admits(param)):
             raise BenchError(f"split preset '{text}' needs {rule.parameter_hint}")
         if not rule.takes_parameter and param is not None:
             raise BenchError(f"split preset '{match['rule']}' takes no parameter, got '{text}'", f"use '{match['rule']}'")
@@ -151,8 +189,15 @@ def compute_split(pool: PairSet, preset: str) -> Split:
     groups = defects_by_group(pool)
     if not groups:
         raise BenchError(f"{describe_pool(pool)} has no defect images, only normals", "check the category's masks (all background?)")
+    if rule.by_origin:
+        check_release_split(pool, groups)
     for _, ids in sorted(groups.items()):
-        k = rule.train_count(len(ids), parsed.parameter)
+        if rule.by_origin:
+            ids = [i for i in ids if pool.origin(i) == "train"] + [i for i in ids if pool.origin(i) != "train"]
+            k = sum(pool.origin(i) == "train" for i in ids)
+        else:
+            ids = rule.order(ids, parsed.parameter)
+            k = rule.train_count(len(ids), parsed.parameter)
         n_val = floor(parsed.val_fraction * k)
         train += ids[: k - n_val]
         val += ids[k - n_val : k]
@@ -161,6 +206,15 @@ def compute_split(pool: PairSet, preset: str) -> Split:
     split = Split(preset, tuple(train), tuple(val), tuple(test), normal_train, normal_test)
     check_no_overlap(pool, split)
     return split
+
+
+def check_release_split(pool: PairSet, groups: dict[str, list[str]]) -> None:
+    """``release`` needs defect images on both sides of the release's own split."""
+    origins = {pool.origin(i) for ids in groups.values() for i in ids}
+    if not {"train", "test"} <= origins:
+        sides = ", ".join(sorted(o or "none" for o in origins))
+        raise BenchError(f"split 'release': the defect images of {describe_pool(pool)} carry no train/test split of their own "
+                         f"(origins: {sides})", "choose a rule split such as ds-5shot, third or random:0")
 
 
 def describe_pool(pool: PairSet) -> str:

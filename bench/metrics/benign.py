@@ -9,7 +9,7 @@ the segmenter makes; recall of defective products and the false-reject rate foll
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
@@ -21,31 +21,102 @@ from bench.core.errors import BenchError
 RULES_DIR = Path(__file__).resolve().parents[1] / "protocols" / "rules"
 DEFAULT_RULES = "defect-spectrum"
 ANY_CLASS = "*"
+SUMMED = "summed"  # a product table's key for limits on the summed area of several classes
+
+
+@dataclass(frozen=True)
+class ProductRule:
+    """One product's standard: a pixel limit per class (``*`` for the classes it does not list) and limits
+    on the summed area of groups of classes (a zipper's fabric defect, whichever fabric class it is)."""
+
+    limits: Mapping[str, int]
+    summed: Mapping[str, tuple[tuple[str, ...], int]] = field(default_factory=dict)
+
+    def named(self) -> set[str]:
+        """Every class name the rule mentions."""
+        return {c for c in self.limits if c != ANY_CLASS} | {c for classes, _ in self.summed.values() for c in classes}
+
+    def to_dict(self) -> dict:
+        out: dict = dict(self.limits)
+        if self.summed:
+            out[SUMMED] = {name: {"classes": list(classes), "limit": limit} for name, (classes, limit) in self.summed.items()}
+        return out
 
 
 @dataclass(frozen=True)
 class BenignRules:
+    """Product tables are keyed ``PRODUCT`` (for the datasets the file names under ``datasets``, all when it
+    names none) or ``DATASET/PRODUCT`` (that dataset only, taking precedence); any other product gets
+    ``default``."""
+
     name: str
-    products: Mapping[str, Mapping[str, int]]
-    default: Mapping[str, int]
+    products: Mapping[str, ProductRule]
+    default: ProductRule
+    datasets: tuple[str, ...] = ()  # the datasets whose class names the plain PRODUCT tables use
+    source: str = ""
 
-    def limits(self, product: str) -> Mapping[str, int]:
-        return self.products.get(product, self.default)
+    def rule(self, product: str, dataset: str | None = None) -> ProductRule:
+        if dataset is not None and f"{dataset}/{product}" in self.products:
+            return self.products[f"{dataset}/{product}"]
+        if product in self.products and (dataset is None or not self.datasets or dataset in self.datasets):
+            return self.products[product]
+        return self.default
 
-    def limit(self, product: str, class_name: str) -> int:
-        limits = self.limits(product)
-        if class_name in limits:
-            return limits[class_name]
-        return limits.get(ANY_CLASS, self.default.get(ANY_CLASS, 0))
+    def limits(self, product: str, dataset: str | None = None) -> Mapping[str, int]:
+        return self.rule(product, dataset).limits
+
+    def limit(self, product: str, class_name: str, dataset: str | None = None) -> int:
+        """The largest area of one class that passes; a class in a summed group is limited by its group."""
+        rule = self.rule(product, dataset)
+        for classes, limit in rule.summed.values():
+            if class_name in classes:
+                return limit
+        if class_name in rule.limits:
+            return rule.limits[class_name]
+        return rule.limits.get(ANY_CLASS, self.default.limits.get(ANY_CLASS, 0))
+
+    def check(self, classes: Mapping[int, str], product: str, dataset: str | None = None) -> None:
+        """A rule naming a class the category does not have would never fire: that is an error, not a no-op."""
+        rule = self.rule(product, dataset)
+        names = {name for k, name in classes.items() if k > 0}
+        unknown = sorted(rule.named() - names)
+        if unknown:
+            where = f"{dataset}/{product}" if dataset else product
+            raise BenchError(
+                f"benign rules {self.source or self.name}: the rule for '{where}' names class(es) {', '.join(unknown)} "
+                f"that its class map does not have (classes: {', '.join(sorted(names))})",
+                "fix the class names in the rules file",
+            )
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "products": {p: dict(v) for p, v in self.products.items()}, "default": dict(self.default)}
+        return {"name": self.name, "datasets": list(self.datasets), "products": {p: r.to_dict() for p, r in self.products.items()},
+                "default": self.default.to_dict()}
 
 
-def _limits(table, where: Path) -> dict[str, int]:
-    if not isinstance(table, dict) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in table.values()):
-        raise BenchError(f"benign rules {where}: limits must map class names to pixel counts >= 0", "see docs/protocols.md")
-    return {str(k): int(v) for k, v in table.items()}
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _rule(table, where: Path, product: str) -> ProductRule:
+    fix = "see docs/protocols.md#benign"
+    if not isinstance(table, dict):
+        raise BenchError(f"benign rules {where}: product '{product}' must map class names to pixel counts", fix)
+    table = dict(table)
+    groups = table.pop(SUMMED, None) or {}
+    if not all(_count(v) for v in table.values()):
+        raise BenchError(f"benign rules {where}: limits must map class names to pixel counts >= 0 (product '{product}')", fix)
+    summed = {}
+    for name, group in (groups.items() if isinstance(groups, dict) else [(None, None)]):
+        if not (isinstance(group, dict) and set(group) == {"classes", "limit"} and _count(group["limit"])
+                and isinstance(group["classes"], list) and group["classes"]):
+            raise BenchError(f"benign rules {where}: '{SUMMED}' of product '{product}' must map names to "
+                             "{classes: [CLASS, ...], limit: PIXELS}", fix)
+        classes = tuple(str(c) for c in group["classes"])
+        if set(classes) & set(table):
+            raise BenchError(f"benign rules {where}: product '{product}' limits {', '.join(sorted(set(classes) & set(table)))} "
+                             f"both alone and in the summed group '{name}'", "give each class one limit")
+        summed[str(name)] = (classes, group["limit"])
+    return ProductRule({str(k): int(v) for k, v in table.items()}, summed)
 
 
 def load_rules(name_or_path: str | Path = DEFAULT_RULES) -> BenignRules:
@@ -60,11 +131,13 @@ def load_rules(name_or_path: str | Path = DEFAULT_RULES) -> BenignRules:
         doc = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         raise BenchError(f"benign rules {path} is not valid YAML ({str(exc).splitlines()[0]})", "fix the file") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("products", {}), dict):
-        raise BenchError(f"benign rules {path} must be a mapping with 'products' and 'default'", "see docs/protocols.md")
-    products = {str(p): _limits(t, path) for p, t in (doc.get("products") or {}).items()}
-    default = _limits(doc.get("default") or {ANY_CLASS: 0}, path)
-    return BenignRules(str(doc.get("name", path.stem)), products, default)
+    if not isinstance(doc, dict) or not isinstance(doc.get("products", {}), dict) or not isinstance(doc.get("datasets", []), list):
+        raise BenchError(f"benign rules {path} must be a mapping with 'products', 'default' and optionally 'datasets'",
+                         "see docs/protocols.md#benign")
+    products = {str(p): _rule(t, path, str(p)) for p, t in (doc.get("products") or {}).items()}
+    default = _rule(doc.get("default") or {ANY_CLASS: 0}, path, "default")
+    datasets = tuple(str(d) for d in doc.get("datasets") or ())
+    return BenignRules(str(doc.get("name", path.stem)), products, default, datasets, str(path))
 
 
 def class_areas(mask: np.ndarray, num_classes: int) -> np.ndarray:
@@ -73,13 +146,18 @@ def class_areas(mask: np.ndarray, num_classes: int) -> np.ndarray:
     return np.bincount(mask[mask < num_classes].astype(np.int64), minlength=num_classes)
 
 
-def rejects_areas(areas, classes: Mapping[int, str], product: str, rules: BenignRules) -> bool:
-    """True when any defect class covers more pixels than the product's rule allows."""
-    return any(areas[k] > rules.limit(product, name) for k, name in classes.items() if k > 0)
+def rejects_areas(areas, classes: Mapping[int, str], product: str, rules: BenignRules, dataset: str | None = None) -> bool:
+    """True when a defect class alone, or a summed group of classes, covers more pixels than the rule allows."""
+    rule = rules.rule(product, dataset)
+    grouped = {c for group, _ in rule.summed.values() for c in group}
+    if any(areas[k] > rules.limit(product, name, dataset) for k, name in classes.items() if k > 0 and name not in grouped):
+        return True
+    by_name = {name: areas[k] for k, name in classes.items() if k > 0}
+    return any(sum(by_name.get(c, 0) for c in group) > limit for group, limit in rule.summed.values())
 
 
-def rejects(mask: np.ndarray, classes: Mapping[int, str], product: str, rules: BenignRules) -> bool:
-    return rejects_areas(class_areas(mask, max(classes) + 1), classes, product, rules)
+def rejects(mask: np.ndarray, classes: Mapping[int, str], product: str, rules: BenignRules, dataset: str | None = None) -> bool:
+    return rejects_areas(class_areas(mask, max(classes) + 1), classes, product, rules, dataset)
 
 
 def benign_summary(should_reject: np.ndarray, rejected: np.ndarray) -> dict:
@@ -109,16 +187,20 @@ def pooled_summary(summaries) -> dict:
     }
 
 
-def benign_from_areas(gt_areas, pred_areas, classes: Mapping[int, str], product: str, rules: BenignRules) -> dict:
-    """Decisions from per-image class areas (as run records keep them), so any rule set can be applied later."""
-    should = np.array([rejects_areas(a, classes, product, rules) for a in gt_areas], dtype=bool)
-    got = np.array([rejects_areas(a, classes, product, rules) for a in pred_areas], dtype=bool)
+def benign_from_areas(gt_areas, pred_areas, classes: Mapping[int, str], product: str, rules: BenignRules,
+                      dataset: str | None = None) -> dict:
+    """Decisions from per-image class areas (as run records keep them), so any rule set can be applied later;
+    the rule is first checked against the class map."""
+    rules.check(classes, product, dataset)
+    should = np.array([rejects_areas(a, classes, product, rules, dataset) for a in gt_areas], dtype=bool)
+    got = np.array([rejects_areas(a, classes, product, rules, dataset) for a in pred_areas], dtype=bool)
     return {"product": product, "rules": rules.name, **benign_summary(should, got)}
 
 
-def benign_decisions(gt_masks, pred_masks, classes: Mapping[int, str], product: str, rules: BenignRules) -> dict:
+def benign_decisions(gt_masks, pred_masks, classes: Mapping[int, str], product: str, rules: BenignRules,
+                     dataset: str | None = None) -> dict:
     """Per image decisions from ground-truth and predicted masks, and their summary."""
     n = max(classes) + 1
     return benign_from_areas(
-        [class_areas(g, n) for g in gt_masks], [class_areas(p, n) for p in pred_masks], classes, product, rules
+        [class_areas(g, n) for g in gt_masks], [class_areas(p, n) for p in pred_masks], classes, product, rules, dataset
     )

@@ -93,7 +93,7 @@ def accumulate_confusion(gts, labels, num_classes: int) -> np.ndarray:
 
 def evaluate_predictions(
     test: PairSet, predictions, classes: Mapping[int, str], product: str = "", rules: BenignRules | None = None,
-    settings: MetricSettings = MetricSettings(),
+    settings: MetricSettings = MetricSettings(), dataset: str | None = None,
 ) -> dict:
     """``metrics`` (headline, per class, binary, pixel/image detection), ``metric_variants``,
     ``confusion_matrix``, per-image ``class_areas`` (so benign rules can be re-applied from the record)
@@ -111,5 +111,5 @@ def evaluate_predictions(
         "class_areas": {"ids": list(predictions.ids), "gt": gt_areas, "pred": pred_areas},
     }
     if rules is not None:
-        out["benign"] = benign_from_areas(gt_areas, pred_areas, classes, product, rules)
+        out["benign"] = benign_from_areas(gt_areas, pred_areas, classes, product, rules, dataset)
     return out

@@ -9,13 +9,13 @@ from typing import Any, Callable, Mapping
 from bench.core.errors import BenchError
 from bench.core.params import Range
 from bench.core.registry import Registry
-from bench.core.specs import GeneratorSpec, split_top_level
-from bench.spec import DEFAULT_SCHEDULE, MAX_RATIO, RunSpec, check_ratio
+from bench.core.specs import GeneratorSpec, generator_from_value, split_top_level
+from bench.spec import DEFAULT_SCHEDULE, MAX_RATIO, NO_GENERATOR, RunSpec, check_ratio
 
 
 @dataclass(frozen=True)
 class Grid:
-    generators: tuple[str, ...] = ("copy-paste",)
+    generators: tuple[GeneratorSpec, ...] = (GeneratorSpec("copy-paste"),)  # written NAME(key=value,...) or {name, params}
     segmenters: tuple[str, ...] = ("segformer",)
     categories: tuple[str, ...] = ("wood",)
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)  # 3 is the fewest that give a verdict; 5 give it power
@@ -33,6 +33,12 @@ class Grid:
     device: str = "auto"
     pretrained: bool = False
     max_ratio: float = MAX_RATIO  # ratios above it are refused as typos unless raised here or by --max-ratio
+    sources: tuple[str, ...] = ()  # transfer: DATASET/CATEGORY[/SPLIT] tasks whose defects move onto each category
+    class_map: str = ""  # transfer: SOURCE=TARGET class names where they differ
+
+    def __post_init__(self):
+        # written specs ("defectgen(u=100)") are accepted where a grid is built in code, too
+        object.__setattr__(self, "generators", tuple(generator_from_value(g) for g in self.generators))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], where: str, base: "Grid | None" = None) -> "Grid":
@@ -45,15 +51,16 @@ class Grid:
         for key, value in values.items():
             if value is None:
                 continue
-            converted[key] = _convert(key, value, known[key].type, where)
+            convert = _generators if key == "generators" else _convert
+            converted[key] = convert(key, value, known[key].type, where)
         grid = replace(base or cls(), **converted)
         for ratio in grid.ratios:
             check_ratio(ratio, grid.max_ratio, f"grid key 'ratios' in {where}:")
         return grid
 
-    def run_spec(self, generator: str, segmenter: str, category: str, seed: int, **values) -> RunSpec:
+    def run_spec(self, generator: GeneratorSpec, segmenter: str, category: str, seed: int, **values) -> RunSpec:
         return RunSpec(
-            generator=GeneratorSpec(generator),
+            generator=generator,
             segmenter=segmenter,
             dataset=self.dataset,
             category=category,
@@ -72,7 +79,7 @@ class Grid:
                 for seed in self.seeds:
                     yield segmenter, category, seed
 
-    def sweep(self, field: str, values, generators: tuple[str, ...] = ("none",)) -> list[RunSpec]:
+    def sweep(self, field: str, values, generators: tuple[GeneratorSpec, ...] = (NO_GENERATOR,)) -> list[RunSpec]:
         """Every generator x cell x value of one run-spec field: the grid of a protocol that varies one setting."""
         return [
             self.run_spec(generator, segmenter, category, seed, **{field: value})
@@ -128,6 +135,18 @@ def _scalar(value, type_name: str):
     return str(value)
 
 
+def _generators(key: str, value, type_name: str, where: str) -> tuple[GeneratorSpec, ...]:
+    """Generator specs: a YAML list of written specs or ``{name, params}`` mappings, or one comma-separated string."""
+    items = [value] if isinstance(value, Mapping) else _split_list(value)
+    try:
+        out = tuple(generator_from_value(item) for item in items)
+    except BenchError as exc:
+        raise BenchError(f"grid key '{key}' in {where}: {exc}") from None
+    if not out:
+        raise BenchError(f"grid key '{key}' in {where} is empty", "give at least one value")
+    return out
+
+
 def _convert(key: str, value, type_name: str, where: str):
     element = type_name[len("tuple["):].split(",")[0] if type_name.startswith("tuple[") else None
     items = _split_list(value) if element else [value]
@@ -154,6 +173,7 @@ class Protocol:
     specs: Callable[[Grid], list[RunSpec]] | None = None  # run protocols: the grid's run specs
     defaults: Mapping[str, Any] = field(default_factory=dict)  # grid values this protocol changes
     execute: Callable[..., list[tuple[dict, bool]]] | None = None  # other protocols: run the grid, (record, skipped)
+    row: Callable[[dict], dict] | None = None  # other protocols: what the command prints of a record
 
     def grid(self, values: Mapping[str, Any], where: str) -> Grid:
         return Grid.from_mapping(values, where, base=Grid.from_mapping(self.defaults, f"protocol {self.name}"))

@@ -25,7 +25,7 @@ from bench.metrics import quality as q
 from bench.protocols.base import PROTOCOLS, Grid, Protocol
 from bench.provenance import provenance
 from bench.records import QUALITY, QUALITY_SCHEMA, RecordStore
-from bench.runner import load_sources, resolve_device
+from bench.runner import load_sources, resolve_device, scheduled_generator
 from generators.contrast import set_contrast
 from generators.synthesize import synthesize
 from segmenters import SCHEDULES
@@ -35,7 +35,7 @@ REGIONS = ("image", "defect")
 
 @dataclass(frozen=True)
 class QualitySpec:
-    generator: str
+    generator: GeneratorSpec  # with the profile of the grid's schedule when a learned one is given none
     dataset: str
     category: str
     split: str
@@ -47,8 +47,13 @@ class QualitySpec:
     schedule: str = ""  # of the alignment segmenter
     pretrained: bool = False  # of the alignment segmenter
 
+    def to_dict(self) -> dict:
+        return {**asdict(self), "generator": self.generator.to_dict()}
+
     def run_id(self, manifest_hash: str) -> str:
-        return sha256_text(canonical_json({"spec": asdict(self), "data": manifest_hash}))[:16]
+        """A generator without parameters hashes as its bare name, so records from before specs keep their ids."""
+        generator = self.generator.to_dict() if self.generator.params else self.generator.name
+        return sha256_text(canonical_json({"spec": {**asdict(self), "generator": generator}, "data": manifest_hash}))[:16]
 
 
 def _arrays(pairs: PairSet, region: str) -> tuple[np.ndarray, np.ndarray]:
@@ -69,7 +74,7 @@ def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, devi
     variant = q.ic_lpips_variant(spec.ic_lpips)
     if spec.region not in REGIONS:
         raise BenchError(f"unknown LPIPS region '{spec.region}'", f"choose one of: {', '.join(REGIONS)}")
-    if spec.generator == "none":
+    if spec.generator.name == "none":
         raise BenchError("generator 'none' produces no images to score", "choose another generator for the quality protocol")
     weights = q.weight_paths(q.required_weights(variant))
     setup = alignment_setup(spec, device)
@@ -83,7 +88,7 @@ def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, devi
     if existing is not None:
         return existing, True
     train, real_test = data.train, data.pool.subset(data.split.test)
-    generator = GeneratorSpec(spec.generator)
+    generator = spec.generator
     sources = load_sources(generator, tasks, spec.dataset, data_root)
     generated, cache_hit = synthesize(generator, train, data.normals, spec.n_generated, spec.seed, progress, sources)
     gen_images, gen_lpips = _arrays(generated, spec.region)
@@ -106,7 +111,7 @@ def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, devi
     record = {
         "schema": QUALITY_SCHEMA,
         "run_id": run_id,
-        "spec": {**asdict(spec), "generator": {"name": spec.generator, "params": {}}},
+        "spec": spec.to_dict(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data": {"manifest_hash": manifest_hash, "n_generated": len(gen_images), "n_real_test": len(real_images),
                  "n_centres": len(centres), "generator_cache_hit": cache_hit},
@@ -134,7 +139,7 @@ def quality_specs(grid: Grid) -> list[QualitySpec]:
     aligned = grid.alignment and bool(grid.segmenters)
     alignment = (grid.segmenters[0], grid.schedule, grid.pretrained) if aligned else (None, "", False)
     return [
-        QualitySpec(g, grid.dataset, category, grid.split, seed, grid.n_generated, grid.ic_lpips, grid.lpips_region, *alignment)
+        QualitySpec(scheduled_generator(g, grid.schedule), grid.dataset, category, grid.split, seed, grid.n_generated, grid.ic_lpips, grid.lpips_region, *alignment)
         for g in grid.generators
         for category in grid.categories
         for seed in grid.seeds
@@ -150,5 +155,14 @@ def run_quality(grid: Grid, force: bool = False, progress: bool = True, root: Pa
     ]
 
 
+SHOWN = ("FID", "KID_mean", "IS_mean", "LPIPS", "IC_LPIPS")
+
+
+def quality_row(record: dict) -> dict:
+    spec = record["spec"]
+    return {"generator": str(GeneratorSpec.from_dict(spec["generator"])), "category": spec["category"], "seed": spec["seed"],
+            **{k: record["metrics"].get(k) for k in SHOWN}}
+
+
 PROTOCOLS.register(Protocol("quality", "FID, KID, IS, LPIPS diversity, IC-LPIPS, defect contrast and mask alignment of each generator's pairs",
-                            execute=run_quality))
+                            execute=run_quality, row=quality_row))

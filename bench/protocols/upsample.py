@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from bench.protocols.base import PROTOCOLS, Grid, Protocol
-from bench.spec import RunSpec
+from bench.spec import NO_GENERATOR, RunSpec
 
 
 def upsample_specs(grid: Grid) -> list[RunSpec]:
     specs = []
     for segmenter, category, seed in grid.cells():
-        specs.append(grid.run_spec("none", segmenter, category, seed))  # the real-only baseline
+        specs.append(grid.run_spec(NO_GENERATOR, segmenter, category, seed))  # the real-only baseline
         specs += [grid.run_spec(g, segmenter, category, seed, fill_to=grid.fill_to) for g in grid.generators]
     return specs
 

@@ -1,25 +1,39 @@
-"""The quality protocol's record, ``bench.quality/1``: checked on read like run records, never migrated yet."""
+"""The records of protocols that are not segmenter runs, checked on read like run records, never migrated
+yet: ``bench.quality/1`` (image quality) and ``bench.efficiency/1`` (generator and segmenter timings)."""
 
 from __future__ import annotations
+
+from functools import partial
 
 from bench.records.schema import RecordError, check_metrics
 
 SCHEMA = "bench.quality/1"
 SPEC_KEYS = ("generator", "dataset", "category", "split", "seed", "n_generated", "ic_lpips", "region")
+EFFICIENCY_SCHEMA = "bench.efficiency/1"
+EFFICIENCY_KEYS = ("part", "name", "device")  # part: "generator" or "segmenter"
 
 
-def read_quality(raw) -> dict:
+def read_spec_record(raw, schema: str = SCHEMA, spec_keys: tuple[str, ...] = SPEC_KEYS) -> dict:
     if not isinstance(raw, dict):
         raise RecordError(f"a record is a JSON object, got a JSON {type(raw).__name__}")
-    if raw.get("schema") != SCHEMA:
-        raise RecordError(f"schema is {raw.get('schema')!r}, expected {SCHEMA!r}")
+    if raw.get("schema") != schema:
+        raise RecordError(f"schema is {raw.get('schema')!r}, expected {schema!r}")
     spec = raw.get("spec")
-    if not isinstance(spec, dict) or not isinstance(spec.get("generator"), dict):
-        raise RecordError("'spec' with a 'generator' object is missing")
-    missing = [k for k in SPEC_KEYS if k not in spec]
+    if not isinstance(spec, dict):
+        raise RecordError("'spec' (an object) is missing")
+    missing = [k for k in spec_keys if k not in spec]
     if missing:
         raise RecordError(f"'spec' lacks {', '.join(missing)}")
     if not isinstance(raw.get("run_id"), str) or not isinstance(raw.get("variants"), dict):
         raise RecordError("'run_id' (a string) and 'variants' (an object) are required")
     check_metrics(raw.get("metrics"))
     return raw
+
+
+def read_quality(raw) -> dict:
+    if isinstance(raw, dict) and isinstance(raw.get("spec"), dict) and not isinstance(raw["spec"].get("generator"), dict):
+        raise RecordError("'spec' with a 'generator' object is missing")
+    return read_spec_record(raw)
+
+
+read_efficiency = partial(read_spec_record, schema=EFFICIENCY_SCHEMA, spec_keys=EFFICIENCY_KEYS)

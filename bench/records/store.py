@@ -16,8 +16,8 @@ from typing import Callable, Iterable, Iterator
 
 from bench.core.jsonfile import dumps, write_json_atomic
 from bench.records.migrate import read_run
+from bench.records.quality import EFFICIENCY_SCHEMA, read_efficiency, read_quality
 from bench.records.quality import SCHEMA as QUALITY_SCHEMA
-from bench.records.quality import read_quality
 from bench.records.schema import SCHEMA, RecordError, RunRecord
 
 log = logging.getLogger("bench.records")
@@ -32,6 +32,7 @@ class RecordKind:
 
 RUNS = RecordKind("run", SCHEMA, lambda raw: read_run(raw).to_dict())
 QUALITY = RecordKind("quality", QUALITY_SCHEMA, read_quality)
+EFFICIENCY = RecordKind("efficiency", EFFICIENCY_SCHEMA, read_efficiency)
 
 
 @dataclass(frozen=True)

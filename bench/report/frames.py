@@ -23,7 +23,7 @@ log = logging.getLogger("bench.report")
 # The task a setting is compared within: a baseline must match it in every one of these.
 TASK = ["dataset", "category", "split", "segmenter", "schedule", "device", "pretrained", "data"]
 # What a protocol varies: the training data a run adds to the real pairs.
-SETTING = ["generator", "ratio", "fill_to", "normal_ratio"]
+SETTING = ["generator", "ratio", "fill_to", "normal_ratio", "synthetic_only", "source", "class_map"]
 GROUP = TASK + SETTING
 # Metrics in the order tables show them; any other numeric metric a record has follows, by name.
 METRIC_ORDER = ["mIoU", "mIoU_defect", "mDice", "mAcc", "aAcc", "pixel_AUROC", "pixel_AP", "pixel_F1max", "pixel_F1",
@@ -47,6 +47,10 @@ def requested_by(record: RunRecord) -> str:
 
 def comparison_kind(row) -> str:
     """Which protocol's question a setting answers, from what it adds to the real pairs."""
+    if row["source"]:
+        return "transfer"
+    if row["synthetic_only"]:
+        return "synthetic-only"
     if row["fill_to"]:
         return "upsample"
     if row["ratio"]:
@@ -61,7 +65,7 @@ def _benign(record: RunRecord, rules: BenignRules | None) -> dict:
     if rules is None or not areas:
         return {k: np.nan for k in BENIGN}
     classes = {int(k): v for k, v in record.data["classes"].items()}
-    out = benign_from_areas(areas["gt"], areas["pred"], classes, record.spec.category, rules)
+    out = benign_from_areas(areas["gt"], areas["pred"], classes, record.spec.category, rules, record.spec.dataset)
     return {
         "benign_recall": out["recall"],
         "benign_frr": out["false_reject_rate"],
@@ -89,18 +93,28 @@ def records_frame(records: Iterable[RunRecord], rules: BenignRules | None = None
             "data": str(r.data.get("manifest_hash", ""))[:8],
             "generator": generator_label(spec.generator.name, dict(spec.generator.params), r.generator.version),
             "ratio": float(spec.ratio), "fill_to": int(spec.fill_to), "normal_ratio": float(spec.normal_ratio),
+            "synthetic_only": bool(spec.synthetic_only), "source": spec.source, "class_map": spec.class_map,
             "seed": int(spec.seed), "run_id": r.run_id, "created": r.created, "requested_by": requested_by(r),
-            "degenerate": r.degenerate or "",
+            "normal_effective": effective_normal_ratio(r), "degenerate": r.degenerate or "",
             **{m: r.scalar_metrics().get(m, np.nan) for m in metrics},
             **_benign(r, rules),
         })
-    columns = [*GROUP, "seed", "run_id", "created", "requested_by", "degenerate", *metrics, *BENIGN]
+    columns = [*GROUP, "seed", "run_id", "created", "requested_by", "normal_effective", "degenerate", *metrics, *BENIGN]
     frame = pd.DataFrame(rows, columns=columns).astype({m: float for m in [*metrics, "benign_recall", "benign_frr"]})
     frame = frame.sort_values([*GROUP, "seed", "created", "run_id"], kind="stable")
     repeated = frame.duplicated([*GROUP, "seed"], keep="last")
     for _, row in frame[repeated].iterrows():
         log.warning("run %s repeats the setting and seed %d of a newer run; the newer one is used", row["run_id"], row["seed"])
     return frame[~repeated].reset_index(drop=True)
+
+
+def effective_normal_ratio(record: RunRecord) -> float:
+    """The normals a run added per real training pair: below the asked ratio when the split had fewer
+    normals than ratio x |train| (``data.n_normal_added``); the asked ratio where the record does not say."""
+    added, real = record.data.get("n_normal_added"), record.data.get("n_train_real")
+    if added is None or not real:
+        return float(record.spec.normal_ratio)
+    return added / real
 
 
 def metrics_of(frame: pd.DataFrame) -> list[str]:
@@ -110,12 +124,20 @@ def metrics_of(frame: pd.DataFrame) -> list[str]:
 
 
 def is_baseline(frame: pd.DataFrame) -> pd.Series:
-    return (frame["generator"] == "none") & (frame["ratio"] == 0) & (frame["fill_to"] == 0) & (frame["normal_ratio"] == 0)
+    return ((frame["generator"] == "none") & (frame["ratio"] == 0) & (frame["fill_to"] == 0) & (frame["normal_ratio"] == 0)
+            & ~frame["synthetic_only"].astype(bool) & (frame["source"] == ""))
 
 
 def setting_label(row) -> str:
     """What a setting adds to the real pairs, in words; every distinct setting reads differently."""
     parts = []
+    if row["source"]:
+        mapped = f", {row['class_map']}" if row["class_map"] else ""
+        normals = f" + {number(row['normal_ratio'])}x target normals" if row["normal_ratio"] else ""
+        return f"{row['generator']} x{number(row['ratio'])} from {row['source']}{mapped}{normals}"
+    if row["synthetic_only"]:
+        how = f"fill to {int(row['fill_to'])}" if row["fill_to"] else f"x{number(row['ratio'])}"
+        return f"{row['generator']} {how} only"
     if row["fill_to"]:
         parts.append(f"{row['generator']} fill to {int(row['fill_to'])}")
     elif row["ratio"]:

@@ -40,6 +40,11 @@ METRIC_LABELS = {"mIoU_defect": "mIoU defect", "pixel_AUROC": "pixel AUROC", "im
                  "binary.mIoU": "binary mIoU", "binary.mIoU_defect": "binary defect IoU"}
 MEAN_KEY = [c for c in GROUP if c not in ("category", "data")]  # what a mean over categories keeps apart
 SYNTHETIC = ("synthetic-ratio", "upsample")
+OWN_FAMILY = ("normal-data", "synthetic-only", "transfer")  # kinds whose verdicts are corrected as a family of their own
+
+
+def family_of(kind: str) -> str:
+    return kind if kind in OWN_FAMILY else "synthetic"
 QUALITY_METRICS = ("FID", "KID_mean", "IS_mean", "LPIPS", "IC_LPIPS")
 QUALITY_KEY = ["generator", "dataset", "category", "split", "n_generated", "ic_lpips", "region"]
 
@@ -124,7 +129,7 @@ def run_table(frame: pd.DataFrame, metric: str | None = None, records_note: str 
     """Every group of runs: its key, seeds, mean ± std of the summary metrics, and a note for degenerate runs."""
     metrics = summary_metrics(frame, metric)
     board = leaderboard(frame, metrics)
-    shown = ["dataset", "category", "split", "segmenter", "schedule", *SETTING]
+    shown = ["dataset", "category", "split", "segmenter", "schedule", *SETTING[:4]]  # the rest where they vary
     columns = shown[:5] + needed_columns(frame, shown) + shown[5:]
     out = board[columns].copy()
     out["requested by"] = board["requested_by"]
@@ -176,7 +181,7 @@ def deltas(frame: pd.DataFrame, metric: str = "mIoU", alpha: float = stats.ALPHA
         if ref is None:
             continue
         kind = comparison_kind(row)
-        row.update(kind=kind, family="normal-data" if kind == "normal-data" else "synthetic",
+        row.update(kind=kind, family=family_of(kind),
                    requested_by=", ".join(sorted(set(group["requested_by"]) | ref[1])))
         row.update(_comparison_row(stats.compare(_seed_values(group, metric), ref[0], alpha)))
         rows.append(row)
@@ -205,7 +210,7 @@ def category_mean_deltas(frame: pd.DataFrame, metric: str = "mIoU", alpha: float
         common = set.intersection(*(set(s) & set(b) for s, b in zip(setting, baseline)))
         kind = comparison_kind(row)
         row.update(category=f"mean ({len(setting)} categories)", data="", kind=kind,
-                   family="normal-data" if kind == "normal-data" else "synthetic",
+                   family=family_of(kind),
                    requested_by=", ".join(sorted(set(group["requested_by"]))))
         row.update(_comparison_row(stats.compare(_mean_over(setting, common), _mean_over(baseline, common), alpha)))
         left_out = set().union(*setting, *baseline) - common
@@ -269,18 +274,24 @@ def _used(frame: pd.DataFrame, d: pd.DataFrame) -> pd.DataFrame:
     return frame[in_task & (is_baseline(frame).to_numpy() | is_setting)]
 
 
-def with_without_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_frame: pd.DataFrame, metric: str = "mIoU",
-                       alpha: float = stats.ALPHA) -> Table:
-    """Defect Spectrum Table 4/5 (and 6, fill-to) form: without vs with synthetic data per category and
-    segmenter, then the mean over categories."""
-    points = delta_frame[delta_frame["kind"].isin(SYNTHETIC)]
-    means = mean_frame[mean_frame["kind"].isin(SYNTHETIC)]
+def _setting_comparison(delta_frame: pd.DataFrame, mean_frame: pd.DataFrame, kinds: Sequence[str], sides: tuple[str, str]):
+    """The comparisons of some kinds with their mean rows, shown per category, segmenter and setting."""
+    points = delta_frame[delta_frame["kind"].isin(kinds)]
+    means = mean_frame[mean_frame["kind"].isin(kinds)]
     d = _with_means(points, means)
     extras = needed_columns(points, ["category", "segmenter", *SETTING])
     out = _delta_display(
         d, {"category": list(d["category"]), "segmenter": list(d["segmenter"]), "setting": [setting_label(r) for _, r in d.iterrows()]},
-        extras, {"w/o synthetic": [percent(v) for v in d["baseline"]], "with synthetic": [percent(v) for v in d["value"]]},
+        extras, {sides[0]: [percent(v) for v in d["baseline"]], sides[1]: [percent(v) for v in d["value"]]},
     )
+    return points, means, out
+
+
+def with_without_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_frame: pd.DataFrame, metric: str = "mIoU",
+                       alpha: float = stats.ALPHA) -> Table:
+    """Defect Spectrum Table 4/5 (and 6, fill-to) form: without vs with synthetic data per category and
+    segmenter, then the mean over categories."""
+    points, means, out = _setting_comparison(delta_frame, mean_frame, SYNTHETIC, ("w/o synthetic", "with synthetic"))
     used = _used(frame, points)
     what = (f"{metric_label(metric)} without and with synthetic data (Defect Spectrum Table 4/5 form; fill-to rows Table 6), "
             f"percent; mean rows average over categories.")
@@ -289,20 +300,85 @@ def with_without_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_fram
                  runs_of(used))
 
 
+def _effective_normals(frame: pd.DataFrame) -> dict:
+    """The effective normal ratios of each setting's runs, keyed by the setting's task (without the data
+    column, so category-mean rows find theirs) and nominal ratio."""
+    key = [c for c in GROUP if c not in ("category", "data")]
+    out: dict = {}
+    for _, row in frame[frame["normal_ratio"] > 0].iterrows():
+        out.setdefault((row["category"], *(row[c] for c in key)), set()).add(round(float(row["normal_effective"]), 4))
+    return out
+
+
+def normal_label(row, effective: dict) -> str:
+    """The nominal p, and the p the runs actually had when it is lower (``2 (effective 1.4)``)."""
+    key = [row[c] for c in GROUP if c not in ("category", "data")]
+    nominal = float(row["normal_ratio"])
+    if str(row["category"]).startswith("mean"):
+        found = set().union(*(v for k, v in effective.items() if list(k[1:]) == key))
+    else:
+        found = effective.get((row["category"], *key), set())
+    lower = sorted(v for v in found if v < round(nominal, 4))
+    if not lower:
+        return number(nominal)
+    shown = ", ".join(number(v) for v in sorted(found))
+    return f"{number(nominal)} (effective {shown})"
+
+
 def normal_data_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_frame: pd.DataFrame, metric: str = "mIoU",
                       alpha: float = stats.ALPHA) -> Table:
     """Defect Spectrum Table 7 form: real only vs real + defect-free images, per category and segmenter."""
     points = delta_frame[delta_frame["kind"] == "normal-data"]
     d = _with_means(points, mean_frame[mean_frame["kind"] == "normal-data"])
     extras = needed_columns(points, ["category", "segmenter", *SETTING])
+    effective = _effective_normals(frame)
     out = _delta_display(
-        d, {"category": list(d["category"]), "segmenter": list(d["segmenter"]), "normals per real pair": [number(v) for v in d["normal_ratio"]]},
+        d, {"category": list(d["category"]), "segmenter": list(d["segmenter"]),
+            "normals per real pair": [normal_label(r, effective) for _, r in d.iterrows()]},
         extras, {"real only": [percent(v) for v in d["baseline"]], "with normals": [percent(v) for v in d["value"]]},
     )
-    what = f"{metric_label(metric)} with defect-free training images added (Defect Spectrum Table 7 form), percent."
+    what = (f"{metric_label(metric)} with defect-free training images added (Defect Spectrum Table 7 form), percent; "
+            "a row whose category had fewer normals than asked is labelled with the ratio it ran at (effective p).")
     used = _used(frame, points)
     return Table("normal_data", f"{metric_label(metric)} with added defect-free images",
                  caption(what, used, points["n"], _family_text(points, alpha)), out, runs_of(used))
+
+
+def synthetic_only_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_frame: pd.DataFrame, metric: str = "mIoU",
+                         alpha: float = stats.ALPHA) -> Table:
+    """DefectSynth Table IX form: real pairs only against synthetic pairs only, per category, segmenter and
+    generator, then the mean over categories."""
+    points, _, out = _setting_comparison(delta_frame, mean_frame, ("synthetic-only",), ("real only", "synthetic only"))
+    what = (f"{metric_label(metric)} of segmenters trained on synthetic pairs alone against real pairs alone "
+            "(DefectSynth Table IX form), percent; the generator learned from the real training pairs.")
+    used = _used(frame, points)
+    return Table("synthetic_only", f"{metric_label(metric)} trained on synthetic pairs only",
+                 caption(what, used, points["n"], _family_text(points, alpha)), out, runs_of(used))
+
+
+TRANSFER_METRICS = ("pixel_AUROC", "pixel_F1max", "mIoU_defect")  # DCDGANc Table 8 reports AUC / F1
+
+
+def transfer_table(frame: pd.DataFrame) -> Table:
+    """DCDGANc Table 8 form: per source -> target, generator and segmenter, trained on transferred pairs
+    alone or with target normals, the AUC and F1 on every real target defect image (mean ± std over seeds)."""
+    runs = frame[frame["source"] != ""]
+    metrics = [m for m in TRANSFER_METRICS if m in runs.columns and runs[m].notna().any()]
+    board = leaderboard(runs, metrics)
+    extras = needed_columns(runs, ["source", "category", "generator", "segmenter", "normal_ratio"],
+                            [c for c in GROUP if c not in ("synthetic_only", "data")])
+    out = pd.DataFrame({
+        "source -> target": [f"{a} -> {b}" for a, b in zip(board["source"], board["category"])],
+        "generator": list(board["generator"]), "segmenter": list(board["segmenter"]),
+        **{c: [v if v == v else "" for v in board[c]] for c in extras},
+        "trained on": ["transferred only" if not p else f"transferred + {number(p)}x target normals" for p in board["normal_ratio"]],
+        **{f"{metric_label(m)} (%)": [mean_std(a, b) for a, b in zip(board[f"{m}_mean"], board[f"{m}_std"])] for m in metrics},
+        "seeds": list(board["seeds"]),
+    })
+    what = ("**Defect transfer** (DCDGANc Table 8 form) — a generator learns a source product's defects and puts them "
+            "on the target's normals; the segmenter never sees a real target defect and is tested on all of them; "
+            "mean ± sample std over seeds, percent.")
+    return Table("transfer", "Defect transfer (zero-shot)", caption(what, runs, board["seeds"]), out, runs_of(runs))
 
 
 def generator_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, metric: str = "mIoU", alpha: float = stats.ALPHA) -> Table:
@@ -423,8 +499,46 @@ def quality_table(quality_records: Sequence[dict]) -> Table | None:
     return Table("quality", "Image quality", text, out)
 
 
+def _timing(records: Sequence[dict], part: str, metrics: Sequence[str]) -> pd.DataFrame:
+    """Mean ± std over seeds of one part's timings, per name, category and device."""
+    rows = [{"name": r["spec"]["name"], "category": r["spec"]["category"], "dataset": r["spec"]["dataset"],
+             "device": r.get("device_name", r["spec"]["device"]), "seed": r["spec"]["seed"],
+             **{m: r["metrics"].get(m) for m in metrics}} for r in records if r["spec"]["part"] == part]
+    frame = pd.DataFrame(rows, columns=["name", "category", "dataset", "device", "seed", *metrics])
+    return frame.astype({m: float for m in metrics})
+
+
+def efficiency_tables(records: Sequence[dict]) -> list[Table]:
+    """Defect Spectrum Table 2 form (segmenters: ms per image at batch 1, images/s, parameters) and DefectSynth
+    Table IV form (generators: training time, pairs/s), each row with the device it was measured on."""
+    tables = []
+    key = ["name", "dataset", "category", "device"]
+    for part, metrics, title, what in (
+        ("segmenter", {"latency_ms": ("inf. time (ms), batch 1", 1), "throughput_img_s": ("throughput (img/s)", 1),
+                       "params": ("params (M)", 1e-6)},
+         "Segmenter speed", "**Segmenter speed** (Defect Spectrum Table 2 form): median ms per image at batch 1 and "
+                            "images/s at a larger batch on the task's image size, random weights; mean ± std over seeds."),
+        ("generator", {"train_s": ("training time (s)", 1), "pairs_per_s": ("pairs/s", 1), "end_to_end_s": ("fit + sample (s)", 1)},
+         "Generator cost", "**Generator cost** (DefectSynth Table IV form): training time from a cold cache and pairs/s "
+                           "of sampling, measured end to end on the trained generator; mean ± std over seeds."),
+    ):
+        frame = _timing(records, part, list(metrics))
+        if frame.empty:
+            continue
+        rows = []
+        for k, group in frame.groupby(key, sort=True):
+            row = dict(zip(key, k))
+            row.update({label: plain_mean_std(group[m].mean() * scale, group[m].std() * scale) for m, (label, scale) in metrics.items()})
+            row["seeds"] = seeds_text(group["seed"])
+            rows.append(row)
+        out = pd.DataFrame(rows).rename(columns={"name": part})
+        devices = ", ".join(sorted(set(frame["device"])))
+        tables.append(Table(f"efficiency_{part}s", title, f"{what} Protocol: efficiency; device: {devices}.", out))
+    return tables
+
+
 def build_tables(frame: pd.DataFrame, rules_name: str, quality_records: Iterable[dict] = (), metric: str = "mIoU",
-                 alpha: float = stats.ALPHA, records_note: str = "") -> list[Table]:
+                 alpha: float = stats.ALPHA, records_note: str = "", efficiency_records: Iterable[dict] = ()) -> list[Table]:
     """All report tables that the records support, in reading order."""
     delta_frame = deltas(frame, metric, alpha)
     mean_frame = category_mean_deltas(frame, metric, alpha)
@@ -433,7 +547,11 @@ def build_tables(frame: pd.DataFrame, rules_name: str, quality_records: Iterable
         tables += [with_without_table(frame, delta_frame, mean_frame, metric, alpha), generator_table(frame, delta_frame, metric, alpha)]
     if (delta_frame["kind"] == "normal-data").any():
         tables.append(normal_data_table(frame, delta_frame, mean_frame, metric, alpha))
+    if (delta_frame["kind"] == "synthetic-only").any():
+        tables.append(synthetic_only_table(frame, delta_frame, mean_frame, metric, alpha))
+    if (frame["source"] != "").any():
+        tables.append(transfer_table(frame))
     if frame["benign_recall"].notna().any():
         tables.append(benign_table(frame, rules_name))
     quality = quality_table(list(quality_records))
-    return tables + ([quality] if quality else [])
+    return tables + ([quality] if quality else []) + efficiency_tables(list(efficiency_records))

@@ -21,6 +21,8 @@ from generators.base import Generator, resolve_class
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 BINARY_THRESHOLD = 128  # 0/255 masks, also after JPEG ringing
 MAX_LISTED = 3  # mismatches named in an error message; the count covers the rest
+SPLIT_PREFIX = "split:"  # trained_on=split:PRESET: the tool trained on that split's training images of the task
+UNKNOWN = "unknown"  # trained_on=unknown: the user does not know, and the documented split is not assumed
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,12 @@ class ImportedOutputs(Generator):
     # without ``images.folder`` is read as one such folder per defect type
     mask_encoding: ClassVar[str] = "binary"  # "binary" (0/255, one class per pair) or "index" (class ids)
     hint: ClassVar[str] = ""  # the expected layout, for the error when nothing is found
+    # What the tool's documentation says it trained on: a split preset of the task, for the datasets named
+    # (``("third-inclusive", ("mvtec-ad",))``); None when it does not say.
+    documented_training: ClassVar[tuple[str, tuple[str, ...]] | None] = None
 
-    def __init__(self, path: str | None = None, defect_class: int | str | None = None, threshold: int = BINARY_THRESHOLD):
+    def __init__(self, path: str | None = None, defect_class: int | str | None = None, threshold: int = BINARY_THRESHOLD,
+                 trained_on: str | None = None):
         if path is None:
             raise BenchError(
                 f"generator '{self.name}' needs the folder of the tool's output",
@@ -127,6 +133,9 @@ class ImportedOutputs(Generator):
             raise BenchError(f"{self.name}: {self.root} is not a directory", "check the path parameter")
         self.defect_class = defect_class
         self.threshold = threshold
+        if trained_on is not None and trained_on != UNKNOWN and not trained_on.startswith(SPLIT_PREFIX):
+            trained_on = str(Path(trained_on).expanduser().resolve())
+        self.trained_on = trained_on  # FILE (one image per line), split:PRESET of the run's task, or "unknown"
         self._found: list[Found] = []
         self._classes: dict[int, str] = {}
 
@@ -151,7 +160,23 @@ class ImportedOutputs(Generator):
         return found, problems
 
     def fingerprint(self) -> str:
-        return files_fingerprint(self.root)
+        listed = Path(self.trained_on) if self.trained_on and not self.trained_on.startswith(SPLIT_PREFIX) else None
+        return files_fingerprint(self.root) + (files_fingerprint(listed.parent, [listed]) if listed and listed.is_file() else "")
+
+    def training(self, dataset: str) -> tuple[str | None, str]:
+        """What the tool was trained on and how that is known: the user's ``trained_on`` (a list file or
+        ``split:PRESET``), else the tool's documented split where the task's dataset is one it names."""
+        if self.trained_on is not None:
+            return (None, "told unknown") if self.trained_on == UNKNOWN else (self.trained_on, "given by the user")
+        if self.documented_training is not None and dataset in self.documented_training[1]:
+            return SPLIT_PREFIX + self.documented_training[0], "the tool's documented training split"
+        return None, "unknown"
+
+    def output_images(self) -> Iterator[tuple[str, np.ndarray]]:
+        """Every image the tool wrote (not only those a run samples), named by its file (and tile)."""
+        found, _ = self.find()
+        for f in found:
+            yield (str(f.image) if f.tile is None else f"{f.image}#{f.tile}"), self.decode(f)[0]
 
     def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
         found, problems = self.find()

@@ -15,6 +15,8 @@ class DefectSynthImport(ImportedOutputs):
     """DefectSynth: images outputs/defects_gen/<ds>/<obj>/<d>/{NNN}.png, masks outputs/masks_gen/<ds>/<obj>/<d>/{NNN}_mask.png."""
 
     name = "import:defectsynth"
+    # the paper's stage 2 fine-tunes on all available real defect images of a category (section IV-A4)
+    documented_training = ("all", ("mvtec-ad", "ds-mvtec"))
     hint = "<d>/NNN.png under path and <d>/NNN_mask.png under masks (defects_gen/ and masks_gen/)"
 
     def __init__(self, masks: str | None = None, **common):

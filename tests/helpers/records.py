@@ -6,7 +6,7 @@ from __future__ import annotations
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.specs import GeneratorSpec
 from bench.records import GeneratorFacts, Request, RunRecord
-from bench.spec import RunSpec
+from bench.spec import LEGACY_IDENTITY, RunSpec
 
 CLASSES = {"0": "background", "1": "scratch", "2": "stain"}
 AREAS = ([[90, 10, 0], [100, 0, 0]], [[95, 5, 0], [99, 1, 0]])  # per test image: gt and predicted pixels per class
@@ -59,10 +59,11 @@ def run_record(
 def v1_record(spec: RunSpec, manifest: str, miou: float = 0.5, created: str = "2024-06-01T12:00:00+00:00") -> dict:
     """A record exactly as bench wrote ``bench.run/1``: every spec field hashed into the run id, the
     generator's cache hit under ``data``, no request, generator or config-hash blocks."""
+    v1_spec = {k: v for k, v in spec.to_dict().items() if k in LEGACY_IDENTITY}  # the fields bench.run/1 had
     return {
         "schema": "bench.run/1",
-        "run_id": sha256_text(canonical_json({"spec": spec.to_dict(), "data": manifest}))[:16],
-        "spec": spec.to_dict(),
+        "run_id": sha256_text(canonical_json({"spec": v1_spec, "data": manifest}))[:16],
+        "spec": v1_spec,
         "created": created,
         "data": {"manifest_hash": manifest, "pool_hash": "p" * 64, "classes": CLASSES, "n_train_real": 15, "n_synthetic": 0,
                  "n_normal_added": 0, "n_test": 2, "n_test_normal": 1, "generator_cache_hit": None},
