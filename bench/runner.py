@@ -183,7 +183,7 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
         spec=spec,
         request=request or Request(),
         generator=GeneratorFacts(spec.generator.name, GENERATORS.get(spec.generator.name).version, dict(spec.generator.params),
-                                 effective(spec.generator), cache_key, cache_hit, build(spec.generator).settings()),
+                                 effective(spec.generator), cache_key, cache_hit, resolved_settings(spec.generator, train)),
         segmenter={
             "name": run.segmenter.name,
             "config": run.segmenter.config,
@@ -220,6 +220,14 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
         resources=resources(device),
         provenance=provenance(device),
     ).to_dict()
+
+
+def resolved_settings(generator: GeneratorSpec, train: PairSet) -> dict:
+    """``Generator.settings()``, with the run's departures from every published reading of the method
+    (``Generator.deviations``) under ``deviations`` where it has any; tables show those in the label."""
+    backend = build(generator)
+    deviations = list(backend.deviations(train))
+    return {**backend.settings(), **({"deviations": deviations} if deviations else {})}
 
 
 def resources(device: torch.device) -> dict:
