@@ -65,12 +65,17 @@ def effective_spec(spec: RunSpec) -> RunSpec:
     (``Generator.schedule_profiles``; the schedule's own name otherwise), written into its parameters so
     the run id and the record say which."""
     spec = spec.normalized()
-    params = dict(spec.generator.params)
-    backend = GENERATORS.get(spec.generator.name)
+    return replace(spec, generator=scheduled(spec.generator, spec.schedule))
+
+
+def scheduled(generator: GeneratorSpec, schedule: str) -> GeneratorSpec:
+    """The generator with the profile its backend declares for ``schedule`` (``Generator.schedule_profiles``,
+    the schedule's own name otherwise), unless it was given one or takes none."""
+    params = dict(generator.params)
+    backend = GENERATORS.get(generator.name)
     if "profile" in params or "profile" not in backend.declared():
-        return spec
-    profile = backend.schedule_profiles.get(spec.schedule, spec.schedule)
-    return replace(spec, generator=GeneratorSpec.of(spec.generator.name, **params, profile=profile))
+        return generator
+    return GeneratorSpec.of(generator.name, **params, profile=backend.schedule_profiles.get(schedule, schedule))
 
 
 def check_spec(spec: RunSpec) -> tuple[SegmenterSpec, Schedule]:

@@ -293,3 +293,20 @@ def test_run_end_to_end_and_transfer_between_products(capsys, isolated_dirs):
     synthetic = PairSet.open(meta.parent)
     labels = set().union(*(np.unique(p.mask).tolist() for p in synthetic))
     assert labels <= {0, 1, 2, 3} and labels - {0}, "wood defects labelled in fabric's class map"
+
+
+def test_generate_takes_the_schedule_like_run(capsys, isolated_dirs):
+    import json
+
+    from bench.cli import main
+
+    out = isolated_dirs / "set"
+    args = ["generate", "--generator", "dcdganc", "--n", "2", "--out", str(out), "--category", "wood", "--schedule", "smoke", "--json"]
+    assert main(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["generator"]["params"]["profile"] == "smoke" and summary["n"] == 2
+    from bench.runner import scheduled
+
+    assert dict(scheduled(GeneratorSpec("dcdganc"), "short").params) == {"profile": "toy"}
+    assert dict(scheduled(GeneratorSpec.of("dcdganc", profile="smoke"), "paper").params) == {"profile": "smoke"}
+    assert scheduled(GeneratorSpec("copy-paste"), "paper") == GeneratorSpec("copy-paste")
