@@ -69,11 +69,12 @@ def effective_spec(spec: RunSpec) -> RunSpec:
     (``Generator.schedule_profiles``; the schedule's own name otherwise), written into its parameters so
     the run id and the record say which."""
     spec = spec.normalized()
-    return replace(spec, generator=scheduled_generator(spec.generator, spec.schedule))
+    return replace(spec, generator=scheduled(spec.generator, spec.schedule))
 
 
-def scheduled_generator(generator: GeneratorSpec, schedule: str) -> GeneratorSpec:
-    """A learned generator given no ``profile`` with the profile its backend declares for ``schedule``."""
+def scheduled(generator: GeneratorSpec, schedule: str) -> GeneratorSpec:
+    """The generator with the profile its backend declares for ``schedule`` (``Generator.schedule_profiles``,
+    the schedule's own name otherwise), unless it was given one or takes none."""
     params = dict(generator.params)
     backend = GENERATORS.get(generator.name)
     if "profile" in params or "profile" not in backend.declared():
@@ -241,7 +242,7 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
         spec=spec,
         request=request or Request(),
         generator=GeneratorFacts(spec.generator.name, GENERATORS.get(spec.generator.name).version, dict(spec.generator.params),
-                                 effective(spec.generator), cache_key, cache_hit, build(spec.generator).settings()),
+                                 effective(spec.generator), cache_key, cache_hit, resolved_settings(spec.generator, train)),
         segmenter={
             "name": run.segmenter.name,
             "config": run.segmenter.config,
@@ -281,6 +282,14 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
         resources=resources(device),
         provenance=provenance(device),
     ).to_dict()
+
+
+def resolved_settings(generator: GeneratorSpec, train: PairSet) -> dict:
+    """``Generator.settings()``, with the run's departures from every published reading of the method
+    (``Generator.deviations``) under ``deviations`` where it has any; tables show those in the label."""
+    backend = build(generator)
+    deviations = list(backend.deviations(train))
+    return {**backend.settings(), **({"deviations": deviations} if deviations else {})}
 
 
 def resources(device: torch.device) -> dict:

@@ -63,6 +63,11 @@ class Generator(ABC):
         recorded with every run; empty when the parameters say everything."""
         return {}
 
+    def deviations(self, train: PairSet) -> tuple[str, ...]:
+        """How this run departs from every published reading of the method (its paper and its released code),
+        a few words each, for these training pairs; recorded with the settings and shown in table labels."""
+        return ()
+
     @classmethod
     def expected_weights(cls) -> list[dict]:
         """What the backend's pretrained profiles read under ``$BENCH_WEIGHTS``, one row per file or folder

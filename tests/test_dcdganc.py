@@ -14,10 +14,10 @@ from bench.core.pairset import Pair, PairSet, write_pairset
 from bench.core.specs import GeneratorSpec, TaskRef
 from generators import GENERATORS, build
 from generators.dcdganc.config import PROFILES, LossWeights, class_constant
-from generators.dcdganc.contents import cut_contents
+from generators.dcdganc.contents import cut_contents, sample_crops
 from generators.dcdganc.networks import DefectGenerator
-from generators.dcdganc.segment import content_mask
-from generators.dcdganc.training import CHECKPOINT, FINAL, train
+from generators.dcdganc.segment import content_mask, watershed_mask
+from generators.dcdganc.training import ADVERSARIAL, CHECKPOINT, FINAL, train
 from generators.dcdganc.transfer import SOURCE, parse_class_map, target_classes
 from tests.helpers.determinism import assert_same_picture
 
@@ -65,7 +65,8 @@ def test_registered_and_light():
 
 
 def test_bad_parameters_are_one_line_errors():
-    for params in ({"profile": "huge"}, {"crop": 10}, {"alpha": 2}, {"interpolate_to": "spot"}, {"source": "toy"}, {"position": "a,b"}):
+    for params in ({"profile": "huge"}, {"crop": 10}, {"alpha": 2}, {"interpolate_to": "spot"}, {"source": "toy"}, {"position": "a,b"},
+                   {"loss": "hinge"}, {"contents": "tiles"}, {"raw_mask": "otsu"}):
         with pytest.raises(BenchError) as info:
             build(GeneratorSpec.of("dcdganc", **params))
         assert "\n" not in str(info.value)
@@ -85,6 +86,67 @@ def test_contents_are_defects_on_black_centred_in_the_crop():
     (scaled,) = cut_contents([big], {1: 0}, crop=16)
     assert scaled.image.min() > 0, "a defect larger than the crop is scaled down to fill it, not cut"
     assert cut_contents([pair], {2: 0}, crop=16) == []  # classes outside the index are left out
+
+
+def test_crops_are_native_scale_windows_around_each_classes_defects():
+    pairs = [_defect_pair(i) for i in range(6)]
+    crops = sample_crops(pairs, {1: 0, 2: 1}, crop=16, per_class=50, seed=3)
+    assert [c.label for c in crops] == [0] * 50 + [1] * 50
+    def stacked(contents):
+        return np.stack([c.image for c in contents])
+
+    assert np.array_equal(stacked(crops), stacked(sample_crops(pairs, {1: 0, 2: 1}, crop=16, per_class=50, seed=3)))  # seeded
+    assert not np.array_equal(stacked(crops), stacked(sample_crops(pairs, {1: 0, 2: 1}, crop=16, per_class=50, seed=4)))
+    by_id = {p.id: p for p in pairs}
+    for content in crops:
+        shown = content.image.max(axis=2) > 0
+        assert shown.any() and content.image.shape == (16, 16, 3)
+        # native scale: every shown pixel is a real pixel of its pair's defect, never resampled
+        colours = {tuple(c) for c in content.image[shown]}
+        real = by_id[content.source]
+        assert colours <= {tuple(c) for c in real.image[real.mask == (1 if content.label == 0 else 2)]}
+    # windows sit at random offsets: the defect is not always centred
+    centres = {tuple(np.argwhere(c.image.max(axis=2) > 0).mean(axis=0).round()) for c in crops[:50]}
+    assert len(centres) > 10
+    assert sample_crops(pairs, {3: 0}, crop=16, per_class=5, seed=0) == []  # a class without regions gives nothing
+
+
+def test_watershed_mask_finds_the_same_defect_on_black():
+    content = np.zeros((16, 16, 3), np.uint8)
+    content[3:12, 4:10] = (90, 80, 70)
+    content[3, 4:10] = (20, 18, 16)  # a dim rim between the sure background and the sure defect joins the defect
+    content[0, 15] = 8  # faint noise on the background stays background
+    expected = np.zeros((16, 16), bool)
+    expected[3:12, 4:10] = True
+    assert np.array_equal(watershed_mask(content), expected)
+    assert not watershed_mask(np.zeros((8, 8, 3), np.uint8)).any()
+
+
+def test_log_loss_is_equation_6_and_wasserstein_its_named_option():
+    real, fake_r, fake_s = torch.tensor([0.3, -1.2]), torch.tensor([0.5, 2.0]), torch.tensor([-0.7, 0.1])
+    d = torch.sigmoid
+    eq6 = 2 * torch.log(d(real)).mean() + torch.log(1 - d(fake_r)).mean() + torch.log(1 - d(fake_s)).mean()
+    critic, generator = ADVERSARIAL["log"]
+    torch.testing.assert_close(critic(real, (fake_r, fake_s), 2.0), -eq6)  # the critic maximizes eq. (6)
+    torch.testing.assert_close(generator((fake_r, fake_s)), -(torch.log(d(fake_r)).mean() + torch.log(d(fake_s)).mean()))
+    w_critic, w_generator = ADVERSARIAL["wasserstein"]
+    torch.testing.assert_close(w_critic(real, (fake_r, fake_s), 2.0), -2 * real.mean() + fake_r.mean() + fake_s.mean())
+    torch.testing.assert_close(w_generator((fake_r, fake_s)), -(fake_r.mean() + fake_s.mean()))
+
+
+def test_defaults_follow_the_paper_and_settings_say_so():
+    settings = build(GeneratorSpec.of("dcdganc")).settings()
+    assert settings["loss"]["adversarial"] == "log" and settings["contents"]["mode"] == "crops"
+    assert settings["contents"]["per_class"] == 1000 and settings["crop"] == 256 and settings["contents"]["scale"] == "native"
+    # 500 passes over about 1 000 contents of each of 5 classes at batch 20
+    assert settings["training"]["iterations"] == 500 * 5 * 1000 // 20 and settings["training"]["batch_size"] == 20
+    assert settings["raw_mask"]["method"] == "threshold"
+    assert build(GeneratorSpec.of("dcdganc", loss="wasserstein", raw_mask="watershed")).settings()["raw_mask"]["method"] == "watershed"
+    from bench.runner import effective_spec
+    from bench.spec import RunSpec
+
+    spec = effective_spec(RunSpec(generator=GeneratorSpec("dcdganc"), ratio=1.0, schedule="short"))
+    assert dict(spec.generator.params)["profile"] == "toy"
 
 
 def test_content_mask_separates_dark_defects_from_the_black_background():
@@ -131,15 +193,16 @@ def test_training_is_cached_by_data_and_seed(fitted, monkeypatch):
     assert len(list((cache / "models" / "dcdganc").iterdir())) == 1
 
 
-def test_resumed_training_matches_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("loss", ["log", "wasserstein"])
+def test_resumed_training_matches_an_uninterrupted_run(tmp_path, loss):
     contents = cut_contents([_defect_pair(i) for i in range(4)], {1: 0, 2: 1}, crop=16)
     smoke = PROFILES.get("smoke")
     full, half = replace(smoke, iterations=4, checkpoint_every=2), replace(smoke, iterations=2, checkpoint_every=2)
     cpu, weights = torch.device("cpu"), LossWeights()
-    straight = train(contents, 2, full, 16, weights, 5, cpu, tmp_path / "straight", progress=False)
-    train(contents, 2, half, 16, weights, 5, cpu, tmp_path / "resumed", progress=False)
+    straight = train(contents, 2, full, 16, weights, 5, cpu, tmp_path / "straight", progress=False, loss=loss)
+    train(contents, 2, half, 16, weights, 5, cpu, tmp_path / "resumed", progress=False, loss=loss)
     (tmp_path / "resumed" / FINAL).unlink()  # as if the run had stopped right after its step-2 checkpoint
-    resumed = train(contents, 2, full, 16, weights, 5, cpu, tmp_path / "resumed", progress=False)
+    resumed = train(contents, 2, full, 16, weights, 5, cpu, tmp_path / "resumed", progress=False, loss=loss)
     assert resumed.history == straight.history
     for a, b in zip(resumed.generator.parameters(), straight.generator.parameters()):
         assert torch.equal(a, b)
@@ -230,3 +293,20 @@ def test_run_end_to_end_and_transfer_between_products(capsys, isolated_dirs):
     synthetic = PairSet.open(meta.parent)
     labels = set().union(*(np.unique(p.mask).tolist() for p in synthetic))
     assert labels <= {0, 1, 2, 3} and labels - {0}, "wood defects labelled in fabric's class map"
+
+
+def test_generate_takes_the_schedule_like_run(capsys, isolated_dirs):
+    import json
+
+    from bench.cli import main
+
+    out = isolated_dirs / "set"
+    args = ["generate", "--generator", "dcdganc", "--n", "2", "--out", str(out), "--category", "wood", "--schedule", "smoke", "--json"]
+    assert main(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["generator"]["params"]["profile"] == "smoke" and summary["n"] == 2
+    from bench.runner import scheduled
+
+    assert dict(scheduled(GeneratorSpec("dcdganc"), "short").params) == {"profile": "toy"}
+    assert dict(scheduled(GeneratorSpec.of("dcdganc", profile="smoke"), "paper").params) == {"profile": "smoke"}
+    assert scheduled(GeneratorSpec("copy-paste"), "paper") == GeneratorSpec("copy-paste")

@@ -1,4 +1,5 @@
-"""The denoisers follow the paper's Tables 8-11, and the diffusion step matches DDPM's posterior."""
+"""The denoisers follow the released configs and the paper's Tables 8-11; the update rules match DDPM's
+posterior and the released ``ColdDiffusion.p_sample``."""
 
 from __future__ import annotations
 
@@ -7,34 +8,59 @@ import math
 import pytest
 import torch
 
-from generators.defectgen.config import PROFILES, large_unet, small_unet
-from generators.defectgen.diffusion import cosine_alpha_bars, predict_x0, step
-from generators.defectgen.unet import Attention, Downsample, UNet
+from generators.defectgen.config import PROFILES, small_shape
+from generators.defectgen.diffusion import UPDATES, cosine_alpha_bars, estimate, step
+from generators.defectgen.training import encode_pairs
+from generators.defectgen.unet import Attention, GuidedUNet, Resample, TablesUNet, UNet, build_unet
 
-PAPER = PROFILES.get("paper")
-NUM_CLASSES = 6  # five defect types + background: the released configs' 9 input channels
+PAPER, RELEASED = PROFILES.get("paper"), PROFILES.get("released")
 
 
-
-def build_on_meta(config) -> UNet:
+def build_on_meta(shape, in_channels) -> UNet:
     with torch.device("meta"):
-        return UNet(config)
+        return build_unet(shape, in_channels)
 
 
 def count(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def pooling_widths(model: UNet) -> list[tuple[int, int]]:
-    return [(d.conv.in_channels, d.conv.out_channels) for d in model.modules() if isinstance(d, Downsample)]
+def downsampling_widths(model: UNet) -> list[tuple[int, int]]:
+    return [(d.conv.in_channels, d.conv.out_channels) for d in model.modules() if isinstance(d, Resample) and d.how != "up"]
+
+
+def test_released_large_model_is_large_recep_yml():
+    """config/large_recep.yml: 128 channels x (1, 1, 2, 2, 4, 4), 5 strided downsamples, attention at 1/8, 1/16,
+    1/32 with 16-channel heads, scale-shift norm, 9 input channels (3 image + 6 mask)."""
+    model = build_on_meta(RELEASED.large, 9)
+    assert isinstance(model, GuidedUNet)
+    assert downsampling_widths(model) == [(128, 128), (128, 128), (256, 256), (256, 256), (512, 512)]
+    assert all(d.how == "strided" for d in model.modules() if isinstance(d, Resample) and d.how != "up")
+    assert {a.heads for a in model.modules() if isinstance(a, Attention)} == {256 // 16, 512 // 16}
+    assert count(model) == 125_385_481
+
+
+def test_released_small_model_is_small_recep_yml():
+    """config/small_recep.yml: 192 channels x (1, 2, 4), 2 downsamples, no attention, 6 input channels."""
+    model = build_on_meta(small_shape(RELEASED, "small"), 6)
+    assert downsampling_widths(model) == [(192, 192), (384, 384)]
+    assert model.middle is None and not any(isinstance(m, Attention) for m in model.modules())
+    assert count(model) == 98_213_382
+
+
+@pytest.mark.parametrize("name", ["released", "paper", "toy", "short", "smoke"])
+def test_receptive_fields_never_go_deeper_than_the_profiles_large_model(name):
+    profile = PROFILES.get(name)
+    depths = [small_shape(profile, field).downsamplings for field, _ in profile.fields]
+    assert depths == sorted(depths) and depths[-1] <= profile.large.downsamplings
+    assert [f for f, _ in profile.fields] == ["small", "medium", "large"]
 
 
 def test_paper_large_model_follows_table_10():
-    config = large_unet(PAPER, NUM_CLASSES)
-    model = build_on_meta(config)
-    assert config.in_channels == 9
+    model = build_on_meta(PAPER.large, 9)
+    assert isinstance(model, TablesUNet)
     # four DownSampleBlocks, 256 -> 16 px, each doubling the width: 96 -> 1536
-    assert pooling_widths(model) == [(96, 192), (192, 384), (384, 768), (768, 1536)]
+    assert downsampling_widths(model) == [(96, 192), (192, 384), (384, 768), (768, 1536)]
     assert model.middle is not None
     assert any(isinstance(m, Attention) for m in model.modules())
     assert count(model) == 302_160_105
@@ -45,29 +71,52 @@ def test_paper_large_model_follows_table_10():
     [
         ("small", [(96, 192), (192, 384)], 10_507_497),  # Table 11: two DownSampleBlocks
         ("medium", [(96, 192), (192, 384), (384, 768)], 42_523_881),  # the paper's default
-        ("large", [(96, 192), (192, 384), (384, 768), (768, 1536), (1536, 1536), (1536, 1536)], 612_432_105),
+        ("large", [(96, 192), (192, 384), (384, 768), (768, 1536)], 168_783_081),  # capped at the large model's depth
     ],
 )
 def test_paper_small_model_follows_table_11_at_each_receptive_field(field, widths, params):
-    model = build_on_meta(small_unet(PAPER, NUM_CLASSES, field))
-    assert pooling_widths(model) == widths
+    model = build_on_meta(small_shape(PAPER, field), 9)
+    assert downsampling_widths(model) == widths
     assert model.middle is None
     assert not any(isinstance(m, Attention) for m in model.modules())
     assert count(model) == params
 
 
-def test_each_downsampling_halves_the_resolution_and_the_output_keeps_the_input_shape():
-    config = small_unet(PROFILES.get("smoke"), 3, "medium")
-    model = UNet(config)
-    shapes = []
+@pytest.mark.parametrize("role", ["large", "small"])
+def test_each_downsampling_halves_the_resolution_and_the_output_keeps_the_input_shape(role):
+    smoke = PROFILES.get("smoke")
+    shape = smoke.large if role == "large" else small_shape(smoke, "medium")
+    model = build_unet(shape, 5)
+    sizes = []
     for module in model.modules():
-        if isinstance(module, Downsample):
-            module.register_forward_hook(lambda _m, _i, out: shapes.append(tuple(out.shape[1:])))
-    x = torch.randn(2, config.in_channels, 32, 32)
+        if isinstance(module, Resample) and module.how != "up":
+            module.register_forward_hook(lambda _m, _i, out: sizes.append(out.shape[-1]))
+    x = torch.randn(2, 5, 32, 32)
     with torch.no_grad():
         out = model(x, torch.tensor([1, 1000]))
-    assert shapes == [(32, 16, 16), (64, 8, 8), (64, 4, 4)]  # smoke widths cap at 64
+    assert sizes == [32 // 2**k for k in range(1, shape.downsamplings + 1)]
     assert out.shape == x.shape
+
+
+def test_guided_output_starts_at_zero_like_the_release():
+    """zero_module on the output convolution: an untrained released denoiser predicts x0 = 0."""
+    model = build_unet(PROFILES.get("smoke").large, 5)
+    with torch.no_grad():
+        assert model(torch.randn(1, 5, 32, 32), torch.tensor([10])).abs().max() == 0
+
+
+def test_onehot_follows_the_reading():
+    import numpy as np
+
+    from bench.core.pairset import Pair
+
+    mask = np.array([[0, 1], [2, 0]], dtype=np.uint8)
+    pair = Pair("p", np.zeros((2, 2, 3), np.uint8), mask)
+    released = encode_pairs([pair], 2, 3, (0.0, 1.0))[0, 3:]
+    paper = encode_pairs([pair], 2, 3, (-1.0, 1.0))[0, 3:]
+    assert set(released.unique().tolist()) == {0.0, 1.0} and set(paper.unique().tolist()) == {-1.0, 1.0}
+    assert torch.equal(released.argmax(0), torch.from_numpy(mask).long())
+    torch.testing.assert_close(paper, released * 2 - 1)
 
 
 def ddpm_posterior(alpha_bars: torch.Tensor, t: int, x_t: torch.Tensor, x0: torch.Tensor):
@@ -84,8 +133,30 @@ def test_full_sampler_step_is_the_ddpm_ancestral_step(t):
     g = torch.Generator().manual_seed(t)
     x_t, x0, noise = (torch.randn(4, 7, 8, 8, generator=g, dtype=torch.float64) for _ in range(3))
     mean, std = ddpm_posterior(alpha_bars, t, x_t, x0)
-    got = step(x_t, x0, float(alpha_bars[t]), float(alpha_bars[t - 1]), 1.0, noise)
+    got = UPDATES["ancestral"].apply(x_t, x0, None, float(alpha_bars[t]), float(alpha_bars[t - 1]), t, noise)
     torch.testing.assert_close(got, mean + std * noise)
+
+
+def released_p_sample(x_t, x0_raw, alphas_cumprod, index):
+    """ColdDiffusion.p_sample written out with the release's 0-based index (alphas_cumprod[i] is bench's
+    timestep i + 1): eps from the unclipped x0, then x_t - q(x0, i) + q(x0, i - 1), each q skipped at its edge."""
+    ab = alphas_cumprod[index]
+    eps = (x_t - ab.sqrt() * x0_raw) / (1 - ab).sqrt()
+    x0 = x0_raw.clamp(-1, 1)
+    x_hat = x0 if index == 1 else ab.sqrt() * x0 + (1 - ab).sqrt() * eps
+    x_prev = x0 if index == 0 else alphas_cumprod[index - 1].sqrt() * x0 + (1 - alphas_cumprod[index - 1]).sqrt() * eps
+    return x_t - x_hat + x_prev
+
+
+@pytest.mark.parametrize("t", [1, 2, 3, 400, 1000])
+def test_cold_update_is_the_released_p_sample(t):
+    alpha_bars = cosine_alpha_bars(1000).double()
+    g = torch.Generator().manual_seed(t)
+    x_t, prediction = (torch.randn(3, 6, 4, 4, generator=g, dtype=torch.float64) * 1.5 for _ in range(2))
+    x0, eps = estimate(prediction, x_t, float(alpha_bars[t]), "x0")
+    got = UPDATES["cold"].apply(x_t, x0, eps, float(alpha_bars[t]), float(alpha_bars[t - 1]), t, None)
+    torch.testing.assert_close(got, released_p_sample(x_t, prediction, alpha_bars[1:], t - 1))
+    assert not UPDATES["cold"].noisy and UPDATES["ancestral"].noisy
 
 
 def test_cosine_schedule_and_eps_parameterization():
@@ -98,7 +169,9 @@ def test_cosine_schedule_and_eps_parameterization():
     eps = torch.randn_like(x0)
     ab = float(alpha_bars[300])
     x_t = math.sqrt(ab) * x0 + math.sqrt(1 - ab) * eps
-    torch.testing.assert_close(predict_x0(eps, x_t, ab, "eps"), x0, atol=1e-5, rtol=1e-5)
+    got_x0, got_eps = estimate(eps, x_t, ab, "eps")
+    torch.testing.assert_close(got_x0, x0, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(estimate(x0, x_t, ab, "x0")[1], eps, atol=1e-4, rtol=1e-4)
     # with eta = 0 and the true clean data the deterministic step lands on the same trajectory
     ab_to = float(alpha_bars[100])
     torch.testing.assert_close(

@@ -28,12 +28,15 @@ from generators import GENERATORS, build
 @options.category
 @options.split
 @options.seed
+@click.option("--schedule", default=None,
+              help="Train a learned generator at the profile it declares for this schedule, as `bench run` does "
+                   "(short: the CPU toy profile, paper: the published one) [default: the backend's default profile].")
 @click.option("--check", is_flag=True, help="Print the sanity report: empty masks, sizes, class histogram, memorization rate.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary (with the sanity report).")
-def generate(generator, gen_param, import_path, n, out, dataset, data_root, category, split, seed, check, as_json):
+def generate(generator, gen_param, import_path, n, out, dataset, data_root, category, split, seed, schedule, check, as_json):
     """Generate N pairs with a generator fitted on a task's training split and write them as a pair set."""
     # deferred: generating and its sanity report load torch and OpenCV, which `bench --help` does without
-    from bench.runner import load_sources
+    from bench.runner import load_sources, scheduled
     from generators.sanity import sanity_report
     from generators.synthesize import read_sanity, synthesize
 
@@ -41,6 +44,8 @@ def generate(generator, gen_param, import_path, n, out, dataset, data_root, cate
     GENERATORS.get(spec.name)  # fail on unknown names before touching data
     if import_path is not None:
         spec = GeneratorSpec.of(spec.name, **dict(spec.params), path=str(Path(import_path).expanduser().resolve()))
+    if schedule is not None:
+        spec = scheduled(spec, schedule)
     build(spec)  # bad parameters fail here, before any data is loaded
     out = _writable_out(Path(out))
 

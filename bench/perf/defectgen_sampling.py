@@ -23,7 +23,7 @@ from bench.core.progress import progress
 from bench.perf.host import host
 from bench.perf.output import write_result
 from bench.runner import resolve_device
-from generators.defectgen.config import PROFILES, TIMESTEPS, large_unet, small_unet
+from generators.defectgen.config import PROFILES, READINGS, TIMESTEPS, small_shape
 from generators.defectgen.plan import HANDOVERS, SAMPLERS, large_only, plan
 from generators.defectgen.training import build_model
 
@@ -34,7 +34,7 @@ REFERENCE = "DefectSynth Table IV: 0.014 pairs/s for the original Defect-Gen cod
 @torch.inference_mode()
 def seconds_per_call(model: torch.nn.Module, batch: int, size: int, device: torch.device, warmup: int, iters: int) -> float:
     """Median wall time of one denoiser call on a batch, bf16 autocast on CUDA as in sampling."""
-    x = torch.randn(batch, model.config.in_channels, size, size, device=device)
+    x = torch.randn(batch, model.in_channels, size, size, device=device)
     t = torch.full((batch,), TIMESTEPS // 2, device=device)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     times = []
@@ -51,10 +51,10 @@ def seconds_per_call(model: torch.nn.Module, batch: int, size: int, device: torc
     return statistics.median(times)
 
 
-def plans(u: int, fast_steps: int) -> dict[str, dict[str, int]]:
+def plans(u: int, fast_steps: int, mode: str) -> dict[str, dict[str, int]]:
     """Denoiser calls per sample by model, for each generator x sampler measured."""
     fast = SAMPLERS.get("fast").stride(fast_steps, TIMESTEPS)
-    chains = {"defectgen": HANDOVERS.get("paper")(TIMESTEPS, u), "ddpm": large_only(TIMESTEPS)}
+    chains = {"defectgen": HANDOVERS.get(mode)(TIMESTEPS, u), "ddpm": large_only(TIMESTEPS)}
     return {
         f"{name} {sampler}": dict(Counter(s.model for s in plan(segments, stride)))
         for name, segments in chains.items()
@@ -62,16 +62,19 @@ def plans(u: int, fast_steps: int) -> dict[str, dict[str, int]]:
     }
 
 
-def benchmark(device: torch.device, batch: int, warmup: int, iters: int, u: int, fast_steps: int, receptive_field: str) -> dict:
-    profile = PROFILES.get("paper")
-    configs = {"large": large_unet(profile, NUM_CLASSES), "small": small_unet(profile, NUM_CLASSES, receptive_field)}
+def benchmark(device: torch.device, batch: int, warmup: int, iters: int, u: int, fast_steps: int, receptive_field: str,
+              profile_name: str) -> dict:
+    profile = PROFILES.get(profile_name)
+    receptive_field = receptive_field or profile.field
+    shapes = {"large": profile.large, "small": small_shape(profile, receptive_field)}
+    mode = READINGS.get(profile.reading).mode
     per_call = {}
-    for role, config in progress(configs.items(), desc="timing denoisers", unit="model"):
-        model = build_model(config, seed=0).to(device).eval()
+    for role, shape in progress(shapes.items(), desc="timing denoisers", unit="model"):
+        model = build_model(shape, 3 + NUM_CLASSES, seed=0).to(device).eval()
         per_call[role] = seconds_per_call(model, batch, profile.resolution, device, warmup, iters)
         del model
     rows = []
-    for label, calls in plans(u, fast_steps).items():
+    for label, calls in plans(u, fast_steps, mode).items():
         seconds = sum(n * per_call[role] for role, n in calls.items())
         rows.append({"sampler": label, "calls": calls, "seconds_per_batch": seconds, "pairs_per_s": batch / seconds})
     by_label = {r["sampler"]: r["pairs_per_s"] for r in rows}
@@ -81,6 +84,8 @@ def benchmark(device: torch.device, batch: int, warmup: int, iters: int, u: int,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **host(device),
         "precision": "bf16 autocast" if device.type == "cuda" else "fp32",
+        "profile": profile.name,
+        "mode": mode,
         "resolution": profile.resolution,
         "num_classes": NUM_CLASSES,
         "batch": batch,
@@ -102,8 +107,9 @@ def markdown(result: dict) -> str:
     lines = [
         f"# Defect-Gen sampling throughput: {result['device']}",
         "",
-        f"{result['resolution']} px, paper architecture (untrained weights), {result['num_classes']} mask channels, "
-        f"batch {result['batch']}, {result['precision']}, u = {result['u']}, small receptive field "
+        f"{result['resolution']} px, profile `{result['profile']}` (untrained weights), {result['num_classes']} mask "
+        f"channels, batch {result['batch']}, {result['precision']}, u = {result['u']} ({result['mode']} hand-over), "
+        "small receptive field "
         f"'{result['receptive_field']}'; torch {result['torch']}, {result['threads']} threads; {result['created']}.",
         "",
         f"Extrapolated, not run end to end: median of {result['iters']} timed denoiser calls "
@@ -125,18 +131,19 @@ def markdown(result: dict) -> str:
 
 @click.command()
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--batch", default=None, type=int, help="Samples per batch [default: 1 on CPU, the paper profile's on CUDA].")
+@click.option("--batch", default=None, type=int, help="Samples per batch [default: 1 on CPU, the profile's on CUDA].")
 @click.option("--warmup", default=1, show_default=True, type=int)
 @click.option("--iters", default=2, show_default=True, type=int)
 @click.option("--u", default=50, show_default=True, type=int)
 @click.option("--fast-steps", default=50, show_default=True, type=int)
-@click.option("--receptive-field", default="medium", show_default=True)
-def main(device, batch, warmup, iters, u, fast_steps, receptive_field):
+@click.option("--receptive-field", default=None, help="Small denoiser's field [default: the profile's].")
+@click.option("--profile", default="paper", show_default=True, help="defectgen profile whose denoisers are timed.")
+def main(device, batch, warmup, iters, u, fast_steps, receptive_field, profile):
     """Measure and write results/perf/defectgen_sampling.{json,md}."""
     device = resolve_device(device)
-    batch = batch or (PROFILES.get("paper").sample_batch if device.type == "cuda" else 1)
+    batch = batch or (PROFILES.get(profile).sample_batch if device.type == "cuda" else 1)
     try:
-        result = benchmark(device, batch, warmup, iters, u, fast_steps, receptive_field)
+        result = benchmark(device, batch, warmup, iters, u, fast_steps, receptive_field, profile)
     except BenchError as exc:
         raise click.ClickException(str(exc)) from None
     out = results_dir() / "perf"

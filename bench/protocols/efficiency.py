@@ -23,7 +23,7 @@ from bench.data.tasks import Tasks
 from bench.protocols.base import PROTOCOLS, Grid, Protocol
 from bench.provenance import device_name, provenance
 from bench.records import EFFICIENCY, EFFICIENCY_SCHEMA, RecordStore
-from bench.runner import load_sources, resolve_device, scheduled_generator
+from bench.runner import load_sources, resolve_device, scheduled
 from generators import GENERATORS
 from generators.registry import build
 from segmenters.timing import measure
@@ -81,7 +81,7 @@ def efficiency_points(grid: Grid, device: torch.device) -> list[tuple[Efficiency
             for g in grid.generators:
                 if g.name == "none":
                     continue
-                spec = _on_device(scheduled_generator(g, grid.schedule), device)
+                spec = _on_device(scheduled(g, grid.schedule), device)
                 points.append((EfficiencyPoint("generator", str(spec), **common, n_generated=grid.n_generated), spec))
     return points
 

@@ -25,7 +25,7 @@ from bench.metrics import quality as q
 from bench.protocols.base import PROTOCOLS, Grid, Protocol
 from bench.provenance import provenance
 from bench.records import QUALITY, QUALITY_SCHEMA, RecordStore
-from bench.runner import load_sources, resolve_device, scheduled_generator
+from bench.runner import load_sources, resolve_device, scheduled
 from generators.contrast import set_contrast
 from generators.synthesize import synthesize
 from segmenters import SCHEDULES
@@ -139,7 +139,7 @@ def quality_specs(grid: Grid) -> list[QualitySpec]:
     aligned = grid.alignment and bool(grid.segmenters)
     alignment = (grid.segmenters[0], grid.schedule, grid.pretrained) if aligned else (None, "", False)
     return [
-        QualitySpec(scheduled_generator(g, grid.schedule), grid.dataset, category, grid.split, seed, grid.n_generated, grid.ic_lpips, grid.lpips_region, *alignment)
+        QualitySpec(scheduled(g, grid.schedule), grid.dataset, category, grid.split, seed, grid.n_generated, grid.ic_lpips, grid.lpips_region, *alignment)
         for g in grid.generators
         for category in grid.categories
         for seed in grid.seeds

@@ -33,10 +33,12 @@ UNRECORDED = "unrecorded"  # the request of a record from before requests were r
 DIRECT = "bench run"
 
 
-def generator_label(name: str, params: dict, version: str = BASE_VERSION) -> str:
-    """``name(k=v,...)`` plus ``@version`` past the first: distinct generators never share a label."""
+def generator_label(name: str, params: dict, version: str = BASE_VERSION, deviations: Sequence[str] = ()) -> str:
+    """``name(k=v,...)`` plus ``@version`` past the first: distinct generators never share a label; the run's
+    departures from the method's published readings (``Generator.deviations``) follow in brackets."""
     label = name + ("(" + ",".join(f"{k}={v}" for k, v in sorted(params.items())) + ")" if params else "")
-    return label if version == BASE_VERSION else f"{label}@{version}"
+    label = label if version == BASE_VERSION else f"{label}@{version}"
+    return label + (" [" + "; ".join(deviations) + "]" if deviations else "")
 
 
 def requested_by(record: RunRecord) -> str:
@@ -91,7 +93,8 @@ def records_frame(records: Iterable[RunRecord], rules: BenignRules | None = None
             "dataset": spec.dataset, "category": spec.category, "split": spec.split, "segmenter": spec.segmenter,
             "schedule": spec.schedule, "device": spec.device, "pretrained": spec.pretrained,
             "data": str(r.data.get("manifest_hash", ""))[:8],
-            "generator": generator_label(spec.generator.name, dict(spec.generator.params), r.generator.version),
+            "generator": generator_label(spec.generator.name, dict(spec.generator.params), r.generator.version,
+                                         (r.generator.resolved or {}).get("deviations", ())),
             "ratio": float(spec.ratio), "fill_to": int(spec.fill_to), "normal_ratio": float(spec.normal_ratio),
             "synthetic_only": bool(spec.synthetic_only), "source": spec.source, "class_map": spec.class_map,
             "seed": int(spec.seed), "run_id": r.run_id, "created": r.created, "requested_by": requested_by(r),

@@ -1,10 +1,11 @@
-"""The ``dcdganc`` generator: class + noise -> defect content -> mask by thresholding -> improved Poisson blend.
+"""The ``dcdganc`` generator: class + noise -> defect content -> raw mask -> improved Poisson blend.
 
 Torch and the networks are imported inside ``fit`` and ``sample``, so registering the name stays cheap.
 """
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Iterator, Mapping
 
 import numpy as np
@@ -12,15 +13,16 @@ import numpy as np
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.pairset import Pair, PairSet
+from bench.core.params import OneOf
 from bench.core.paths import cache_dir
 from bench.core.specs import TaskRef
 from generators import GENERATORS
 from generators.base import Generator, backgrounds, resolve_class
 from generators.blending import BAND_PX
 from generators.dcdganc.compose import blend, content_patch
-from generators.dcdganc.config import PROFILES, LossWeights, crop_size, model_key
-from generators.dcdganc.contents import cut_contents
-from generators.dcdganc.segment import THRESHOLD, content_mask
+from generators.dcdganc.config import CONTENTS, LOSSES, PROFILES, RAW_MASKS, LossWeights, crop_size, model_key
+from generators.dcdganc.contents import cut_contents, sample_crops
+from generators.dcdganc.segment import RAW_MASK_FUNCTIONS, THRESHOLD
 from generators.dcdganc.transfer import SOURCE, parse_class_map, target_classes
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -34,10 +36,15 @@ class DCDGANc(Generator):
     name = "dcdganc"
     kind = "learned"
     needs_training = True
+    version = "2"  # eq. (6) log loss, native-scale crops and the 125k-step paper budget by default
+    schedule_profiles = {"short": "toy"}  # the default `bench run` schedule on a CPU: the toy profile
 
     def __init__(
         self,
         profile: str = "paper",
+        loss: Annotated[str, OneOf(*LOSSES)] = "log",
+        contents: Annotated[str, OneOf(*CONTENTS)] = "crops",
+        raw_mask: Annotated[str, OneOf(*RAW_MASKS)] = "threshold",
         crop: int | None = None,
         defect_class: str | int | None = None,
         interpolate_to: str | int | None = None,
@@ -69,6 +76,7 @@ class DCDGANc(Generator):
         self._source_pairs: PairSet | None = None
         self.class_map = parse_class_map(class_map)
         self.device_name = device
+        self.loss, self.contents_mode, self.raw_mask = loss, contents, raw_mask
         self.weights = LossWeights()
         self._trained = None
         self._learned: dict[int, str] = {}  # content-source class id -> name, in GAN class order
@@ -105,14 +113,41 @@ class DCDGANc(Generator):
         self._learned = {class_id: contents_from.classes[class_id] for class_id in present}
         self._labels = target_classes(self._learned, train.classes, self.class_map, self.source)
         index = {class_id: n for n, class_id in enumerate(present)}
-        contents = cut_contents(pairs, index, self.crop, self.mask_dilation)
+        if self.contents_mode == "crops":
+            contents = sample_crops(pairs, index, self.crop, self.profile.contents_per_class, seed, self.mask_dilation)
+        else:
+            contents = cut_contents(pairs, index, self.crop, self.mask_dilation)
         if not contents:
             raise BenchError(f"dcdganc found no defect region of 4 pixels or more in {contents_from.root}", "check the masks")
-        data_hash = sha256_text(canonical_json({"pairs": contents_from.content_hash(), "dilation": self.mask_dilation}))
-        key = model_key(self.profile, self.crop, self.weights, tuple(self._learned.values()), data_hash, seed)
+        data_hash = sha256_text(canonical_json({"pairs": contents_from.content_hash(), "dilation": self.mask_dilation,
+                                                "contents": self.contents_mode, "seed": seed}))
+        key = model_key(self.profile, self.crop, self.weights, self.loss, tuple(self._learned.values()), data_hash, seed)
         folder = cache_dir() / "models" / "dcdganc" / key
-        self._trained = train_networks(contents, len(present), self.profile, self.crop, self.weights, seed, self._device(), folder)
+        self._trained = train_networks(contents, len(present), self.profile, self.crop, self.weights, seed, self._device(), folder,
+                                       loss=self.loss)
         self._bases = backgrounds(train, normals)
+
+    def settings(self) -> dict:
+        """Every setting the run uses after the profile: networks, budget, losses, contents, raw mask."""
+        p = self.profile
+        return {
+            "profile": p.name,
+            "crop": self.crop,
+            "networks": {"latent_dim": p.latent_dim, "base_channels": p.base_channels, "max_channels": p.max_channels,
+                         "downsamplings": p.downsamplings, "res_blocks": p.res_blocks},
+            "training": {"iterations": p.iterations, "batch_size": p.batch_size, "optimizer": "Adam", "lr": p.lr,
+                         "betas": [p.beta1, p.beta2], "augment": "random 90-degree rotations and mirrors",
+                         "batches": "drawn with replacement, seeded by (seed, step)"},
+            "loss": {"adversarial": self.loss, "weights": asdict(self.weights),
+                     "generator": "non-saturating -log D(fake)" if self.loss == "log" else "-D(fake)"},
+            "contents": {"mode": self.contents_mode, "per_class": p.contents_per_class if self.contents_mode == "crops" else None,
+                         "scale": "native" if self.contents_mode == "crops" else "whole region, scaled down to fit",
+                         "mask_dilation": self.mask_dilation},
+            "raw_mask": {"method": self.raw_mask, "threshold": self.threshold, "redraws": DRAWS},
+            "blend": {"band": self.band, "position": list(self.position) if self.position else "random",
+                      "backgrounds": "the split's normals, else its training pairs"},
+            "device": self.device_name,
+        }
 
     def class_weights(self, rng: np.random.Generator) -> np.ndarray:
         """The class code c: one-hot for one class, or (1 - alpha) c1 + alpha c2 when interpolating."""
@@ -148,7 +183,7 @@ class DCDGANc(Generator):
             label = self._labels[int(np.argmax(weights))]  # an interpolated content is filed under its larger share
             for _ in range(DRAWS):
                 (content,) = self.contents(weights, [int(rng.integers(2**62))])
-                defect = content_mask(content, self.threshold)
+                defect = RAW_MASK_FUNCTIONS[self.raw_mask](content, self.threshold)
                 if defect.any():
                     break
             else:

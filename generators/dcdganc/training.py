@@ -3,10 +3,11 @@
 Each step: the encoder maps real contents to (mu, log sigma^2) (KL loss), a reparameterized code
 reconstructs them (L1, lambda_p), a code drawn from N(0, I) makes a free sample; E and G step on the
 adversarial + reconstruction + KL loss, G additionally on the latent L1 loss (lambda_l) that asks the
-encoder to recover the drawn code; then the critic steps on equation (6) in Wasserstein form (the
-real term counted twice) plus the WGAN-GP gradient penalty, which the paper adds "to stabilize
-training". Every random choice of step ``k`` is seeded by
-``(seed, k)``, so a run resumed from a checkpoint continues exactly as an uninterrupted one.
+encoder to recover the drawn code; then the critic steps on equation (6), the real term counted twice,
+plus the WGAN-GP gradient penalty the paper adds "to stabilize training". ``log`` (default) is equation
+(6) as written, a log loss on the critic's logits (E and G take its non-saturating form, -log D(fake));
+``wasserstein`` is its Wasserstein form. Every random choice of step ``k`` is seeded by ``(seed, k)``, so
+a run resumed from a checkpoint continues exactly as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ def train(
     device: torch.device,
     folder: Path,
     progress: bool = True,
+    loss: str = "log",
 ) -> Trained:
     """Train (or load, or resume) the networks for these contents; ``folder`` holds the cached state."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -109,18 +111,37 @@ def train(
     images, labels = contents_tensor(contents)
     steps = range(start, profile.iterations)
     for step in progress_bar(steps, desc="dcdganc", unit="step", leave=False, enabled=progress, initial=start, total=profile.iterations):
-        history.append(_step(step, images, labels, num_classes, profile, weights, seed, device, generator, encoder, critic, opt_g, opt_e, opt_d))
+        history.append(_step(step, images, labels, num_classes, profile, weights, seed, device, generator, encoder, critic, opt_g, opt_e, opt_d,
+                             ADVERSARIAL[loss]))
         done = step + 1
         if done % profile.checkpoint_every == 0 or done == profile.iterations:
             save_atomic({**{n: m.state_dict() for n, m in modules.items()}, "history": history, "step": done}, folder / CHECKPOINT)
     save_atomic(
-        {"generator": generator.state_dict(), "encoder": encoder.state_dict(), "history": history, "weights": asdict(weights)},
+        {"generator": generator.state_dict(), "encoder": encoder.state_dict(), "history": history, "weights": asdict(weights), "loss": loss},
         folder / FINAL,
     )
     return Trained(generator.eval(), encoder.eval(), history)
 
 
-def _step(step, images, labels, num_classes, profile, weights, seed, device, generator, encoder, critic, opt_g, opt_e, opt_d) -> dict[str, float]:
+def _log_critic(real: torch.Tensor, fakes: tuple[torch.Tensor, ...], real_weight: float) -> torch.Tensor:
+    """-(2 log D(I) + log(1 - D(I_r)) + log(1 - D(I_s))) with D = sigmoid of the critic's score: equation (6)."""
+    return real_weight * F.softplus(-real).mean() + sum(F.softplus(f).mean() for f in fakes)
+
+
+def _wasserstein_critic(real: torch.Tensor, fakes: tuple[torch.Tensor, ...], real_weight: float) -> torch.Tensor:
+    return -real_weight * real.mean() + sum(f.mean() for f in fakes)
+
+
+# loss name -> (critic loss from the real and fake scores, what E and G minimize from the fake scores)
+ADVERSARIAL = {
+    "log": (_log_critic, lambda fakes: sum(F.softplus(-f).mean() for f in fakes)),
+    "wasserstein": (_wasserstein_critic, lambda fakes: -sum(f.mean() for f in fakes)),
+}
+
+
+def _step(step, images, labels, num_classes, profile, weights, seed, device, generator, encoder, critic, opt_g, opt_e, opt_d,
+          adversarial) -> dict[str, float]:
+    critic_loss, generator_loss = adversarial
     rng = np.random.default_rng([seed, step])
     gen = torch.Generator(device=device).manual_seed(int(rng.integers(2**62)))
     pick = rng.integers(len(images), size=profile.batch_size)
@@ -138,7 +159,7 @@ def _step(step, images, labels, num_classes, profile, weights, seed, device, gen
     pixel = F.l1_loss(reconstructed, real)
     z_s = torch.randn(z_shape, generator=gen, device=device)
     sampled = generator(z_s, classes)
-    g_adv = -(critic(reconstructed, classes).mean() + critic(sampled, classes).mean())
+    g_adv = generator_loss((critic(reconstructed, classes), critic(sampled, classes)))
     (g_adv + weights.pixel * pixel + weights.kl * kl).backward(retain_graph=True)
     opt_e.step()
     # generator only: the encoder must recover the code a free sample was drawn from
@@ -147,10 +168,10 @@ def _step(step, images, labels, num_classes, profile, weights, seed, device, gen
     (weights.latent * latent).backward(inputs=list(generator.parameters()))
     opt_g.step()
 
-    # critic: equation (6) in Wasserstein form, the real term counted twice, plus the gradient penalty against both kinds of fake
+    # critic: equation (6), the real term counted twice, plus the gradient penalty against both kinds of fake
     opt_d.zero_grad(set_to_none=True)
     fake_r, fake_s = reconstructed.detach(), sampled.detach()
-    d_loss = -weights.real * critic(real, classes).mean() + critic(fake_r, classes).mean() + critic(fake_s, classes).mean()
+    d_loss = critic_loss(critic(real, classes), (critic(fake_r, classes), critic(fake_s, classes)), weights.real)
     gp = gradient_penalty(critic, real, fake_r, classes, gen) + gradient_penalty(critic, real, fake_s, classes, gen)
     (d_loss + weights.gradient_penalty * gp).backward()
     opt_d.step()

@@ -63,10 +63,10 @@ def large_only(timesteps: int) -> list[Segment]:
 
 @dataclass(frozen=True)
 class Sampler:
-    """``full``: every timestep, ancestral (DDPM) noise; ``fast``: strided, deterministic (DDIM, eta 0)."""
+    """``full``: every timestep with the reading's update rule; ``fast``: strided, deterministic DDIM (eta 0)."""
 
-    eta: float
     strided: bool
+    update: str | None  # the update rule (diffusion.UPDATES); None: the reading's
 
     def stride(self, steps: int, timesteps: int) -> int:
         """1 for the full chain; otherwise the stride that makes a whole chain ``steps`` steps long."""
@@ -78,8 +78,8 @@ class Sampler:
 
 
 SAMPLERS: Registry[Sampler] = Registry("defectgen sampler", "bench.defectgen_samplers", Sampler)
-SAMPLERS.add("full", Sampler(eta=1.0, strided=False))
-SAMPLERS.add("fast", Sampler(eta=0.0, strided=True))
+SAMPLERS.add("full", Sampler(strided=False, update=None))
+SAMPLERS.add("fast", Sampler(strided=True, update="ddim"))
 
 
 def plan(segments: Sequence[Segment], stride: int) -> tuple[Step, ...]:

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from bench.core.progress import progress as progress_bar
-from generators.defectgen.diffusion import predict_x0, step
+from generators.defectgen.diffusion import Update, estimate
 from generators.defectgen.plan import Step
 
 
@@ -33,7 +33,7 @@ def run_plan(
     steps: Sequence[Step],
     alpha_bars: torch.Tensor,
     parameterization: str,
-    eta: float,
+    update: Update,
     generators: Sequence[torch.Generator],
     shape: tuple[int, ...],
     device: torch.device,
@@ -47,9 +47,9 @@ def run_plan(
         t = torch.full((len(generators),), s.t_from, device=device)
         with autocast:
             prediction = models[s.model](x, t).float()
-        x0 = predict_x0(prediction, x, ab_from, parameterization)
-        noise = _noise(generators, shape, device) if eta and s.t_to > 0 else torch.zeros_like(x)
-        x = step(x, x0, ab_from, ab_to, eta, noise)
+        x0, eps = estimate(prediction, x, ab_from, parameterization)
+        noise = _noise(generators, shape, device) if update.noisy and s.t_to > 0 else torch.zeros_like(x)
+        x = update.apply(x, x0, eps, ab_from, ab_to, s.t_from, noise)
     return x.cpu()
 
 

@@ -20,29 +20,30 @@ from bench.core.atomic import atomic_file
 from bench.core.errors import BenchError
 from bench.core.pairset import Pair
 from bench.core.progress import progress
-from generators.defectgen.config import TIMESTEPS, Profile, UNetConfig
+from generators.defectgen.config import TIMESTEPS, Profile, UNetShape
 from generators.defectgen.diffusion import cosine_alpha_bars, training_loss
-from generators.defectgen.unet import UNet
+from generators.defectgen.unet import UNet, build_unet
 
 CHECKPOINT = "checkpoint.pt"
 
 
-def encode_pairs(pairs: Sequence[Pair], resolution: int, num_classes: int) -> torch.Tensor:
-    """N x (3 + num_classes) x R x R: image in [-1, 1] and the one-hot mask scaled to {-1, 1}."""
+def encode_pairs(pairs: Sequence[Pair], resolution: int, num_classes: int, onehot: tuple[float, float]) -> torch.Tensor:
+    """N x (3 + num_classes) x R x R: image in [-1, 1] and the one-hot mask with the reading's off / on values."""
+    off, on = onehot
     samples = []
     for pair in pairs:
         image = cv2.resize(pair.image, (resolution, resolution), interpolation=cv2.INTER_AREA)
         mask = cv2.resize(pair.mask, (resolution, resolution), interpolation=cv2.INTER_NEAREST)
-        onehot = np.eye(num_classes, dtype=np.float32)[mask].transpose(2, 0, 1)
-        samples.append(np.concatenate([image.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1, onehot * 2 - 1]))
+        channels = np.eye(num_classes, dtype=np.float32)[mask].transpose(2, 0, 1) * (on - off) + off
+        samples.append(np.concatenate([image.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1, channels]))
     return torch.from_numpy(np.stack(samples))
 
 
-def build_model(config: UNetConfig, seed: int) -> UNet:
+def build_model(shape: UNetShape, in_channels: int, seed: int) -> UNet:
     """Initial weights from ``seed`` without touching the global random state."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return UNet(config)
+        return build_unet(shape, in_channels)
 
 
 def _step_generator(seed: int, iteration: int) -> torch.Generator:
@@ -67,7 +68,7 @@ def load_checkpoint(directory: Path) -> dict | None:
 
 def train_denoiser(
     directory: Path,
-    config: UNetConfig,
+    shape: UNetShape,
     profile: Profile,
     data: torch.Tensor,
     parameterization: str,
@@ -75,34 +76,39 @@ def train_denoiser(
     device: torch.device,
     iterations: int | None = None,
     desc: str = "defectgen",
+    ema_warmup: bool = True,
+    weights: str = "ema",
 ) -> tuple[UNet, list[float]]:
     """Train to ``iterations`` (default: the profile's), resuming from ``directory``'s checkpoint.
 
-    Returns the EMA model (what sampling uses) in eval mode on ``device`` and the loss of every iteration.
+    Returns the model sampling uses (``weights``: the EMA of the weights, or the raw weights) in eval mode on
+    ``device``, and the loss of every iteration.
     """
     iterations = profile.iterations if iterations is None else iterations
     directory.mkdir(parents=True, exist_ok=True)
-    model = build_model(config, seed).to(device)
+    config = {**asdict(shape), "in_channels": data.shape[1]}
+    model = build_model(shape, data.shape[1], seed).to(device)
     ema = copy.deepcopy(model).requires_grad_(False)
     optimizer = torch.optim.AdamW(model.parameters(), lr=profile.lr, weight_decay=profile.weight_decay)
     losses: list[float] = []
     start = 0
     checkpoint = load_checkpoint(directory)
     if checkpoint is not None:
-        if checkpoint["config"] != asdict(config):
+        if checkpoint["config"] != config:
             raise BenchError(f"defectgen checkpoint {directory / CHECKPOINT} belongs to another model", "delete it")
         model.load_state_dict(checkpoint["model"])
         ema.load_state_dict(checkpoint["ema"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         start, losses = checkpoint["step"], list(checkpoint["losses"])
+    chosen = {"ema": ema, "raw": model}[weights]
     if start >= iterations:
-        return ema.eval(), losses
+        return chosen.eval(), losses
 
     alpha_bars = cosine_alpha_bars(TIMESTEPS)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
     def save(step: int) -> None:
-        state = {"config": asdict(config), "step": step, "losses": losses, "model": model.state_dict(),
+        state = {"config": config, "step": step, "losses": losses, "model": model.state_dict(),
                  "ema": ema.state_dict(), "optimizer": optimizer.state_dict()}
         _save_atomically(state, directory / CHECKPOINT)
 
@@ -118,7 +124,7 @@ def train_denoiser(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        decay = min(profile.ema_decay, (1 + iteration) / (10 + iteration))
+        decay = min(profile.ema_decay, (1 + iteration) / (10 + iteration)) if ema_warmup else profile.ema_decay
         with torch.no_grad():
             for averaged, current in zip(ema.parameters(), model.parameters()):
                 averaged.lerp_(current, 1 - decay)
@@ -126,4 +132,4 @@ def train_denoiser(
         bar.set_postfix(loss=f"{np.mean(losses[-50:]):.4f}")
         if (iteration + 1) % profile.checkpoint_every == 0 or iteration + 1 == iterations:
             save(iteration + 1)
-    return ema.eval(), losses
+    return chosen.eval(), losses
