@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 import click
-from tabulate import tabulate
 
 from bench.cli import options
+from bench.cli.output import tabulate
 from bench.cli.options import executor_options
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps

@@ -9,7 +9,6 @@ from bench.core.atomic import atomic_file, write_text_atomic
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.paths import results_dir, writable_dir
-from bench.metrics.benign import load_rules
 from bench.records import QUALITY, RecordStore, load_runs
 
 SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}
@@ -27,7 +26,8 @@ SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}
 @options.as_json
 def report(fmt, out, records, write_all, rules, metric, strict, as_json):
     """Build the leaderboard (mean ± std over seeds) and, with --all, every paper-style table and plot."""
-    # deferred: tables load pandas
+    # deferred: tables load pandas, the benign rules numpy
+    from bench.metrics.benign import load_rules
     from bench.report.frames import metrics_of, records_frame
     from bench.report.render import render
     from bench.report.tables import leaderboard, run_table, summary_metrics
