@@ -17,6 +17,14 @@ def _image_without_mask(tmp: Path):
     return "mvtec-ad", root, "image without mask: " + str(root / "bottle" / "test" / "broken_large" / "003.png")
 
 
+def _jpeg_mask(tmp: Path):
+    root = mvtec_tree(tmp / "mvtec")
+    png = root / "bottle" / "ground_truth" / "broken_large" / "003_mask.png"
+    save(png.with_suffix(".jpg"), blob(255))
+    png.unlink()
+    return "mvtec-ad", root, f"mask {png.with_suffix('.jpg')} of image {root / 'bottle' / 'test' / 'broken_large' / '003.png'} is not 003_mask.png"
+
+
 def _mask_without_image(tmp: Path):
     root = ds_mvtec_tree(tmp / "DS-MVTec")
     save(root / "capsule" / "mask" / "crack" / "009_mask.png", blob(1))
@@ -96,6 +104,7 @@ def _bad_classes_file(tmp: Path):
 
 CASES = [
     _image_without_mask,
+    _jpeg_mask,
     _mask_without_image,
     _size_mismatch,
     _unknown_colour_mask,
@@ -152,3 +161,29 @@ def test_palette_mode_masks_are_read_by_index(tmp_path):
     mask.save(root / "masks" / "a.png")
     pool = load_pool("folder", "parts", root)
     assert np.unique(pool.mask("a")).tolist() == [0, 2] and pool.group("a") == "dent"
+
+
+def _all_normal(tmp: Path):
+    root = folder_tree(tmp / "parts")
+    for mask in (root / "masks").iterdir():
+        save(mask, np.zeros((SIZE, SIZE), np.uint8))
+    return "folder", root, "parts", f"category 'parts' of dataset 'folder' under {root} has no defect images, only normals"
+
+
+def _train_test_duplicate(tmp: Path):
+    root = mvtec_tree(tmp / "mvtec")
+    defect = root / "bottle" / "test" / "broken_large"
+    (defect / "009.png").write_bytes((defect / "000.png").read_bytes())  # a test image that is a training image
+    return "mvtec-ad", root, "bottle", f"puts the same picture in train ('broken_large_000') and test ('broken_large_009') of category 'bottle' of dataset 'mvtec-ad' under {root}"
+
+
+SPLIT_CASES = [_all_normal, _train_test_duplicate]
+
+
+@pytest.mark.parametrize("case", SPLIT_CASES, ids=[c.__name__.strip("_") for c in SPLIT_CASES])
+def test_split_errors_name_the_users_data_not_the_cache(case, capsys, tmp_path):
+    dataset, root, category, expected = case(tmp_path / "data")
+    assert main(["data", "check", "--dataset", dataset, "--data-root", str(root), "--category", category, "--split", "third"]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and expected in errors[0], errors
+    assert "cache" not in errors[0]

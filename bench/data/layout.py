@@ -83,7 +83,7 @@ def match_masks(
         mask = masks.get(stem)
         if mask is None and masks_required:
             expected = mask_folder / (mask_prefix + stem + mask_suffix)
-            other = sorted(p for p in mask_folder.glob(f"{mask_prefix}{stem}.*") if p != expected) if mask_folder.is_dir() else []
+            other = sorted(p for p in mask_folder.glob(f"{Path(expected.name).stem}.*") if p != expected) if mask_folder.is_dir() else []
             if other:
                 raise BenchError(
                     f"mask {other[0]} of image {image} is not {expected.name}: masks must be lossless PNG "
