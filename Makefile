@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen --no-sync
 DEMO_ARGS := --dataset toy --category wood --segmenter segformer --schedule short --from-scratch
 
-.PHONY: setup demo test bench gpu-check clean-cache
+.PHONY: setup browser demo test bench gpu-check leaderboard clean-cache
 
 # uv itself, then the locked environment. mmcv's compiled ops build here once (about 14 minutes on
 # 2 cores); uv's cache keeps the built wheel, so later syncs take seconds.
@@ -17,6 +17,13 @@ DEMO_ARGS := --dataset toy --category wood --segmenter segformer --schedule shor
 
 setup: .venv/.synced
 
+# Headless Chromium for the site's browser test and the leaderboard screenshot (Debian's package).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { command -v apt-get >/dev/null 2>&1 && { apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	    { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }; } ; } || \
+	  echo "note: no Chromium and no apt-get to install it; the browser test will be skipped"
+
 # Real-only baseline vs copy-paste synthetic data at ratio 1.0, three seeds each (about 5 minutes on 2 cores).
 demo: setup
 	for seed in 0 1 2; do \
@@ -25,8 +32,13 @@ demo: setup
 	done
 	$(RUN) bench report --format markdown --out results
 
-test: setup
+test: setup browser
 	$(RUN) pytest -q
+
+# The published toy leaderboard (docs/leaderboard.md): about 4 hours on 2 cores, resumable (rerun to
+# finish after an interrupt); records, tables, plots and the site under results/leaderboard/.
+leaderboard: setup browser
+	$(RUN) bench leaderboard --grid toy --executor local --jobs 2 --threads 1
 
 # Benchmarks, not tests: JSON + markdown under results/perf/, device named in each file.
 bench: setup

@@ -106,7 +106,7 @@ def test_every_table_form_with_captions():
     overall = by_name["benign"].frame[by_name["benign"].frame["product"].str.startswith("overall")]
     assert len(overall) == 2 * 6  # per segmenter: real only, two ratios of each of two generators, normals
     assert "\\caption{" in render(by_name["with_without"], "latex")
-    assert "<table>" in render(by_name["generators"], "html")
+    assert '<table class="sortable">' in render(by_name["generators"], "html")
     assert render(by_name["quality"], "markdown").startswith("Image quality")
     csv = pd.read_csv(pd.io.common.StringIO(render(by_name["with_without"], "csv")))
     assert list(csv["verdict"]).count("win") == 4
@@ -248,7 +248,7 @@ def test_report_all_writes_tables_plots_and_page(isolated_dirs):
     pngs = sorted((target / "plots").glob("*.png"))
     assert len(pngs) == 2 and pngs[0].read_bytes()[:4] == b"\x89PNG"
     page = (target / "index.html").read_text()
-    assert "plots/" + pngs[0].name in page and page.count("<table>") == 6
+    assert "plots/" + pngs[0].name in page and page.count("<table ") == 6
     assert len(written) == 2 + 6 + 2 + 1
 
 

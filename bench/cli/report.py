@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -8,7 +9,7 @@ from bench.cli import options
 from bench.core.atomic import atomic_file, write_text_atomic
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
-from bench.core.paths import results_dir, writable_dir
+from bench.core.paths import cache_dir, results_dir, writable_dir
 from bench.records import QUALITY, RecordStore, load_runs
 
 SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}
@@ -20,22 +21,34 @@ SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}
               "plot and the HTML page [default: results/report]; '-' prints only.")
 @click.option("--records", multiple=True, help="Records folder; repeat to merge folders (one record per run id, newest wins) [default: results/runs].")
 @click.option("--all", "write_all", is_flag=True, help="Also write every table (markdown, LaTeX, CSV), the ratio plots and an HTML page.")
+@click.option("--site", "site_dir", default=None, help="Also write the leaderboard site to this folder: index.html with every table, "
+              "plot, the generators' sample grids (from the cache) and provenance; it works from file://.")
 @click.option("--rules", default="defect-spectrum", show_default=True, help="Benign rules: a shipped name or a YAML file.")
 @click.option("--metric", default="mIoU", show_default=True, help="Metric of the comparisons: any numeric metric the records hold.")
 @options.strict
 @options.as_json
-def report(fmt, out, records, write_all, rules, metric, strict, as_json):
+def report(fmt, out, records, write_all, site_dir, rules, metric, strict, as_json):
     """Build the leaderboard (mean ± std over seeds) and, with --all, every paper-style table and plot."""
+    if out == "-" and write_all:
+        raise BenchError("--all writes files and --out - prints only", "drop one of them")
+    target = None if out == "-" else writable_dir(Path(out) if out else results_dir() / "report", "--out")
+    site = writable_dir(site_dir, "--site") if site_dir else None
+    roots = [Path(r) for r in records] or [results_dir() / "runs"]
+    for path in build_report(roots, fmt, target, write_all, site, rules, metric, strict, as_json):
+        click.echo(f"written: {path}", err=True)
+
+
+def build_report(roots: list[Path], fmt: str, target: Path | None, write_all: bool, site: Path | None, rules: str = "defect-spectrum",
+                 metric: str = "mIoU", strict: bool = False, as_json: bool = False, intro: str = "",
+                 quality_root: Path | None = None) -> list[Path]:
+    """What `bench report` does, for the commands built on it: print the leaderboard, write the files.
+    Quality records come from ``quality_root`` [default: results/quality]."""
     # deferred: tables load pandas, the benign rules numpy
     from bench.metrics.benign import load_rules
     from bench.report.frames import metrics_of, records_frame
     from bench.report.render import render
     from bench.report.tables import leaderboard, run_table, summary_metrics
 
-    if out == "-" and write_all:
-        raise BenchError("--all writes files and --out - prints only", "drop one of them")
-    target = None if out == "-" else writable_dir(Path(out) if out else results_dir() / "report", "--out")
-    roots = [Path(r) for r in records] or [results_dir() / "runs"]
     runs = load_runs(roots, strict)
     if not runs.records:
         raise BenchError(f"no run records in {', '.join(map(str, roots))}", "run `bench run ...` first or point --records at them")
@@ -43,7 +56,8 @@ def report(fmt, out, records, write_all, rules, metric, strict, as_json):
     frame = records_frame(runs.records, benign_rules)
     if metric not in metrics_of(frame):
         raise BenchError(f"--metric {metric} is in none of the records", f"choose one of: {', '.join(metrics_of(frame))}")
-    text = render(run_table(frame, metric, f"Records: {runs.summary()}"), fmt)
+    note = f"Records: {runs.summary()}"
+    text = render(run_table(frame, metric, note), fmt)
     if as_json:
         click.echo(dumps(leaderboard(frame, summary_metrics(frame, metric)).to_dict(orient="records")))
     else:
@@ -53,37 +67,98 @@ def report(fmt, out, records, write_all, rules, metric, strict, as_json):
         path = target / f"leaderboard{SUFFIX[fmt]}"
         write_text_atomic(path, text)
         written.append(path)
+    quality = list(RecordStore(quality_root or results_dir() / "quality", QUALITY, strict)) if write_all or site else []
     if write_all:
-        quality = list(RecordStore(results_dir() / "quality", QUALITY, strict))
-        written += write_report(frame, benign_rules.name, quality, metric, target, f"Records: {runs.summary()}")
-    for path in written:
-        click.echo(f"written: {path}", err=True)
+        written += write_report(frame, benign_rules.name, quality, metric, target, note)
+    if site is not None:
+        written += write_site(runs.records, frame, benign_rules.name, quality, metric, site, note, intro)
+    return written
+
+
+def write_figures(frame, metric: str, folder: Path) -> list[tuple[Path, str]]:
+    """The ratio plots as PNG files (the same records give the same bytes), each with a caption."""
+    import matplotlib.pyplot as plt
+
+    # deferred: plots load pandas and matplotlib
+    from bench.report.plots import PNG_METADATA, ratio_curves, ratio_figures
+
+    out = []
+    for name, fig in ratio_figures(ratio_curves(frame, metric), metric):
+        path = folder / f"{name}.png"
+        with atomic_file(path) as tmp:
+            fig.savefig(tmp, dpi=110, format="png", metadata=PNG_METADATA)
+        out.append((path, fig.texts[0].get_text() if fig.texts else name))
+        plt.close(fig)
+    return out
 
 
 def write_report(frame, rules_name: str, quality: list[dict], metric: str, target: Path, records_note: str = "") -> list[Path]:
     """Every table in markdown, LaTeX and CSV, the ratio plots as PNG, and a static HTML page."""
-    import matplotlib.pyplot as plt
-
-    # deferred: tables and plots load pandas and matplotlib
-    from bench.report.plots import ratio_curves, ratio_figures
-    from bench.report.render import html_page, render
+    # deferred: tables load pandas
+    from bench.report.render import html_page, latex_document, render
     from bench.report.tables import build_tables
 
     tables = build_tables(frame, rules_name, quality, metric, records_note=records_note)
     texts = {target / "report.md": "\n".join(render(t, "markdown") for t in tables),
-             target / "report.tex": "\n".join(render(t, "latex") for t in tables)}
+             target / "report.tex": latex_document(tables)}
     texts.update({target / "csv" / f"{t.name}.csv": render(t, "csv") for t in tables})
-    plots = []
-    for name, fig in ratio_figures(ratio_curves(frame, metric), metric):
-        path = target / "plots" / f"{name}.png"
-        with atomic_file(path) as tmp:
-            fig.savefig(tmp, dpi=120, format="png")
-        plt.close(fig)
-        plots.append(path)
+    plots = [path for path, _ in write_figures(frame, metric, target / "plots")]
     texts[target / "index.html"] = html_page(tables, [f"plots/{p.name}" for p in plots])
     for path, text in texts.items():
         write_text_atomic(path, text)
     return [*texts, *plots]
+
+
+def write_site(records, frame, rules_name: str, quality: list[dict], metric: str, target: Path, records_note: str = "",
+               intro: str = "") -> list[Path]:
+    """The leaderboard site: index.html, plots/, and samples/ with one grid per generator and product
+    whose generated pairs are in the cache (grids already there are kept when the cache lacks them)."""
+    # deferred: tables (and the page, through them) load pandas
+    from bench.report.site import Figure, site_page
+    from bench.report.tables import build_tables
+
+    tables = build_tables(frame, rules_name, quality, metric, records_note=records_note)
+    figures = write_figures(frame, metric, target / "plots")
+    samples, sample_files = write_samples(records, target / "samples")
+    provenance = {r.run_id: {**r.provenance} for r in records}
+    page = site_page(tables, [Figure(f"plots/{p.name}", c) for p, c in figures], samples, provenance, intro=intro)
+    write_text_atomic(target / "index.html", page)
+    return [target / "index.html", *(p for p, _ in figures), *sample_files]
+
+
+def write_samples(records, folder: Path, per_grid: int = 8):
+    """One sample grid per generator x dataset x category: from the lowest seed whose pairs the cache holds."""
+    # deferred: the page module loads pandas through the tables, the pair sets and grids numpy
+    from bench.core.images import write_png
+    from bench.core.pairset import PairSet
+    from bench.report.samples import legend, sample_grid
+    from bench.report.site import Sample
+
+    chosen: dict[tuple, object] = {}
+    for r in sorted(records, key=lambda r: (r.spec.seed, r.run_id)):
+        name = r.spec.generator.name
+        key = (str(r.spec.generator), r.spec.dataset, r.spec.category)
+        if r.generator.cache_key and key not in chosen:
+            root = cache_dir() / "generated" / name.replace(":", "-") / r.generator.cache_key
+            if (root / "meta.json").is_file():
+                chosen[key] = (r, root)
+            elif (folder / sample_name(*key)).is_file():
+                chosen[key] = (r, None)
+    samples, files = [], []
+    for key, (r, root) in sorted(chosen.items()):
+        path = folder / sample_name(*key)
+        if root is not None:
+            with atomic_file(path) as tmp:
+                write_png(tmp, sample_grid(PairSet.open(root), per_grid))
+            files.append(path)
+        classes = {int(k): v for k, v in r.data["classes"].items()}
+        samples.append(Sample(f"samples/{path.name}", key[0], key[1], key[2], r.spec.seed, int(r.data.get("n_synthetic", 0)),
+                              tuple(legend(classes))))
+    return samples, files
+
+
+def sample_name(generator: str, dataset: str, category: str) -> str:
+    return "_".join(re.sub(r"[^A-Za-z0-9.=-]+", "-", part) for part in (generator, dataset, category)) + ".png"
 
 
 COMMANDS = [report]

@@ -50,6 +50,11 @@ class Table:
     title: str
     caption: str
     frame: pd.DataFrame  # display strings
+    run_ids: tuple[str, ...] = ()  # the runs behind it, for its provenance
+
+
+def runs_of(frame: pd.DataFrame) -> tuple[str, ...]:
+    return tuple(sorted(set(frame["run_id"]))) if "run_id" in frame else ()
 
 
 def metric_label(metric: str) -> str:
@@ -129,7 +134,7 @@ def run_table(frame: pd.DataFrame, metric: str | None = None, records_note: str 
     if (board["degenerate"] != "").any():
         out["note"] = board["degenerate"]
     what = "**Leaderboard** — every setting, mean ± sample std over seeds, percent."
-    return Table("runs", "Leaderboard", caption(what, frame, board["seeds"], records_note), out.reset_index(drop=True))
+    return Table("runs", "Leaderboard", caption(what, frame, board["seeds"], records_note), out.reset_index(drop=True), runs_of(frame))
 
 
 # --- comparisons with the real-only baseline ---------------------------------------------------------
@@ -280,7 +285,8 @@ def with_without_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_fram
     what = (f"{metric_label(metric)} without and with synthetic data (Defect Spectrum Table 4/5 form; fill-to rows Table 6), "
             f"percent; mean rows average over categories.")
     text = _family_text(points, alpha) + (" Mean rows are corrected as a family of their own." if not means.empty else "")
-    return Table("with_without", f"{metric_label(metric)} with and without synthetic data", caption(what, used, points["n"], text), out)
+    return Table("with_without", f"{metric_label(metric)} with and without synthetic data", caption(what, used, points["n"], text), out,
+                 runs_of(used))
 
 
 def normal_data_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_frame: pd.DataFrame, metric: str = "mIoU",
@@ -294,8 +300,9 @@ def normal_data_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_frame
         extras, {"real only": [percent(v) for v in d["baseline"]], "with normals": [percent(v) for v in d["value"]]},
     )
     what = f"{metric_label(metric)} with defect-free training images added (Defect Spectrum Table 7 form), percent."
+    used = _used(frame, points)
     return Table("normal_data", f"{metric_label(metric)} with added defect-free images",
-                 caption(what, _used(frame, points), points["n"], _family_text(points, alpha)), out)
+                 caption(what, used, points["n"], _family_text(points, alpha)), out, runs_of(used))
 
 
 def generator_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, metric: str = "mIoU", alpha: float = stats.ALPHA) -> Table:
@@ -304,7 +311,8 @@ def generator_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, metric: str 
     synthetic = delta_frame[delta_frame["family"] == "synthetic"]
     what = (f"**Generator leaderboard** — win/tie/loss of Δ{metric_label(metric)} against real only over every category x "
             "segmenter x ratio point, from the corrected verdicts; then the mean Δ.")
-    return Table("generators", "Generator leaderboard", caption(what, _used(frame, synthetic), synthetic["n"], _family_text(synthetic, alpha)), out)
+    used = _used(frame, synthetic)
+    return Table("generators", "Generator leaderboard", caption(what, used, synthetic["n"], _family_text(synthetic, alpha)), out, runs_of(used))
 
 
 # --- per-category tables -----------------------------------------------------------------------------
@@ -340,7 +348,8 @@ def category_segmenter_table(frame: pd.DataFrame, metric: str = "mIoU") -> Table
     per_row = frame.groupby(GROUP, dropna=False)["seed"].nunique()
     what = (f"{metric_label(metric)} per category x segmenter (Defect Spectrum Table 3 form), mean ± sample std over "
             "seeds, percent; mean rows: mean over categories of the category means, std over seeds of the category mean.")
-    return Table("category_segmenter", f"{metric_label(metric)} per category and segmenter", caption(what, frame, per_row), out)
+    return Table("category_segmenter", f"{metric_label(metric)} per category and segmenter", caption(what, frame, per_row), out,
+                 runs_of(frame))
 
 
 def benign_table(frame: pd.DataFrame, rules_name: str) -> Table:
@@ -365,7 +374,8 @@ def benign_table(frame: pd.DataFrame, rules_name: str) -> Table:
     out = pd.DataFrame(rows, columns=["setting", "segmenter", *extras, "product", "recall (%) ↑", "false-reject rate (%) ↓"])
     what = (f"Benign-product simulation with rules '{rules_name}': recall of defective products and false-reject rate of "
             "benign ones, decided from ground-truth and predicted masks; mean ± std over seeds.")
-    return Table("benign", "Benign-product recall and false-reject rate", caption(what, frame, frame.groupby(GROUP, dropna=False)["seed"].nunique()), out)
+    per_row = frame.groupby(GROUP, dropna=False)["seed"].nunique()
+    return Table("benign", "Benign-product recall and false-reject rate", caption(what, frame, per_row), out, runs_of(frame))
 
 
 def quality_frame(records: Iterable[dict]) -> pd.DataFrame:

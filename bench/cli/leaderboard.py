@@ -1,0 +1,85 @@
+"""``bench leaderboard``: build a published leaderboard — run its grid (resumable, packed), then write its
+records, tables, plots, site and a browser screenshot into one folder (docs/leaderboard.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bench.cli import options
+from bench.cli.options import executor_options
+from bench.cli.protocol import plan_protocol, run_protocol
+from bench.cli.report import build_report
+from bench.cli.sweep import load_sweep
+from bench.core.errors import BenchError
+from bench.core.paths import results_dir, writable_dir
+from bench.records import RecordStore
+from bench.report.browser import screenshot
+
+GRIDS = Path(__file__).resolve().parents[1] / "grids"
+TOY_NOTE = ("Toy numbers show the mechanics of the harness — paired seeds, corrected verdicts, provenance — not a ranking of "
+            "generators on real products: the toy products are procedural textures and the toy profiles are sized for a CPU.")
+
+
+def grid_path(name_or_path: str) -> Path:
+    """A shipped grid by name (``toy``, ``ds-mvtec``) or a grid file."""
+    shipped = GRIDS / f"{name_or_path}.yaml"
+    if shipped.is_file():
+        return shipped
+    path = Path(name_or_path)
+    if not path.is_file():
+        names = ", ".join(sorted(p.stem for p in GRIDS.glob("*.yaml")))
+        raise BenchError(f"--grid {name_or_path} is neither a shipped leaderboard grid nor a file", f"use one of: {names}, or a grid file")
+    return path
+
+
+def layout(out: Path) -> dict[str, Path]:
+    """Where a leaderboard folder keeps each part."""
+    return {"records": out / "records", "quality": out / "quality", "tables": out, "site": out / "site",
+            "screenshot": out / "site" / "screenshot.png"}
+
+
+@click.command()
+@click.option("--grid", "grid", default="toy", show_default=True, help="A shipped leaderboard grid (toy, ds-mvtec) or a grid file.")
+@click.option("--out", default=None, help="The leaderboard folder [default: results/leaderboard, or results/leaderboard-<grid>].")
+@click.option("--data-root", default=None, help="Root of the dataset release on disk, for grids on real data.")
+@click.option("--rebuild", is_flag=True, help="Run nothing: rewrite the tables, plots and site from the folder's records.")
+@click.option("--dry-run", is_flag=True, help="List the distinct runs the grid still needs and stop.")
+@click.option("--screenshot/--no-screenshot", default=True, show_default=True,
+              help="Photograph the site in headless Chromium (site/screenshot.png) and check that everything on it loads.")
+@options.strict
+@executor_options
+def leaderboard(grid, out, data_root, rebuild, dry_run, screenshot, strict, executor, jobs, threads, address):
+    """Build a published leaderboard: the grid's runs, then records, tables, plots and the site in one folder."""
+    path = grid_path(grid)
+    target = writable_dir(Path(out) if out else results_dir() / ("leaderboard" if grid == "toy" else f"leaderboard-{Path(grid).stem}"), "--out")
+    parts = layout(target)
+    if not rebuild:
+        override = {"data_root": data_root} if data_root else {}
+        plans = [plan_protocol(name, {**values, **override}, str(path)) for name, values in load_sweep(path)]  # all checked first
+        store = RecordStore(writable_dir(parts["records"], "--out"), strict=strict)
+        execution = dict(executor=executor, jobs=jobs, threads=threads, address=address)
+        for planned in plans:
+            run_protocol(planned, str(path), store, False, dry_run, execution)
+        if dry_run:
+            return
+    intro = TOY_NOTE if grid == "toy" else ""
+    written = build_report([parts["records"]], "markdown", parts["tables"], True, parts["site"], strict=strict, intro=intro,
+                           quality_root=parts["quality"])
+    if screenshot:
+        written.append(photograph(parts["site"] / "index.html", parts["screenshot"]))
+    for p in written:
+        click.echo(f"written: {p}", err=True)
+
+
+def photograph(html: Path, png: Path) -> Path:
+    """The screenshot for the README; anything on the page that failed to load is an error."""
+    found = screenshot(html, png)
+    if found.broken_images or found.errors:
+        raise BenchError(f"the site {html} does not load cleanly: {', '.join(found.broken_images + found.errors)}",
+                         "rebuild it with `bench leaderboard --rebuild`")
+    return png
+
+
+COMMANDS = [leaderboard]

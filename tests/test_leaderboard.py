@@ -1,0 +1,116 @@
+"""The published leaderboard: its grids are valid, its folder is rebuilt byte for byte from its records,
+the committed one matches its records, and its site works in a real browser (headless Chromium)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from bench.cli import main
+from bench.cli.leaderboard import GRIDS, layout
+from bench.cli.protocol import plan_protocol
+from bench.cli.report import sample_name
+from bench.cli.sweep import load_sweep
+from bench.core.pairset import write_pairset
+from bench.core.paths import cache_dir
+from bench.protocols.execute import distinct
+from bench.records import RecordStore
+from bench.report.browser import check, chromium, open_page
+from tests.helpers.pairs import make_pair
+from tests.helpers.records import run_record
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMITTED = ROOT / "results" / "leaderboard"
+TEXT_SUFFIXES = (".md", ".tex", ".csv")
+
+
+def write_records(folder: Path) -> None:
+    """Two products, a baseline and two generators at ratio 1, three seeds; copy-paste's pairs in the cache."""
+    store = RecordStore(folder)
+    for category in ("wood", "fabric"):
+        for seed, noise in enumerate((0.0, 0.01, -0.01)):
+            store.write(run_record("none", 0.0, seed, 0.5 + noise, category=category).to_dict())
+            store.write(run_record("flat", 1.0, seed, 0.5 - noise, category=category).to_dict())
+            record = run_record("copy-paste", 1.0, seed, 0.6 + noise, category=category)
+            key = f"{category}{seed}"
+            write_pairset(cache_dir() / "generated" / "copy-paste" / key, [make_pair(f"{key}-{i}", size=32, seed=i) for i in range(4)],
+                          {1: "scratch", 2: "stain"}, {"generator": "copy-paste"})
+            record = dataclasses.replace(record, generator=dataclasses.replace(record.generator, cache_key=key),
+                                         provenance={"git": "abc1234", "bench_version": "0.1.0", "device": "test CPU",
+                                                     "packages": {"torch": "2.x"}})
+            store.write(record.to_dict())
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and "records" not in p.parts and p.name != "screenshot.png"}
+
+
+def test_shipped_grids_plan_before_any_work(capsys, isolated_dirs):
+    code = main(["leaderboard", "--dry-run", "--out", str(isolated_dirs / "lb")])
+    out = capsys.readouterr().out
+    assert code == 0 and "220 grid points, 120 distinct runs" in out
+    (name, values), = load_sweep(GRIDS / "ds-mvtec.yaml")
+    protocol, grid = plan_protocol(name, {**values, "device": "cpu"}, "ds-mvtec.yaml")
+    specs = protocol.specs(grid)
+    assert len(distinct(specs)) == 15 * 8 * 5 * (1 + 5)
+    assert grid.schedule == "paper" and grid.pretrained
+
+
+def test_a_bad_grid_is_one_line_before_any_run(capsys, isolated_dirs):
+    assert main(["leaderboard", "--grid", "nope"]) == 2
+    assert "neither a shipped leaderboard grid nor a file" in capsys.readouterr().err
+
+
+def test_rebuild_writes_the_same_bytes_from_the_same_records(capsys, isolated_dirs):
+    folders = [isolated_dirs / "a", isolated_dirs / "b"]
+    for folder in folders:
+        write_records(layout(folder)["records"])
+        assert main(["leaderboard", "--rebuild", "--no-screenshot", "--out", str(folder)]) == 0
+    capsys.readouterr()
+    a, b = (files_of(f) for f in folders)
+    assert a == b
+    assert {"leaderboard.md", "report.md", "report.tex", "site/index.html", "csv/generators.csv"} <= set(a)
+    assert any(k.startswith("site/plots/") for k in a) and f"site/samples/{sample_name('copy-paste', 'toy', 'wood')}" in a
+    page = a["site/index.html"].decode()
+    assert "Toy numbers show the mechanics" in page and "Provenance of the 18 runs: commit abc1234 (6), unrecorded (12)" in page
+
+
+@pytest.mark.skipif(not (COMMITTED / "records").is_dir(), reason="no leaderboard committed under results/leaderboard yet")
+def test_the_committed_tables_are_what_the_committed_records_give(capsys, isolated_dirs, monkeypatch):
+    out = isolated_dirs / "lb"
+    (out / "records").mkdir(parents=True)
+    for path in (COMMITTED / "records").glob("*.json"):
+        (out / "records" / path.name).write_bytes(path.read_bytes())
+    assert main(["leaderboard", "--rebuild", "--no-screenshot", "--out", str(out)]) == 0
+    capsys.readouterr()
+    rebuilt, committed = files_of(out), files_of(COMMITTED)
+    for name in committed:
+        if name.endswith(TEXT_SUFFIXES):
+            assert rebuilt.get(name) == committed[name], f"results/leaderboard/{name} differs from what its records give"
+
+
+@pytest.mark.skipif(chromium() is None, reason="no Chromium (make test installs Debian's chromium package)")
+def test_the_site_in_a_real_browser(capsys, isolated_dirs):
+    folder = isolated_dirs / "lb"
+    write_records(layout(folder)["records"])
+    assert main(["leaderboard", "--rebuild", "--out", str(folder)]) == 0, capsys.readouterr().err
+    site = layout(folder)["site"]
+    assert layout(folder)["screenshot"].read_bytes()[:4] == b"\x89PNG"
+    with open_page(site / "index.html") as (page, errors):
+        found = check(page, errors)
+        assert found.tables == page.locator("section.table").count() >= 4
+        assert found.images >= 3 and not found.broken_images and not found.errors
+        assert page.locator("img[src^='samples/']").count() == 2 and page.locator("img[src^='plots/']").count() == 1
+        table = page.locator("#with-without table")
+        column = [h.strip() for h in table.locator("th").all_inner_texts()].index("Δ")
+
+        def deltas():
+            return [float(c) for c in table.locator(f"tbody tr td:nth-child({column + 1})").all_inner_texts()]
+
+        table.locator("th").nth(column).click()
+        assert deltas() == sorted(deltas()) and len(set(deltas())) > 1
+        table.locator("th").nth(column).click()
+        assert deltas() == sorted(deltas(), reverse=True)
