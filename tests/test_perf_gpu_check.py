@@ -88,3 +88,22 @@ def test_adapt_sets_the_batch_and_a_one_step_budget():
     iterations = kept.profile.iterations
     generator_perf.LEARNED["defectgen"].adapt(kept, 2, full_training=True)
     assert kept.profile.sample_batch == 2 and kept.profile.iterations == iterations > 1
+
+
+def test_a_failing_part_is_recorded_and_the_check_goes_on(monkeypatch):
+    def broken(sizes, device):
+        raise RuntimeError("CUDA error: no kernel image is available\nsecond line")
+
+    monkeypatch.setattr(gpu_check, "segmenter_part", broken)
+    monkeypatch.setattr(gpu_check, "train_step_part", lambda sizes, device: {"name": "x"})
+    result = gpu_check.run(torch.device("cpu"), gpu_check.DRY, ("segmenters", "train_step"))
+    assert result["segmenters"] == {"error": "RuntimeError: CUDA error: no kernel image is available"}
+    assert result["train_step"] == {"name": "x"} and set(result["part_seconds"]) == {"segmenters", "train_step"}
+    assert "- `segmenters`: RuntimeError: CUDA error" in gpu_check.markdown({**result, "train_step": {"error": "e"}})
+
+
+def test_a_segmenter_that_needs_missing_ops_is_skipped_not_fatal(monkeypatch):
+    monkeypatch.setattr(gpu_check, "ops_available", lambda: False)
+    sizes = gpu_check.replace(gpu_check.DRY, segmenters=("mask2former",))
+    assert gpu_check.segmenter_part(sizes, torch.device("cpu")) == [
+        {"name": "mask2former", "error": "skipped: mmcv's compiled ops are not built"}]

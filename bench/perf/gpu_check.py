@@ -43,6 +43,7 @@ from bench.perf.utilisation import describe, sampler
 from bench.runner import resolve_device
 from segmenters import SEGMENTERS, Schedule
 from segmenters.config import load_config
+from segmenters.openmmlab import ops_available
 from segmenters.registry import table_order
 
 GOALS = {"train_step": 1.3, "grid": 1.5, "fast_pairs_per_s": 5.0}
@@ -109,15 +110,28 @@ def train_rate(name: str, sizes: Sizes, device: torch.device, fp32: bool) -> dic
     return {"img_s": sizes.iters * sizes.batch / seconds, "peak_memory_bytes": train_step.peak_memory(device)}
 
 
+def failure(exc: Exception) -> str:
+    """One line for a part that failed: the GPU slot goes on with the other parts."""
+    return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+
+
 def segmenter_part(sizes: Sizes, device: torch.device) -> list[dict]:
     precisions = ("bf16", "fp32") if device.type == "cuda" and torch.cuda.is_bf16_supported() else ("fp32",)
+    ops = ops_available()
     rows = []
     for name in progress(sizes.segmenters, desc="gpu-check segmenters", unit="model"):
+        if SEGMENTERS.get(name).needs_ops and not ops:
+            rows.append({"name": name, "error": "skipped: mmcv's compiled ops are not built"})
+            continue
+
         def work(name=name):
             row = {"name": name, "train": {p: train_rate(name, sizes, device, fp32=p == "fp32") for p in precisions}}
             evaluated = segmenter_perf.measure(name, sizes.size, sizes.eval_batch, device, sizes.warmup, sizes.iters)
             return {**row, "eval_img_s": evaluated["throughput_img_s"], "params": evaluated["params"]}
-        rows.append(watched(device, work))
+        try:
+            rows.append(watched(device, work))
+        except Exception as exc:  # noqa: BLE001 - one model that fails (a CPU-only mmcv op) must not end the check
+            rows.append({"name": name, "error": failure(exc)})
     return rows
 
 
@@ -161,7 +175,10 @@ def run(device: torch.device, sizes: Sizes, parts: tuple[str, ...] = ("segmenter
         }
         for part in parts:
             start = time.perf_counter()
-            measured[part] = steps[part]()
+            try:
+                measured[part] = steps[part]()
+            except Exception as exc:  # noqa: BLE001 - the other parts still run in the same GPU slot
+                measured[part] = {"error": failure(exc)}
             seconds[part] = time.perf_counter() - start
     return {
         "schema": "bench.perf.gpu_check/1",
@@ -184,6 +201,10 @@ def mib(value: int | None) -> str:
     return "-" if value is None else f"{value / 2**20:.0f}"
 
 
+def part_ok(result: dict, part: str) -> bool:
+    return not (isinstance(result[part], dict) and "error" in result[part])
+
+
 def markdown(result: dict) -> str:
     sizes = result["sizes"]
     lines = [
@@ -198,25 +219,31 @@ def markdown(result: dict) -> str:
                   f"evaluation batch {sizes['eval_batch']}", "",
                   "| segmenter | train img/s bf16 | peak MiB bf16 | train img/s fp32 | peak MiB fp32 | eval img/s | GPU utilisation |",
                   "| --- | --- | --- | --- | --- | --- | --- |"]
-        for row in result["segmenters"]:
+        for row in result["segmenters"] if isinstance(result["segmenters"], list) else []:
+            if "error" in row:
+                lines.append(f"| {row['name']} | {row['error']} | | | | | |")
+                continue
             bf16, fp32 = row["train"].get("bf16"), row["train"]["fp32"]
             lines.append(
                 f"| {row['name']} | {'-' if bf16 is None else format(bf16['img_s'], '.3g')} | {mib(bf16 and bf16['peak_memory_bytes'])} "
                 f"| {fp32['img_s']:.3g} | {mib(fp32['peak_memory_bytes'])} | {row['eval_img_s']:.3g} | {describe(row['utilisation'])} |"
             )
-    if "train_step" in result:
+    failed = [part for part in result["part_seconds"] if isinstance(result.get(part), dict) and "error" in result[part]]
+    if failed:
+        lines += ["", "## Failed parts", ""] + [f"- `{part}`: {result[part]['error']}" for part in failed]
+    if "train_step" in result and part_ok(result, "train_step"):
         row = result["train_step"]
         lines += ["", f"## Harness loop vs plain MMSegmentation Runner ({row['name']}, {row['precision']}, "
                   f"{sizes['size']} px, batch {sizes['step_batch']})", "",
                   f"harness {row['harness']['img_s']:.3g} img/s, MMSegmentation {row['mmseg']['img_s']:.3g} img/s: "
                   f"**{row['ratio']:.2f}x** (goal >= {GOALS['train_step']}x); GPU utilisation {describe(row['utilisation'])}."]
-    if "grid" in result:
+    if "grid" in result and part_ok(result, "grid"):
         grid = result["grid"]
         lines += ["", f"## Grid of {grid['runs']} `{grid['segmenter']}` runs (`{grid['schedule']}` schedule)", "",
                   f"sequential {grid['sequential']['seconds']:.1f} s (GPU {describe(grid['sequential']['utilisation'])}), "
                   f"packed {grid['packed']['seconds']:.1f} s (GPU {describe(grid['packed']['utilisation'])}): "
                   f"**{grid['packed_over_sequential']:.2f}x** throughput (goal >= {GOALS['grid']}x)."]
-    if "sampling" in result:
+    if "sampling" in result and part_ok(result, "sampling"):
         lines += ["", f"## Sampling, sample() to disk: {sizes['sample_n']} pairs, batch {sizes['sample_batch']}, "
                   f"{sizes['sample_warmup']} warm-up pairs; training cut to one step (speed depends on the shapes only)", "",
                   "| generator | profile | sampler | model px | pairs/s | GPU utilisation |", "| --- | --- | --- | --- | --- | --- |"]
