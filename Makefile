@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen --no-sync
 DEMO_ARGS := --dataset toy --category wood --segmenter segformer --schedule short --from-scratch
 
-.PHONY: setup browser demo test bench leaderboard clean-cache
+.PHONY: setup browser demo test bench gpu-check leaderboard clean-cache
 
 # uv itself, then the locked environment. mmcv's compiled ops build here once (about 14 minutes on
 # 2 cores); uv's cache keeps the built wheel, so later syncs take seconds.
@@ -45,8 +45,15 @@ bench: setup
 	$(RUN) bench perf segmenters --size 512 --batch-size 4 --warmup 2 --iters 5
 	$(RUN) python -m bench.perf.train_step
 	$(RUN) python -m bench.perf.grid
-	$(RUN) python -m bench.perf.defectgen_sampling
+	$(RUN) python -m bench.perf.generators
 	$(RUN) python -m bench.perf.toy_baseline
+	$(RUN) python -m bench.perf.learned_toy
+
+# The first thing to run on a GPU (docs/scaling.md, "GPU check"): under 8 minutes, installs nothing beyond
+# the locked environment, writes results/perf/gpu-<device>.{json,md}. GPU_CHECK_ARGS=--parts grid,sampling
+# runs some parts only; --device cpu runs them all at tiny sizes (the tests do).
+gpu-check: setup
+	$(RUN) python -m bench.perf.gpu_check $(GPU_CHECK_ARGS)
 
 clean-cache:
 	rm -rf $${BENCH_CACHE:-$$HOME/.cache/bench}

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from typing import ClassVar, Iterator, Mapping
+from typing import TYPE_CHECKING, ClassVar, Iterator, Mapping
 
 from bench.core.errors import BenchError
-from bench.core.pairset import Pair, PairSet
 from bench.core.params import Declared, declared_class_params
 from bench.core.specs import BASE_VERSION, TaskRef
+
+if TYPE_CHECKING:  # annotations only: the registry (`bench --help`, `bench generators list`) loads without numpy
+    from bench.core.pairset import Pair, PairSet
 
 
 class Generator(ABC):

@@ -159,13 +159,14 @@ def balanced_class_weights(masks: np.ndarray, num_classes: int) -> tuple[float, 
     return tuple(float(w) for w in weights)
 
 
-def optim_config(cfg, schedule: Schedule, device: torch.device) -> tuple[dict, str]:
+def optim_config(cfg, schedule: Schedule, device: torch.device, fp32: bool = False) -> tuple[dict, str]:
     """The config's optimizer wrapper with the schedule's learning-rate scale, and the precision it trains
     in: bf16 autocast on CUDA GPUs that support it (as mmengine's AmpOptimWrapper, the way a plain
-    MMSegmentation config says it; the harness builds it without a loss scaler), fp32 elsewhere."""
+    MMSegmentation config says it; the harness builds it without a loss scaler), fp32 elsewhere or when
+    ``fp32`` asks for it (the GPU check times both)."""
     optim_cfg = copy.deepcopy(cfg.optim_wrapper.to_dict())
     optim_cfg["optimizer"]["lr"] *= schedule.lr_scale
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+    if device.type == "cuda" and torch.cuda.is_bf16_supported() and not fp32:
         optim_cfg.update(type="AmpOptimWrapper", dtype="bfloat16")
         return optim_cfg, "bf16"
     return optim_cfg, "fp32"

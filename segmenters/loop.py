@@ -50,12 +50,14 @@ def train_model(
     device: torch.device,
     progress: bool = True,
     on_step: Callable[[int], None] | None = None,
+    fp32: bool = False,
 ) -> TrainedModel:
     """Build the model of ``cfg`` and train it for ``schedule`` on N x H x W x 3 images and N x H x W masks.
 
     The data moves to the device once; each iteration only draws a few numbers on the host, so the loop
     never waits for the GPU except every ``LOG_INTERVAL`` iterations, when the losses are read back.
-    ``on_step(iteration)`` runs after every optimizer step (the speed benchmark times with it).
+    ``on_step(iteration)`` runs after every optimizer step (the speed benchmark times with it); ``fp32``
+    turns bf16 autocast off on CUDA.
     """
     from segmenters.precision import build_optimizer  # deferred: mmengine loads when a model trains, not on import
 
@@ -63,7 +65,7 @@ def train_model(
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input sizes: pick the fastest kernels once
     model = build_model(cfg, device, channels_last=spec.channels_last)
-    optim_cfg, precision = optim_config(cfg, schedule, device)
+    optim_cfg, precision = optim_config(cfg, schedule, device, fp32)
     optim_wrapper = build_optimizer(model, optim_cfg, device)
     base_lrs = [g["lr"] for g in optim_wrapper.optimizer.param_groups]
     image_tensor, mask_tensor = to_device(images, masks, device)

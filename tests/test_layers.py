@@ -25,8 +25,9 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("bench.cli", "bench.__main__"),),
 )
 
-# Third-party packages whose import costs a noticeable fraction of a second or more.
-HEAVY = {"torch", "torchvision", "mmengine", "mmseg", "mmcv", "mmdet", "pandas", "matplotlib", "scipy", "sklearn",
+# Third-party packages whose import costs a noticeable fraction of a second or more (numpy: about 0.2 s of CPU,
+# as much as the rest of `bench --help`).
+HEAVY = {"numpy", "torch", "torchvision", "mmengine", "mmseg", "mmcv", "mmdet", "pandas", "matplotlib", "scipy", "sklearn",
          "ray", "diffusers", "transformers", "lpips", "torch_fidelity", "cv2"}
 
 

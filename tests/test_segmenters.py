@@ -46,7 +46,7 @@ def task(tmp_path_factory):
 
 
 def test_all_eight_are_listed_with_params_and_ops(capsys):
-    assert main(["segmenters", "list", "--json"]) == 0
+    assert main(["segmenters", "list", "--params", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["name"] for r in rows] == EIGHT == table_order(SEGMENTERS.names())
     by_name = {r["name"]: r for r in rows}

@@ -3,15 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from tabulate import tabulate
 
 from bench.cli import options
+from bench.cli.output import tabulate
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
-from bench.core.pairset import write_pairset
 from bench.core.paths import writable_dir
-from bench.data.base import DATASETS, load_pool, resolve_root
-from bench.data.splits import make_split
 
 
 @click.group()
@@ -31,7 +28,9 @@ categories_option = options.multi("--category", "categories", help="Only these c
 @categories_option
 def toy(out, seed, size, defects_per_class, normals, categories):
     """Write the procedural toy benchmark (wood, fabric, metal) as pair sets."""
-    from bench.data import toy as toy_data  # deferred: the toy generator loads OpenCV
+    # deferred: the toy generator loads OpenCV, pair sets numpy
+    from bench.core.pairset import write_pairset
+    from bench.data import toy as toy_data
 
     unknown = set(categories or ()) - set(toy_data.CATEGORIES)
     if unknown:
@@ -52,6 +51,8 @@ release_dataset = click.option(
 
 
 def _categories(dataset: str, data_root: str | None, chosen: tuple[str, ...]) -> list[str]:
+    from bench.data.base import DATASETS, resolve_root  # deferred: pair sets load numpy, which `bench --help` does without
+
     adapter = DATASETS.get(dataset)
     available = adapter.categories(resolve_root(adapter, data_root))
     if not available:
@@ -65,6 +66,8 @@ def _categories(dataset: str, data_root: str | None, chosen: tuple[str, ...]) ->
 @categories_option
 def import_(dataset, data_root, categories):
     """Normalize a release into pair sets in the cache (once; later imports of unchanged data are instant)."""
+    from bench.data.base import load_pool  # deferred: pair sets load numpy
+
     for category in _categories(dataset, data_root, categories):
         pool = load_pool(dataset, category, data_root, progress=True)
         click.echo(f"{category}: {len(pool)} pairs, classes {', '.join(pool.defect_classes.values())} -> {pool.root}")
@@ -78,7 +81,10 @@ def import_(dataset, data_root, categories):
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 def check(dataset, data_root, categories, split, as_json):
     """Validate a release and report, per category, images per split part, classes and normals."""
-    from bench.data.stats import category_report  # deferred: the connected-component counts load OpenCV
+    # deferred: the connected-component counts load OpenCV, pair sets numpy
+    from bench.data.base import load_pool
+    from bench.data.splits import make_split
+    from bench.data.stats import category_report
 
     reports = []
     for category in _categories(dataset, data_root, categories):

@@ -12,7 +12,6 @@ from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.paths import writable_dir
 from bench.core.specs import GeneratorSpec, TaskRef
-from bench.data.tasks import Tasks
 from bench.report.format import percent
 from generators import GENERATORS, build
 
@@ -36,6 +35,7 @@ from generators import GENERATORS, build
 def generate(generator, gen_param, import_path, n, out, dataset, data_root, category, split, seed, schedule, check, as_json):
     """Generate N pairs with a generator fitted on a task's training split and write them as a pair set."""
     # deferred: generating and its sanity report load torch and OpenCV, which `bench --help` does without
+    from bench.data.tasks import Tasks
     from bench.runner import load_sources, scheduled
     from generators.sanity import sanity_report
     from generators.synthesize import read_sanity, synthesize

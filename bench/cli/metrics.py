@@ -5,21 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from tabulate import tabulate
 
-from bench.alignment import AlignmentSetup, mask_alignment
 from bench.cli import options
+from bench.cli.output import tabulate
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
-from bench.core.pairset import PairSet
-from bench.data.base import load_pool
-from bench.data.splits import make_split
-from bench.metrics.benign import benign_decisions, load_rules, pooled_summary
-from bench.metrics.evaluate import MetricSettings, accumulate_confusion, detection_metrics, metric_variants, segmentation_metrics
-from bench.metrics.files import load_predictions
 from bench.report.format import percent
 from bench.spec import DEFAULT_SCHEDULE
-from generators.sanity import sanity_report
 from segmenters import SCHEDULES
 
 LOW_REFERENCE_IOU = 0.1  # `align`: below this the measuring segmenter has not learned the real defects
@@ -41,6 +33,10 @@ def metrics():
 def seg(pred_dir, gt_dir, num_classes, image_score, f1_threshold, aupro_fpr_limit, as_json):
     """mIoU (all classes, defect classes, defect vs background), per-class IoU, pixel AUROC / AP / F1-max /
     F1 / AUPRO and image AUROC / AP / F1-max / F1 under each image score."""
+    # deferred: AUPRO's connected components load OpenCV and the predictions numpy, which `bench --help` does without
+    from bench.metrics.evaluate import MetricSettings, accumulate_confusion, detection_metrics, metric_variants, segmentation_metrics
+    from bench.metrics.files import load_predictions
+
     given = dict(image_score=image_score, f1_threshold=f1_threshold, aupro_fpr_limit=aupro_fpr_limit)
     settings = MetricSettings(**{k: v for k, v in given.items() if v is not None}).validated()
     p = load_predictions(Path(pred_dir), Path(gt_dir), num_classes)
@@ -72,6 +68,10 @@ def seg(pred_dir, gt_dir, num_classes, image_score, f1_threshold, aupro_fpr_limi
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def benign(rules, pred_dir, gt_dir, product, dataset, as_json):
     """Accept/reject each image by the product's benign rule: recall of defective products, false-reject rate."""
+    # deferred: the rules and predictions load numpy
+    from bench.metrics.benign import benign_decisions, load_rules, pooled_summary
+    from bench.metrics.files import load_predictions
+
     rule_set = load_rules(rules)
     gt_root, pred_root = Path(gt_dir), Path(pred_dir)
     if not gt_root.is_dir():
@@ -112,7 +112,13 @@ def align(pairs_dir, dataset, data_root, category, split, segmenter, schedule, s
     """Do the masks mark what the images show? Mask alignment (a segmenter trained on the task's real
     training pairs predicts the pairs; IoU with their masks, beside the same on the real test defects)
     and defect contrast, as part of the pair set's sanity report."""
-    from bench.runner import resolve_device  # deferred: the runner loads torch
+    # deferred: the measuring segmenter and the runner load torch, the sanity report OpenCV, pair sets numpy
+    from bench.alignment import AlignmentSetup, mask_alignment
+    from bench.core.pairset import PairSet
+    from bench.data.base import load_pool
+    from bench.data.splits import make_split
+    from bench.runner import resolve_device
+    from generators.sanity import sanity_report
 
     setup = AlignmentSetup(segmenter, SCHEDULES.get(schedule), seed, resolve_device(device).type, pretrained)
     setup.check()

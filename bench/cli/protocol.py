@@ -6,10 +6,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import click
-from tabulate import tabulate
 
 from bench.cli import options
 from bench.cli.options import executor_options
+from bench.cli.output import tabulate
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.paths import results_dir, writable_dir

@@ -8,10 +8,10 @@ import math
 from pathlib import Path
 
 import click
-from tabulate import tabulate
 
 from bench.cli import options
 from bench.cli.options import executor_options
+from bench.cli.output import tabulate
 from bench.cli.protocol import plan_protocol, run_protocol
 from bench.cli.sweep import load_sweep
 from bench.core.errors import BenchError

@@ -8,13 +8,9 @@ import click
 from bench.cli import options
 from bench.core.atomic import atomic_file, write_text_atomic
 from bench.core.errors import BenchError
-from bench.core.images import write_png
 from bench.core.jsonfile import dumps
-from bench.core.pairset import PairSet
 from bench.core.paths import cache_dir, results_dir, writable_dir
-from bench.metrics.benign import load_rules
 from bench.records import EFFICIENCY, QUALITY, RecordStore, load_runs
-from bench.report.samples import legend, sample_grid
 
 SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}
 
@@ -47,7 +43,8 @@ def build_report(roots: list[Path], fmt: str, target: Path | None, write_all: bo
                  side_root: Path | None = None) -> list[Path]:
     """What `bench report` does, for the commands built on it: print the leaderboard, write the files.
     Quality and efficiency records come from ``side_root``/quality and /efficiency [default: results/]."""
-    # deferred: tables load pandas
+    # deferred: tables load pandas, the benign rules numpy
+    from bench.metrics.benign import load_rules
     from bench.report.frames import metrics_of, records_frame
     from bench.report.render import render
     from bench.report.tables import leaderboard, run_table, summary_metrics
@@ -134,7 +131,11 @@ def write_site(records, frame, rules_name: str, quality: list[dict], metric: str
 
 def write_samples(records, folder: Path, per_grid: int = 8):
     """One sample grid per generator x dataset x category: from the lowest seed whose pairs the cache holds."""
-    from bench.report.site import Sample  # deferred: the page module loads pandas through the tables
+    # deferred: the page module loads pandas through the tables, the pair sets and grids numpy
+    from bench.core.images import write_png
+    from bench.core.pairset import PairSet
+    from bench.report.samples import legend, sample_grid
+    from bench.report.site import Sample
 
     chosen: dict[tuple, object] = {}
     for r in sorted(records, key=lambda r: (r.spec.seed, r.run_id)):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import yaml
 
 from bench.cli import options
 from bench.cli.options import executor_options
@@ -18,6 +17,8 @@ from bench.records import RecordStore
 
 def load_sweep(path: Path) -> list[tuple[str, dict]]:
     """``protocol: NAME`` plus grid keys, or ``sweeps:`` a list of such blocks."""
+    import yaml
+
     if path.is_dir():
         raise BenchError(f"sweep file {path} is a folder, not a grid file", "pass the path of a grid YAML file")
     if not path.is_file():

@@ -67,7 +67,7 @@ class StepClock:
         return self.marks["end"] - self.marks["start"]
 
 
-def _toy_arrays(size: int) -> tuple[np.ndarray, np.ndarray]:
+def toy_arrays(size: int) -> tuple[np.ndarray, np.ndarray]:
     """All pairs of one toy product at ``size`` px: N x H x W x 3 images and N x H x W class masks."""
     pairs = list(category_pairs(CATEGORY, ToyConfig(size=size)))
     return np.stack([p.image for p in pairs]), np.stack([p.mask for p in pairs])
@@ -82,20 +82,21 @@ def _write_pngs(root: Path, images: np.ndarray, masks: np.ndarray) -> None:
         cv2.imwrite(str(root / "ann" / f"{i:04d}.png"), mask)
 
 
-def _peak_memory(device: torch.device) -> int | None:
+def peak_memory(device: torch.device) -> int | None:
     return torch.cuda.max_memory_allocated(device) if device.type == "cuda" else None
 
 
-def _reset_peak_memory(device: torch.device) -> None:
+def reset_peak_memory(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
 
 
-def time_harness(spec, cfg, images: np.ndarray, masks: np.ndarray, schedule, device: torch.device, warmup: int) -> float:
-    """Seconds of the timed iterations of ``segmenters.loop.train_model``."""
+def time_harness(spec, cfg, images: np.ndarray, masks: np.ndarray, schedule, device: torch.device, warmup: int,
+                 fp32: bool = False) -> float:
+    """Seconds of the timed iterations of ``segmenters.loop.train_model`` (bf16 on CUDA unless ``fp32``)."""
     clock = StepClock(device, warmup, schedule.iters - warmup)
-    train_model(spec, cfg, images, masks, schedule, seed=0, device=device, progress=False, on_step=clock)
+    train_model(spec, cfg, images, masks, schedule, seed=0, device=device, progress=False, on_step=clock, fp32=fp32)
     return clock.seconds()
 
 
@@ -191,7 +192,7 @@ def time_mmseg(
 def measure(name: str, size: int, batch_size: int, device: torch.device, warmup: int, iters: int, workers: int) -> dict:
     """Throughput of one segmenter trained by the harness loop and by plain MMSegmentation."""
     spec = SEGMENTERS.get(name)
-    images, masks = _toy_arrays(size)
+    images, masks = toy_arrays(size)
     schedule = Schedule("train-step", iters=warmup + iters, batch_size=batch_size, crop_size=None)
     cfg = load_config(spec, len(classes(CATEGORY)), schedule, pretrained=False, input_size=size)
     optim_cfg, precision = optim_config(cfg, schedule, device)
@@ -200,13 +201,13 @@ def measure(name: str, size: int, batch_size: int, device: torch.device, warmup:
         ("harness", lambda: time_harness(spec, cfg, images, masks, schedule, device, warmup)),
         ("mmseg", lambda: time_mmseg(cfg, optim_cfg, images, masks, batch_size, device, warmup, iters, workers)),
     ):
-        _reset_peak_memory(device)
+        reset_peak_memory(device)
         seconds = run()
         row[side] = {
             "seconds": seconds,
             "it_s": iters / seconds,
             "img_s": iters * batch_size / seconds,
-            "peak_memory_bytes": _peak_memory(device),
+            "peak_memory_bytes": peak_memory(device),
         }
     row["ratio"] = row["harness"]["it_s"] / row["mmseg"]["it_s"]
     return row

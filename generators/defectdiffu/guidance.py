@@ -13,11 +13,12 @@ telescopes to this two-way one.) The first branch is the one whose mask and vari
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
-
-import torch
+from typing import TYPE_CHECKING, Callable
 
 from bench.core.registry import Registry
+
+if TYPE_CHECKING:  # the generator registry imports this module to list backends; torch loads when sampling does
+    import torch
 
 Branch = tuple[bool, bool]  # (defect prompt instead of good, product prompt instead of null)
 
@@ -50,5 +51,7 @@ def guide(guidance: Guidance, out: torch.Tensor, scale: torch.Tensor, w_p: float
 
     Guidance applies to the first ``channels`` noise channels; the remaining noise channels and any
     variance values come from the first branch (DiT's and the released code's three-channel guidance)."""
+    import torch
+
     guided = guidance.combine(out[:, :, :channels], scale.view(-1, 1, 1, 1), w_p)
     return torch.cat([guided, out[0, :, channels:]], dim=1) if channels < out.shape[2] else guided
