@@ -12,10 +12,8 @@ the sets of one run, not comparable with published KID). Run ``python -m bench.p
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from bench.core.paths import results_dir
 from bench.core.specs import GeneratorSpec
 from bench.data.base import load_pool
 from bench.data.splits import make_split
+from bench.perf.grid import cache_at
 from bench.perf.host import host
 from bench.perf.output import write_result
 from generators import build
@@ -38,20 +37,6 @@ from segmenters import SCHEDULES
 
 GENERATORS = ("defectgen", "ddpm", "dcdganc")
 REFERENCE = "real_test"  # the split's held-out real defect pairs: the score a generated set is read against
-
-
-@contextmanager
-def fresh_cache(path: Path):
-    """``BENCH_CACHE`` pointed at ``path`` for the block: every network trains, nothing is served from before."""
-    previous = os.environ.get("BENCH_CACHE")
-    os.environ["BENCH_CACHE"] = str(path)
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("BENCH_CACHE", None)
-        else:
-            os.environ["BENCH_CACHE"] = previous
 
 
 def test_inception(path: Path) -> Path:
@@ -100,7 +85,7 @@ def benchmark(names: tuple[str, ...], category: str, split: str, pairs: int, see
     if "defectgen" in names:
         specs += [GeneratorSpec.of("defectgen", profile=profile, sampler="fast", steps=n) for n in fast_steps]
     rows, sets = [], {}
-    with fresh_cache(work / "cache"):
+    with cache_at(work / "cache"):  # a fresh cache: every network trains, nothing is served from before
         for spec in specs:
             row, written = run_generator(spec, train, normals, pairs, seed, work / "sets")
             rows.append(row)
