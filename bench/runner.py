@@ -242,7 +242,7 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
         spec=spec,
         request=request or Request(),
         generator=GeneratorFacts(spec.generator.name, GENERATORS.get(spec.generator.name).version, dict(spec.generator.params),
-                                 effective(spec.generator), cache_key, cache_hit, resolved_settings(spec.generator, train)),
+                                 effective(spec.generator), cache_key, cache_hit, resolved_settings(spec.generator, learn_from)),
         segmenter={
             "name": run.segmenter.name,
             "config": run.segmenter.config,

@@ -99,8 +99,7 @@ class RunSpec:
 
     def identity(self) -> dict:
         """The spec fields that name the run: every legacy field, and any later one off its default."""
-        d = self.to_dict()
-        return {f.name: d[f.name] for f in fields(self) if f.name in LEGACY_IDENTITY or getattr(self, f.name) != _default(f)}
+        return identity_of(self.to_dict(), type(self))
 
     def run_id(self, manifest_hash: str, generator_version: str = BASE_VERSION) -> str:
         """Spec identity + data manifest (+ the generator's version once it is past its first), hashed.
@@ -111,6 +110,12 @@ class RunSpec:
         if generator_version != BASE_VERSION:
             key["generator_version"] = generator_version
         return sha256_text(canonical_json(key))[:16]
+
+
+def identity_of(spec: dict, kind: type | None = None) -> dict:
+    """``RunSpec.identity`` of a spec as a record holds it (``to_dict`` form)."""
+    return {f.name: spec[f.name] for f in fields(kind or RunSpec) if f.name in spec
+            and (f.name in LEGACY_IDENTITY or spec[f.name] != _default(f))}
 
 
 def _default(f):

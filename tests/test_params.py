@@ -103,7 +103,7 @@ def test_parameters_passed_on_to_the_base_are_declared_once_in_the_base():
     assert check_params("backend 'e'", declared, {"extra": 3, "count": 4}) == {"extra": 3, "count": 4}
     with pytest.raises(BenchError, match="unknown parameter"):
         check_params("backend 'e'", declared, {"common": 1})
-    assert list(GENERATORS.get("import:defectdiffu").declared()) == ["path", "defect_class", "threshold", "tile", "padding"]
+    assert list(GENERATORS.get("import:defectdiffu").declared()) == ["path", "defect_class", "threshold", "trained_on", "tile", "padding"]
 
 
 def test_a_task_parameter_names_another_task_and_is_checked_like_any_other():

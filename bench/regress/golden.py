@@ -14,6 +14,7 @@ from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json
 from bench.core.jsonfile import write_json_atomic
 from bench.regress.tolerance import ALPHA, Derivation, derive
+from bench.spec import identity_of
 
 SCHEMA = "bench.golden/1"
 # Scores where higher is better, each a fraction in [0, 1]; a golden file may name any numeric metric.
@@ -93,7 +94,8 @@ class Golden:
 def point_from_records(records: list[dict], metrics: tuple[str, ...]) -> Point:
     """The records of one point (same spec but the seed) as a Point; a metric a record lacks is an error."""
     first = records[0]
-    spec = {k: v for k, v in first["spec"].items() if k != "seed"}
+    # the identity run ids hash: fields added to the spec later count only off their defaults
+    spec = {k: v for k, v in identity_of(first["spec"]).items() if k != "seed"}
     seeds, run_ids = {}, {}
     for record in records:
         values = {}
