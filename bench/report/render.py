@@ -128,11 +128,11 @@ document.querySelectorAll("table.sortable").forEach(function (table) {
 </script>"""
 
 
-def html_page(tables: list[Table], plots: list[str], title: str = "bench report", intro: str = "") -> str:
+def html_page(tables: list[Table], plots: list[str], title: str = "bench report") -> str:
     """A static page: every table and every plot; one inline script (sorting), no external assets."""
     parts = [render(t, "html") for t in tables]
     parts += [f'<figure><img src="{escape(p)}" alt="{escape(p)}"><figcaption>{escape(p)}</figcaption></figure>' for p in plots]
-    return page(title, intro + "\n".join(parts))
+    return page(title, "\n".join(parts))
 
 
 def page(title: str, body: str) -> str:

@@ -53,8 +53,11 @@ def provenance_text(run_ids: Sequence[str], provenance: Mapping[str, dict]) -> s
 
 
 def _table(table: Table, provenance: Mapping[str, dict]) -> str:
-    runs = table.run_ids or tuple(provenance)
-    return render(table, "html").replace("</section>", f'<p class="caption">{escape(provenance_text(runs, provenance))}</p>\n</section>', 1)
+    """The table, with the provenance of its runs (tables of quality or efficiency records have no runs)."""
+    html = render(table, "html")
+    if not table.run_ids:
+        return html
+    return html.replace("</section>", f'<p class="caption">{escape(provenance_text(table.run_ids, provenance))}</p>\n</section>', 1)
 
 
 def _figures(figures: Sequence[Figure]) -> str:
