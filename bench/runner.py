@@ -17,10 +17,11 @@ from bench.core.errors import BenchError
 from bench.core.pairset import PairSet
 from bench.core.params import Task
 from bench.core.specs import GeneratorSpec, TaskRef
-from bench.data.relabel import class_ids, parse_class_map, relabel
+from bench.data.relabel import class_ids, merge_defects, parse_class_map, relabel
 from bench.data.tasks import TaskData, Tasks
 from bench.metrics.benign import DEFAULT_RULES, load_rules
 from bench.metrics.evaluate import evaluate_predictions
+from bench.metrics.segmentation import BINARY_CLASSES
 from bench.provenance import provenance
 from bench.records import GeneratorFacts, RecordStore, Request, RunRecord, degenerate_note
 from bench.records.schema import config_hash, portable_config
@@ -174,6 +175,11 @@ def check_import(spec: RunSpec, data: TaskData, tasks: Tasks, data_root) -> dict
     return facts
 
 
+def labelled(pairs: PairSet, labels: str) -> PairSet:
+    """``pairs`` with the labels the segmenter learns (``RunSpec.labels``)."""
+    return pairs if labels == "classes" else merge_defects(pairs, BINARY_CLASSES)
+
+
 def versioned_run_id(spec: RunSpec, manifest_hash: str) -> str:
     """The run id with the registered backend's version: a changed algorithm is a new run, never a stale record."""
     return spec.run_id(manifest_hash, GENERATORS.get(spec.generator.name).version)
@@ -204,6 +210,9 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
 
     train, normals, test = data.train, data.normals, data.test
     learn_from = run.generator_train  # ratios count pairs of the set the generator learns from
+    # binary labels: the generator still learns every defect type; the segmenter sees one
+    train, test = labelled(train, spec.labels), labelled(test, spec.labels)
+    classes_of_run = test.classes
     if spec.fill_to:
         n_synthetic = max(0, spec.fill_to - (0 if spec.synthetic_only else len(train)))
     else:
@@ -212,29 +221,32 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
 
     t0 = time.perf_counter()
     real = [] if spec.synthetic_only or not len(train) else [train]
-    train_sets = real + ([pool.subset(added_normals)] if added_normals else [])
+    added = [labelled(pool.subset(added_normals), spec.labels)] if added_normals else []
+    train_sets = real + added
     cache_hit = cache_key = None
     if n_synthetic:
         synthetic, cache_hit = synthesize(
-            spec.generator, learn_from, normals, n_synthetic, spec.seed, progress=progress, sources=dict(run.sources)
+            spec.generator, learn_from, normals, n_synthetic, spec.seed, progress=progress, sources=dict(run.sources),
+            fit_seed=spec.generator_seed,
         )
         if run.transfer is not None:
             synthetic = relabel(synthetic, pool.classes, parse_class_map(spec.class_map))
-        train_sets.append(synthetic)
+        train_sets.append(labelled(synthetic, spec.labels))
         cache_key = synthetic.root.name
     timings["generate_s"] = time.perf_counter() - t0
 
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     result = train_and_evaluate(
-        run.segmenter, train_sets, test, pool.num_classes, schedule, spec.seed, device, spec.pretrained, progress
+        run.segmenter, train_sets, test, max(classes_of_run) + 1, schedule, spec.seed, device, spec.pretrained, progress
     )
     timings["train_s"] = result.train_seconds
     timings["eval_s"] = result.eval_seconds
 
-    evaluation = evaluate_predictions(test, result.predictions, pool.classes, spec.category, load_rules(DEFAULT_RULES),
+    rules = load_rules(DEFAULT_RULES) if spec.labels == "classes" else None  # benign rules name defect classes
+    evaluation = evaluate_predictions(test, result.predictions, classes_of_run, spec.category, rules,
                                       dataset=spec.dataset)
-    classes = {str(k): v for k, v in pool.classes.items()}
+    classes = {str(k): v for k, v in classes_of_run.items()}
     config = portable_config(result.config)
     return RunRecord(
         run_id=run.run_id,
@@ -248,7 +260,7 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
             "config": run.segmenter.config,
             "config_hash": config_hash(config),
             "config_resolved": config,
-            "num_classes": pool.num_classes,
+            "num_classes": max(classes_of_run) + 1,
             "num_params": result.num_params,
             "schedule": dict(schedule.__dict__),
             "pretrained": spec.pretrained,

@@ -27,6 +27,10 @@ def check_ratio(ratio: float, max_ratio: float, where: str) -> None:
         )
 
 
+# What a segmenter learns to tell apart: every defect type (Defect Spectrum), or defect vs background (the
+# AnomalyDiffusion localization protocol: every defect class merged into one before training and scoring).
+LABELS = ("classes", "binary")
+
 SOURCE_SPLIT = "ds-5shot"  # a transfer source's split when its task names none
 
 # The fields of bench.run/1 specs. They are always hashed, defaults included, so run ids of records
@@ -55,6 +59,11 @@ class RunSpec:
     synthetic_only: bool = False  # synthetic-only, transfer: the segmenter trains on no real defect pairs
     source: str = ""  # transfer: DATASET/CATEGORY[/SPLIT] whose training pairs the generator learns from
     class_map: str = ""  # transfer: SOURCE=TARGET,... class names; a class of the same name needs no entry
+    # The seed the generator fits with; None: the run's seed. Fixed, a learned generator trains once per task and
+    # only its sampling (and the segmenter) follows the run's seed: seeds then measure sampling + segmenter
+    # variance, not the variance of generator training.
+    generator_seed: int | None = None
+    labels: str = "classes"  # what the segmenter learns: "classes" (each defect type) or "binary" (defect vs background)
 
     def __post_init__(self):
         for name in ("ratio", "normal_ratio"):
@@ -69,6 +78,11 @@ class RunSpec:
             raise BenchError("generator 'none' produces no pairs", "use --ratio 0 or choose another generator")
         if (self.synthetic_only or self.source) and not self.synthetic:
             raise BenchError("training on synthetic pairs only (synthetic-only, transfer) needs a ratio or fill-to above 0")
+        if self.generator_seed is not None and (isinstance(self.generator_seed, bool) or not isinstance(self.generator_seed, int)
+                                                or self.generator_seed < 0):
+            raise BenchError(f"--generator-seed must be a whole number >= 0, got {self.generator_seed!r}")
+        if self.labels not in LABELS:
+            raise BenchError(f"labels {self.labels!r} is not one of {', '.join(LABELS)}", "use classes, or binary for localization")
         if self.class_map and not self.source:
             raise BenchError("a class map maps a transfer source's classes", "give the source task as well")
         if self.source and len([p for p in self.source.split("/") if p]) not in (2, 3):
@@ -79,13 +93,14 @@ class RunSpec:
         return self.ratio > 0 or self.fill_to > 0
 
     def normalized(self) -> "RunSpec":
-        """Ratio 0 trains on real data only, whatever the generator, so all generators share that baseline.
+        """Ratio 0 trains on real data only, whatever the generator (and its seed), so all generators share
+        that baseline.
 
         A value rule only: what depends on a generator's declaration (the profile a learned generator
         trains at) is settled by the runner's resolve step."""
-        if self.synthetic or self.generator == NO_GENERATOR:
+        if self.synthetic:
             return self
-        return replace(self, generator=NO_GENERATOR)
+        return replace(self, generator=NO_GENERATOR, generator_seed=None)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -1,18 +1,20 @@
 """Run a generator against a task's training data, with a cache keyed by everything that shapes its output.
 
 The key is the generator spec (name + parameters), the backend's version once past its first, the content
-hashes of the training pairs and normals, n, the seed, and the generator's fingerprint of outside inputs
-(an import folder's files, a transfer source's pairs). Pairs of other tasks a generator learns from are
+hashes of the training pairs and normals, n, the seed (and the fitting seed where it differs), and the
+generator's fingerprint of outside inputs (an import folder's files, a transfer source's pairs). Pairs of other tasks a generator learns from are
 loaded by the caller and handed in as ``sources``.
 Every generated set gets a sanity report (``sanity.json``, see generators/sanity.py) next to its pairs.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import shutil
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
@@ -33,7 +35,7 @@ SPACE_MARGIN = 256 * 2**20  # room left for the pool caches, models and records 
 
 def cache_key(
     spec: GeneratorSpec, train: PairSet, normals: PairSet | None, n: int, seed: int, fingerprint: str = "",
-    version: str = BASE_VERSION,
+    version: str = BASE_VERSION, fit_seed: int | None = None,
 ) -> str:
     key = {
         "generator": spec.to_dict(),
@@ -42,6 +44,8 @@ def cache_key(
         "n": n,
         "seed": seed,
     }
+    if fit_seed is not None and fit_seed != seed:  # sets fitted at their sampling seed keep their keys
+        key["fit_seed"] = fit_seed
     if fingerprint:
         key["inputs"] = fingerprint
     if version != BASE_VERSION:  # first-version sets keep the keys they had before versions existed
@@ -49,9 +53,13 @@ def cache_key(
     return sha256_text(canonical_json(key))[:20]
 
 
-def cache_path(spec: GeneratorSpec, generator: Generator, train: PairSet, normals: PairSet | None, n: int, seed: int) -> Path:
+def cache_path(
+    spec: GeneratorSpec, generator: Generator, train: PairSet, normals: PairSet | None, n: int, seed: int,
+    fit_seed: int | None = None,
+) -> Path:
     folder = spec.name.replace(":", "-")  # "import:seas" -> a portable folder name
-    return cache_dir() / "generated" / folder / cache_key(spec, train, normals, n, seed, generator.fingerprint(), generator.version)
+    key = cache_key(spec, train, normals, n, seed, generator.fingerprint(), generator.version, fit_seed)
+    return cache_dir() / "generated" / folder / key
 
 
 def synthesize(
@@ -62,9 +70,11 @@ def synthesize(
     seed: int,
     progress: bool = False,
     sources: Mapping[TaskRef, PairSet] | None = None,
+    fit_seed: int | None = None,
 ) -> tuple[PairSet, bool]:
     """The generated pair set and whether it came from the cache. ``sources``: the training pairs of the
-    tasks the generator's ``Task`` parameters name (``source_tasks(spec)``)."""
+    tasks the generator's ``Task`` parameters name (``source_tasks(spec)``); ``fit_seed``: the seed the
+    generator fits with (``seed`` when None), so runs of several seeds can share one trained generator."""
     t0 = time.perf_counter()
     generator = build(spec)
     sources = sources or {}
@@ -72,19 +82,41 @@ def synthesize(
     if missing:
         raise BenchError(f"generator '{spec.name}' learns from {', '.join(missing)}, which was not loaded", "load it and pass it in sources")
     generator.use_sources(sources)
-    target = cache_path(spec, generator, train, normals, n, seed)
+    fit_seed = seed if fit_seed is None else fit_seed
+    target = cache_path(spec, generator, train, normals, n, seed, fit_seed)
     if (target / "meta.json").is_file():
         log.info("generator cache hit: %s (%.3f s)", target, time.perf_counter() - t0)
         return PairSet.open(target), True
     log.info("generator cache miss: %s %s n=%d seed=%d", spec, target.name, n, seed)
     check_space(target, n, train)
-    generator.fit(train, normals, seed)
+    with fit_lock(spec, generator, train, normals, fit_seed):
+        generator.fit(train, normals, fit_seed)
     source = {"generator": spec.to_dict(), "train": train.content_hash(), "n": n}
     pairs = _exactly(generator.sample(n, seed), n, spec.name)
     generated = write_pairset(target, pairs, train.classes, source, seed=seed, progress=progress)
     write_report(sanity_report(generated, train, progress=progress), target / SANITY_FILE)
     log.info("generated %d pairs in %.2f s -> %s", len(generated), time.perf_counter() - t0, target)
     return generated, False
+
+
+@contextmanager
+def fit_lock(spec: GeneratorSpec, generator: Generator, train: PairSet, normals: PairSet | None, fit_seed: int):
+    """Hold the lock of one fitting (generator, data, fitting seed) for the block: parallel runs that share a
+    trained generator (several sampling seeds, several segmenters) wait for the first to train and cache it
+    instead of each training it again."""
+    key = cache_key(spec, train, normals, 0, fit_seed, generator.fingerprint(), generator.version)
+    path = cache_dir() / "locks" / f"fit-{spec.name.replace(':', '-')}-{key}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        started = time.perf_counter()
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        waited = time.perf_counter() - started
+        if waited > 1:
+            log.info("waited %.0f s for another process fitting %s on the same data", waited, spec)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def planned_bytes(n: int, train: PairSet) -> int:

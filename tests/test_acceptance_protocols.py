@@ -26,6 +26,9 @@ GRID = """sweeps:
     sources: [toy/wood]
     class_map: crack=thread
     normal_ratios: [0]
+  - protocol: localization
+    segmenters: [draem]
+    ratios: [0, 1]
   - protocol: quality
     n_generated: 6
     alignment: false
@@ -56,7 +59,7 @@ def test_one_grid_runs_every_protocol_and_the_report_renders_each_form(tmp_path,
     path.write_text(grid)
     assert main(["sweep", str(path)]) == 0
     out = capsys.readouterr().out
-    assert out.count("protocol ") >= 8
+    assert out.count("protocol ") >= 9
     runs = list(RecordStore(isolated_dirs / "results" / "runs"))
     labels = {r["spec"]["generator"]["name"] for r in runs}
     assert labels == {"none", "copy-paste", "defectgen", "import:generic"}
@@ -70,6 +73,9 @@ def test_one_grid_runs_every_protocol_and_the_report_renders_each_form(tmp_path,
     assert main(["report", "--all"]) == 0
     report = (isolated_dirs / "results" / "report" / "report.md").read_text()
     for form in ("Defect Spectrum Table 4/5 form", "Generator leaderboard", "Defect Spectrum Table 7 form", "Benign-product simulation",
-                 "DefectSynth Table IX form", "DCDGANc Table 8 form", "Segmenter speed", "Generator cost", "DefectDiffu Table 1"):
+                 "DefectSynth Table IX form", "DCDGANc Table 8 form", "AnomalyDiffusion Table 2 form", "Segmenter speed", "Generator cost", "DefectDiffu Table 1"):
         assert form in report, form
     assert "fill to 20" in report, "the upsample rows (Table 6)"
+    localized = [r for r in runs if r["spec"].get("labels") == "binary"]
+    assert len(localized) == 4 and all(r["data"]["classes"] == {"0": "background", "1": "defect"} and r.get("benign") is None
+                                    and r["spec"]["split"] == "third" and r["segmenter"]["num_classes"] == 2 for r in localized)

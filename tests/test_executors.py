@@ -138,7 +138,7 @@ def test_sweep_runs_its_grid_on_packed_processes(tmp_path, capsys):
     from bench.cli import main
 
     grid_file = tmp_path / "grid.yaml"
-    grid_file.write_text("protocol: synthetic-ratio\nsegmenters: [bisenetv2]\nratios: [0]\nseeds: [0, 1]\n")
+    grid_file.write_text("protocol: synthetic-ratio\nsegmenters: [bisenetv2]\nratios: [0]\nseeds: [0, 1]\nschedule: smoke\n")
     assert main(["sweep", str(grid_file), "--executor", "local", "--jobs", "2", "--threads", "1"]) == 0
     assert "2 run(s) done" in capsys.readouterr().out
     assert main(["sweep", str(grid_file), "--executor", "local"]) == 0

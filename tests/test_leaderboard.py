@@ -57,6 +57,10 @@ def test_shipped_grids_plan_before_any_work(capsys, isolated_dirs):
     specs = protocol.specs(grid)
     assert len(distinct(specs)) == 15 * 8 * 5 * (1 + 5)
     assert grid.schedule == "paper" and grid.pretrained
+    (name, values), = load_sweep(GRIDS / "ad-localization.yaml")
+    protocol, grid = plan_protocol(name, {**values, "device": "cpu"}, "ad-localization.yaml")
+    specs = distinct(protocol.specs(grid))
+    assert len(specs) == 15 * 2 * 5 * (1 + 5) and {(s.labels, s.split) for s in specs} == {("binary", "third")}
 
 
 def test_a_bad_grid_is_one_line_before_any_run(capsys, isolated_dirs):

@@ -26,6 +26,8 @@ from segmenters import SEGMENTERS
 @options.category
 @options.split
 @options.seed
+@click.option("--generator-seed", default=None, type=click.IntRange(min=0),
+              help="Seed the generator fits with [default: --seed]; fixed, runs of several seeds share one trained generator.")
 @click.option("--schedule", default=DEFAULT_SCHEDULE, show_default=True,
               help="Training schedule: smoke (tests), short (learns the toy defects in about a minute on CPU) or paper.")
 @options.device
@@ -35,8 +37,8 @@ from segmenters import SEGMENTERS
 @options.strict
 @options.max_ratio
 @options.as_json
-def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, data_root, category, split, seed, schedule, device,
-        pretrained, force, records, strict, max_ratio, as_json):
+def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, data_root, category, split, seed, generator_seed, schedule,
+        device, pretrained, force, records, strict, max_ratio, as_json):
     """Train a segmenter on real + synthetic pairs of one category and record its test metrics."""
     from bench.runner import check_spec, execute, resolve_device  # deferred: a run loads torch and the model stack
 
@@ -55,6 +57,7 @@ def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, 
         pretrained=pretrained,
         normal_ratio=normal_ratio,
         fill_to=fill_to,
+        generator_seed=generator_seed,
     )
     check_spec(spec)
     store = RecordStore(writable_dir(records or results_dir() / "runs", "--records"), strict=strict)

@@ -1,5 +1,6 @@
 """Defects of one product given the class names of another (defect transfer, DCDGANc section 3.6): a
-source class becomes the target class the map names, or the target class of the same name."""
+source class becomes the target class the map names, or the target class of the same name. The same
+move merges every defect class into one (binary labels, the localization protocol)."""
 
 from __future__ import annotations
 
@@ -59,3 +60,9 @@ def relabel(pairs: PairSet, target: Mapping[int, str], class_map: Mapping[str, s
         return PairSet.open(root)
     moved = (Pair(i, pairs.image(i), lut[pairs.mask(i)], pairs.group(i)) for i in pairs.ids)
     return write_pairset(root, moved, target, {"relabelled": pairs.root.name, "class_map": dict(class_map)})
+
+
+def merge_defects(pairs: PairSet, classes: Mapping[int, str]) -> PairSet:
+    """``pairs`` with every defect class as class 1 of the two-class map ``classes`` (background, defect)."""
+    merged = classes[1]
+    return relabel(pairs, classes, {name: merged for k, name in pairs.classes.items() if k and name != merged})

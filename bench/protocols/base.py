@@ -35,6 +35,8 @@ class Grid:
     max_ratio: float = MAX_RATIO  # ratios above it are refused as typos unless raised here or by --max-ratio
     sources: tuple[str, ...] = ()  # transfer: DATASET/CATEGORY[/SPLIT] tasks whose defects move onto each category
     class_map: str = ""  # transfer: SOURCE=TARGET class names where they differ
+    generator_seed: int | None = None  # fit every generator once per task with this seed (RunSpec.generator_seed)
+    synthetic_only: bool = False  # localization: the U-Net trains on the generated pairs alone (DefectSynth's reading)
 
     def __post_init__(self):
         # written specs ("defectgen(u=100)") are accepted where a grid is built in code, too
@@ -69,6 +71,7 @@ class Grid:
             seed=seed,
             device=self.device,
             pretrained=self.pretrained,
+            generator_seed=self.generator_seed,
             **values,
         )
 
@@ -97,6 +100,7 @@ RANGES = {
     "fill_to": Range(0),
     "n_generated": Range(1),
     "max_ratio": Range(0),
+    "generator_seed": Range(0),
 }
 
 
@@ -148,6 +152,7 @@ def _generators(key: str, value, type_name: str, where: str) -> tuple[GeneratorS
 
 
 def _convert(key: str, value, type_name: str, where: str):
+    type_name = type_name.removesuffix(" | None")  # None values were dropped by the caller
     element = type_name[len("tuple["):].split(",")[0] if type_name.startswith("tuple[") else None
     items = _split_list(value) if element else [value]
     out = []

@@ -21,7 +21,7 @@ from bench.report.format import number
 log = logging.getLogger("bench.report")
 
 # The task a setting is compared within: a baseline must match it in every one of these.
-TASK = ["dataset", "category", "split", "segmenter", "schedule", "device", "pretrained", "data"]
+TASK = ["dataset", "category", "split", "labels", "segmenter", "schedule", "device", "pretrained", "data"]
 # What a protocol varies: the training data a run adds to the real pairs.
 SETTING = ["generator", "ratio", "fill_to", "normal_ratio", "synthetic_only", "source", "class_map"]
 GROUP = TASK + SETTING
@@ -39,6 +39,12 @@ def generator_label(name: str, params: dict, version: str = BASE_VERSION, deviat
     label = name + ("(" + ",".join(f"{k}={v}" for k, v in sorted(params.items())) + ")" if params else "")
     label = label if version == BASE_VERSION else f"{label}@{version}"
     return label + (" [" + "; ".join(deviations) + "]" if deviations else "")
+
+
+def fitting(generator_seed: int | None) -> tuple[str, ...]:
+    """A generator fitted once per task (``RunSpec.generator_seed``) is a different setting from one fitted per
+    seed, and its label says so."""
+    return () if generator_seed is None else (f"fitted once, seed {generator_seed}",)
 
 
 def requested_by(record: RunRecord) -> str:
@@ -64,7 +70,7 @@ def comparison_kind(row) -> str:
 
 def _benign(record: RunRecord, rules: BenignRules | None) -> dict:
     areas = record.class_areas
-    if rules is None or not areas:
+    if rules is None or not areas or record.spec.labels != "classes":  # the rules name defect classes
         return {k: np.nan for k in BENIGN}
     classes = {int(k): v for k, v in record.data["classes"].items()}
     out = benign_from_areas(areas["gt"], areas["pred"], classes, record.spec.category, rules, record.spec.dataset)
@@ -90,19 +96,21 @@ def records_frame(records: Iterable[RunRecord], rules: BenignRules | None = None
     for r in records:
         spec = r.spec
         rows.append({
-            "dataset": spec.dataset, "category": spec.category, "split": spec.split, "segmenter": spec.segmenter,
+            "dataset": spec.dataset, "category": spec.category, "split": spec.split, "labels": spec.labels,
+            "segmenter": spec.segmenter,
             "schedule": spec.schedule, "device": spec.device, "pretrained": spec.pretrained,
             "data": str(r.data.get("manifest_hash", ""))[:8],
             "generator": generator_label(spec.generator.name, dict(spec.generator.params), r.generator.version,
-                                         (r.generator.resolved or {}).get("deviations", ())),
+                                         fitting(spec.generator_seed) + tuple((r.generator.resolved or {}).get("deviations", ()))),
             "ratio": float(spec.ratio), "fill_to": int(spec.fill_to), "normal_ratio": float(spec.normal_ratio),
             "synthetic_only": bool(spec.synthetic_only), "source": spec.source, "class_map": spec.class_map,
             "seed": int(spec.seed), "run_id": r.run_id, "created": r.created, "requested_by": requested_by(r),
             "normal_effective": effective_normal_ratio(r), "degenerate": r.degenerate or "",
+            "image_score": str(r.metric_variants.get("image_score", "")),
             **{m: r.scalar_metrics().get(m, np.nan) for m in metrics},
             **_benign(r, rules),
         })
-    columns = [*GROUP, "seed", "run_id", "created", "requested_by", "normal_effective", "degenerate", *metrics, *BENIGN]
+    columns = [*GROUP, "seed", "run_id", "created", "requested_by", "normal_effective", "degenerate", "image_score", *metrics, *BENIGN]
     frame = pd.DataFrame(rows, columns=columns).astype({m: float for m in [*metrics, "benign_recall", "benign_frr"]})
     frame = frame.sort_values([*GROUP, "seed", "created", "run_id"], kind="stable")
     repeated = frame.duplicated([*GROUP, "seed"], keep="last")

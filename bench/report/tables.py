@@ -381,6 +381,30 @@ def transfer_table(frame: pd.DataFrame) -> Table:
     return Table("transfer", "Defect transfer (zero-shot)", caption(what, runs, board["seeds"]), out, runs_of(runs))
 
 
+LOCALIZATION_METRICS = ("image_AUROC", "image_AP", "image_F1max", "pixel_AUROC", "pixel_AP", "pixel_F1max", "pixel_AUPRO")
+
+
+def localization_table(frame: pd.DataFrame) -> Table:
+    """AnomalyDiffusion Table 2 form: per category, segmenter and training data, image- and pixel-level AUROC,
+    AP and F1-max and AUPRO of binary defect localization (mean ± std over seeds)."""
+    runs = frame[frame["labels"] == "binary"]
+    metrics = [m for m in LOCALIZATION_METRICS if m in runs.columns and runs[m].notna().any()]
+    board = leaderboard(runs, metrics)
+    extras = needed_columns(runs, ["category", "segmenter", "generator", "ratio"], [c for c in GROUP if c != "data"])
+    out = pd.DataFrame({
+        "category": list(board["category"]), "segmenter": list(board["segmenter"]),
+        "trained on": [setting_label(row) for _, row in board.iterrows()],
+        **{c: [v if v == v else "" for v in board[c]] for c in extras if c not in SETTING},
+        **{f"{metric_label(m)} (%)": [mean_std(a, b) for a, b in zip(board[f"{m}_mean"], board[f"{m}_std"])] for m in metrics},
+        "seeds": list(board["seeds"]),
+    })
+    scores = ", ".join(sorted(set(runs["image_score"]) - {""})) or "unrecorded"
+    what = ("**Defect localization** (AnomalyDiffusion Table 2 form) — every defect class merged into one, the segmenter's "
+            f"defect probability scored per pixel and per image (image score: {scores}); AUPRO as in MVTec AD; "
+            "mean ± sample std over seeds, percent.")
+    return Table("localization", "Defect localization (binary)", caption(what, runs, board["seeds"]), out, runs_of(runs))
+
+
 def generator_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, metric: str = "mIoU", alpha: float = stats.ALPHA) -> Table:
     board = generator_leaderboard(delta_frame)
     out = board.assign(mean_delta=[percent(v, True) for v in board["mean_delta"]]).rename(columns={"mean_delta": f"mean Δ {metric_label(metric)}"})
@@ -551,6 +575,8 @@ def build_tables(frame: pd.DataFrame, rules_name: str, quality_records: Iterable
         tables.append(synthetic_only_table(frame, delta_frame, mean_frame, metric, alpha))
     if (frame["source"] != "").any():
         tables.append(transfer_table(frame))
+    if (frame["labels"] == "binary").any():
+        tables.append(localization_table(frame))
     if frame["benign_recall"].notna().any():
         tables.append(benign_table(frame, rules_name))
     quality = quality_table(list(quality_records))
