@@ -5,7 +5,7 @@ profile and a baseline go through every protocol on the toy data at the smoke sc
 from __future__ import annotations
 
 from bench.cli import main
-from bench.records import EFFICIENCY, QUALITY, RecordStore
+from bench.records import CLASSIFICATION, EFFICIENCY, QUALITY, RecordStore
 from tests.helpers.imports import binary, picture
 from tests.helpers.releases import save
 from tests.test_quality import weights  # noqa: F401  (the random-init weights fixture)
@@ -29,6 +29,7 @@ GRID = """sweeps:
   - protocol: localization
     segmenters: [draem]
     ratios: [0, 1]
+  - protocol: classification
   - protocol: quality
     n_generated: 6
     alignment: false
@@ -59,7 +60,7 @@ def test_one_grid_runs_every_protocol_and_the_report_renders_each_form(tmp_path,
     path.write_text(grid)
     assert main(["sweep", str(path)]) == 0
     out = capsys.readouterr().out
-    assert out.count("protocol ") >= 9
+    assert out.count("protocol ") >= 10
     runs = list(RecordStore(isolated_dirs / "results" / "runs"))
     labels = {r["spec"]["generator"]["name"] for r in runs}
     assert labels == {"none", "copy-paste", "defectgen", "import:generic"}
@@ -69,11 +70,13 @@ def test_one_grid_runs_every_protocol_and_the_report_renders_each_form(tmp_path,
     assert all(r["spec"]["generator"]["params"]["u"] == 10 and r["spec"]["generator"]["params"]["profile"] == "smoke" for r in learned)
     assert len(list(RecordStore(isolated_dirs / "results" / "quality", QUALITY))) == 3
     assert len(list(RecordStore(isolated_dirs / "results" / "efficiency", EFFICIENCY))) == 4
+    classified = list(RecordStore(isolated_dirs / "results" / "classification", CLASSIFICATION))
+    assert {r["spec"]["generator"]["name"] for r in classified} == {"none", "copy-paste", "defectgen", "import:generic"}
 
     assert main(["report", "--all"]) == 0
     report = (isolated_dirs / "results" / "report" / "report.md").read_text()
     for form in ("Defect Spectrum Table 4/5 form", "Generator leaderboard", "Defect Spectrum Table 7 form", "Benign-product simulation",
-                 "DefectSynth Table IX form", "DCDGANc Table 8 form", "AnomalyDiffusion Table 2 form", "Segmenter speed", "Generator cost", "DefectDiffu Table 1"):
+                 "DefectSynth Table IX form", "DCDGANc Table 8 form", "AnomalyDiffusion Table 2 form", "DefectSynth Table VIII form", "Segmenter speed", "Generator cost", "DefectDiffu Table 1"):
         assert form in report, form
     assert "fill to 20" in report, "the upsample rows (Table 6)"
     localized = [r for r in runs if r["spec"].get("labels") == "binary"]

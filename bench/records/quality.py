@@ -1,5 +1,6 @@
 """The records of protocols that are not segmenter runs, checked on read like run records, never migrated
-yet: ``bench.quality/1`` (image quality) and ``bench.efficiency/1`` (generator and segmenter timings)."""
+yet: ``bench.quality/1`` (image quality), ``bench.efficiency/1`` (generator and segmenter timings) and
+``bench.classification/1`` (defect-type classifiers)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ SCHEMA = "bench.quality/1"
 SPEC_KEYS = ("generator", "dataset", "category", "split", "seed", "n_generated", "ic_lpips", "region")
 EFFICIENCY_SCHEMA = "bench.efficiency/1"
 EFFICIENCY_KEYS = ("part", "name", "device")  # part: "generator" or "segmenter"
+CLASSIFICATION_SCHEMA = "bench.classification/1"
+CLASSIFICATION_KEYS = ("generator", "ratio", "dataset", "category", "split", "seed", "schedule")
 
 
 def read_spec_record(raw, schema: str = SCHEMA, spec_keys: tuple[str, ...] = SPEC_KEYS) -> dict:
@@ -37,3 +40,4 @@ def read_quality(raw) -> dict:
 
 
 read_efficiency = partial(read_spec_record, schema=EFFICIENCY_SCHEMA, spec_keys=EFFICIENCY_KEYS)
+read_classification = partial(read_spec_record, schema=CLASSIFICATION_SCHEMA, spec_keys=CLASSIFICATION_KEYS)

@@ -561,8 +561,45 @@ def efficiency_tables(records: Sequence[dict]) -> list[Table]:
     return tables
 
 
+CLASSIFICATION_KEY = ["generator", "ratio", "dataset", "category", "schedule", "device", "pretrained"]
+
+
+def classification_table(records: Sequence[dict]) -> Table | None:
+    """DefectSynth Table VIII form, from ``bench.classification/1`` records: per category and training data,
+    accuracy and macro F1 (mean ± std over partitions) and the accuracy's mean paired difference to the real
+    images alone (same partitions); then the mean over categories."""
+    if not records:
+        return None
+    rows = []
+    for r in records:
+        spec, g = r["spec"], r["spec"]["generator"]
+        rows.append({"generator": generator_label(g["name"], g.get("params") or {}), **{k: spec[k] for k in CLASSIFICATION_KEY[1:]},
+                     "seed": spec["seed"], "accuracy": r["metrics"]["accuracy"], "F1": r["metrics"]["F1"]})
+    frame = pd.DataFrame(rows)
+    task = [c for c in CLASSIFICATION_KEY if c not in ("generator", "ratio")]
+    keys = [(*(row[c] for c in task), row["seed"]) for _, row in frame.iterrows()]
+    real = {k: a for k, a, r in zip(keys, frame["accuracy"], frame["ratio"]) if r == 0}
+    frame["delta"] = [a - real[k] if k in real else np.nan for k, a in zip(keys, frame["accuracy"])]
+    out_rows = []
+    for key, group in frame.groupby(CLASSIFICATION_KEY, sort=True):
+        row = dict(zip(CLASSIFICATION_KEY, key))
+        trained = "real only (w/o augmentation)" if row["ratio"] == 0 else f"real + {row['generator']} x{number(row['ratio'])}"
+        out_rows.append({"category": row["category"], "trained on": trained,
+                         "accuracy (%)": mean_std(group["accuracy"].mean(), group["accuracy"].std()),
+                         "F1 (%)": mean_std(group["F1"].mean(), group["F1"].std()),
+                         "Δ accuracy (%)": "" if row["ratio"] == 0 else percent(group["delta"].mean(), True),
+                         "partitions": seeds_text(group["seed"])})
+    shared = "; ".join(f"{c}: {frame[c].iloc[0]}" for c in ("dataset", "schedule", "device", "pretrained") if frame[c].nunique() == 1)
+    text = ("**Defect-type classification** (DefectSynth Table VIII form) — a ResNet-34 trained on the real training images "
+            "of a partition, alone or with a generator's pairs, tested on the partition's real defect images; accuracy and "
+            "macro F1, mean ± sample std over partitions (seed K = partition random:K), percent; Δ accuracy: the mean over "
+            f"partitions of the paired difference to real only. Protocol: classification; {shared}.")
+    return Table("classification", "Defect-type classification", text, pd.DataFrame(out_rows))
+
+
 def build_tables(frame: pd.DataFrame, rules_name: str, quality_records: Iterable[dict] = (), metric: str = "mIoU",
-                 alpha: float = stats.ALPHA, records_note: str = "", efficiency_records: Iterable[dict] = ()) -> list[Table]:
+                 alpha: float = stats.ALPHA, records_note: str = "", efficiency_records: Iterable[dict] = (),
+                 classification_records: Iterable[dict] = ()) -> list[Table]:
     """All report tables that the records support, in reading order."""
     delta_frame = deltas(frame, metric, alpha)
     mean_frame = category_mean_deltas(frame, metric, alpha)
@@ -579,5 +616,5 @@ def build_tables(frame: pd.DataFrame, rules_name: str, quality_records: Iterable
         tables.append(localization_table(frame))
     if frame["benign_recall"].notna().any():
         tables.append(benign_table(frame, rules_name))
-    quality = quality_table(list(quality_records))
-    return tables + ([quality] if quality else []) + efficiency_tables(list(efficiency_records))
+    side = [quality_table(list(quality_records)), classification_table(list(classification_records))]
+    return tables + [t for t in side if t is not None] + efficiency_tables(list(efficiency_records))
