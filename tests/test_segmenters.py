@@ -20,6 +20,7 @@ from segmenters.registry import table_order
 from segmenters.train import train_and_evaluate
 
 EIGHT = ["unet", "pspnet", "deeplabv3plus", "hrnet", "bisenetv2", "segmenter", "segformer", "mask2former"]
+OTHERS = ["draem"]  # the localization protocol's DRAEM U-Net, after the paper's eight
 CLASSES = {0: "background", 1: "crack", 2: "stain", 3: "hole"}  # three defect classes -> four outputs
 TINY = Schedule("tiny", iters=6, batch_size=2, crop_size=None)
 CPU = torch.device("cpu")
@@ -48,9 +49,9 @@ def task(tmp_path_factory):
 def test_all_eight_are_listed_with_params_and_ops(capsys):
     assert main(["segmenters", "list", "--params", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [r["name"] for r in rows] == EIGHT == table_order(SEGMENTERS.names())
+    assert [r["name"] for r in rows] == [*EIGHT, *OTHERS] == table_order(SEGMENTERS.names())
     by_name = {r["name"]: r for r in rows}
-    assert [r["paper"] for r in rows] == ["UNet", "PSP", "DL", "HR", "Bise", "V-T", "M-B0", "M2F"]
+    assert [r["paper"] for r in rows] == ["UNet", "PSP", "DL", "HR", "Bise", "V-T", "M-B0", "M2F", "DRAEM"]
     assert all(r["params"] > 1_000_000 for r in rows)
     assert [r["name"] for r in rows if r["needs_ops"]] == ["mask2former"]
     assert by_name["pspnet"]["pretrained_file"] == "resnet18_v1c-b5776b93.pth"
@@ -76,7 +77,7 @@ def test_output_channels_follow_the_category():
     assert _logit_channels("mask2former", 2) == 2
 
 
-@pytest.mark.parametrize("name", EIGHT)
+@pytest.mark.parametrize("name", [*EIGHT, *OTHERS])
 def test_each_segmenter_trains_on_cpu_and_its_loss_goes_down(task, name):
     train, test = task
     result = train_and_evaluate(SEGMENTERS.get(name), [train], test, 4, TINY, seed=0, device=CPU, progress=False)
