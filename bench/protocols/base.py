@@ -8,8 +8,9 @@ from typing import Any, Callable, Mapping
 
 from bench.core.errors import BenchError
 from bench.core.params import Range
+from bench.core.progress import progress as progress_bar
 from bench.core.registry import Registry
-from bench.core.specs import GeneratorSpec, generator_from_value, split_top_level
+from bench.core.specs import GeneratorSpec, TaskRef, generator_from_value, split_top_level
 from bench.spec import DEFAULT_SCHEDULE, MAX_RATIO, NO_GENERATOR, RunSpec, check_ratio
 
 
@@ -90,6 +91,16 @@ class Grid:
             for segmenter, category, seed in self.cells()
             for value in values
         ]
+
+
+def stored(points, store, tasks, data_root, force: bool, desc: str, progress: bool, point_of=lambda item: item):
+    """The loop of the protocols that write their own records (efficiency, classification): each item with its
+    task's data, its run id and its stored record, None when it is to be computed (always, with ``force``)."""
+    for item in progress_bar(points, desc=desc, unit="point", enabled=progress):
+        point = point_of(item)
+        data = tasks.load(TaskRef(point.dataset, point.category, point.split), data_root)
+        run_id = point.run_id(data.manifest_hash)
+        yield item, data, run_id, None if force else store.get(run_id)
 
 
 # What each numeric grid key admits (every element of a list key).

@@ -17,11 +17,10 @@ import torch
 
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.paths import results_dir
-from bench.core.progress import progress as progress_bar
 from bench.core.specs import GeneratorSpec, TaskRef
 from bench.data.tasks import Tasks
 from bench.metrics.classification import accuracy, macro_f1, per_class_accuracy
-from bench.protocols.base import PROTOCOLS, Grid, Protocol
+from bench.protocols.base import PROTOCOLS, Grid, Protocol, stored
 from bench.provenance import device_name, provenance
 from bench.records import CLASSIFICATION, CLASSIFICATION_SCHEMA, RecordStore
 from bench.runner import check_import, load_sources, resolve_device, scheduled
@@ -83,10 +82,7 @@ def run_classification(grid: Grid, force: bool = False, progress: bool = True, r
             check_import(RunSpec(generator=spec, ratio=point.ratio, dataset=point.dataset, category=point.category, split=point.split),
                          data, tasks, grid.data_root)
     out = []
-    for point in progress_bar(points, desc="classification", unit="point", enabled=progress):
-        data = tasks.load(TaskRef(point.dataset, point.category, point.split), grid.data_root)
-        run_id = point.run_id(data.manifest_hash)
-        existing = None if force else store.get(run_id)
+    for point, data, run_id, existing in stored(points, store, tasks, grid.data_root, force, "classification", progress):
         if existing is not None:
             out.append((existing, True))
             continue

@@ -17,10 +17,8 @@ import torch
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.paths import cache_at, results_dir
-from bench.core.progress import progress as progress_bar
-from bench.core.specs import TaskRef
 from bench.data.tasks import Tasks
-from bench.protocols.base import PROTOCOLS, Grid, Protocol
+from bench.protocols.base import PROTOCOLS, Grid, Protocol, stored
 from bench.provenance import device_name, provenance
 from bench.records import EFFICIENCY, EFFICIENCY_SCHEMA, RecordStore
 from bench.runner import load_sources, resolve_device, scheduled
@@ -91,10 +89,9 @@ def run_efficiency(grid: Grid, force: bool = False, progress: bool = True, root:
     device = resolve_device(grid.device)
     tasks = Tasks(progress)
     out = []
-    for point, spec in progress_bar(efficiency_points(grid, device), desc="efficiency", unit="point", enabled=progress):
-        data = tasks.load(TaskRef(point.dataset, point.category, point.split), grid.data_root)
-        run_id = point.run_id(data.manifest_hash)
-        existing = None if force else store.get(run_id)
+    points = efficiency_points(grid, device)
+    for (point, spec), data, run_id, existing in stored(points, store, tasks, grid.data_root, force, "efficiency", progress,
+                                                        point_of=lambda item: item[0]):
         if existing is not None:
             out.append((existing, True))
             continue
