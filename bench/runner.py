@@ -238,7 +238,7 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     result = train_and_evaluate(
-        run.segmenter, train_sets, test, max(classes_of_run) + 1, schedule, spec.seed, device, spec.pretrained, progress
+        run.segmenter, train_sets, test, test.num_classes, schedule, spec.seed, device, spec.pretrained, progress
     )
     timings["train_s"] = result.train_seconds
     timings["eval_s"] = result.eval_seconds
@@ -260,7 +260,7 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
             "config": run.segmenter.config,
             "config_hash": config_hash(config),
             "config_resolved": config,
-            "num_classes": max(classes_of_run) + 1,
+            "num_classes": test.num_classes,
             "num_params": result.num_params,
             "schedule": dict(schedule.__dict__),
             "pretrained": spec.pretrained,
