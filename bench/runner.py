@@ -113,6 +113,17 @@ class ResolvedRun:
         return own and all((pairs.root / "meta.json").is_file() for _, pairs in self.sources)
 
     @property
+    def fitting(self) -> tuple | None:
+        """The trained generator this run shares with others (one fitting per generator seed), or None when its
+        generator trains nothing or trains for this run alone: executors start other runs beside the one
+        training it rather than several that would wait on its lock."""
+        spec = self.spec
+        synthesizes = spec.ratio > 0 or bool(spec.fill_to)
+        if spec.generator_seed is None or not synthesizes or not GENERATORS.get(spec.generator.name).needs_training:
+            return None
+        return (spec.generator, spec.dataset, spec.category, spec.split, spec.source, spec.schedule, spec.generator_seed)
+
+    @property
     def generator_train(self) -> PairSet:
         """The defect pairs the generator fits: the run's own training pairs, or a transfer source's."""
         return self.data.train if self.transfer is None else self.transfer.train

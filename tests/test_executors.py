@@ -185,3 +185,44 @@ def test_inline_runs_leave_the_callers_thread_count_alone(tmp_path):
     run_specs(grid(tmp_path)[2:], RecordStore(tmp_path / "runs"), progress=False,
               executor=make_executor("inline", ExecutorOptions(threads=before + 1)))
     assert torch.get_num_threads() == before
+
+
+def _task(spec: RunSpec, fitting=None) -> RunTask:
+    """A task for scheduling decisions only: its run carries the spec and fitting key, no data."""
+    from types import SimpleNamespace
+
+    return RunTask(SimpleNamespace(spec=spec, run_id=f"{spec.generator}-{spec.category}-{spec.seed}", fitting=fitting))
+
+
+def test_runs_start_cell_major_so_an_interrupted_grid_leaves_whole_cells():
+    specs = [RunSpec(generator=GeneratorSpec(g), ratio=1.0, seed=s, **SMOKE) for s in (1, 0) for g in ("defectgen", "perlin")]
+    ordered = make_executor("local", ExecutorOptions()).order([_task(s) for s in specs])
+    assert [(str(t.spec.generator), t.spec.seed) for t in ordered] == [
+        ("defectgen", 0), ("defectgen", 1), ("perlin", 0), ("perlin", 1)]
+    seed_major = RayExecutor(ExecutorOptions()).order([_task(s) for s in specs])  # Ray queues all at once
+    assert [t.spec.seed for t in seed_major] == [0, 0, 1, 1]
+
+
+def test_a_slot_skips_runs_waiting_on_a_fitting_under_way():
+    from bench.executors.local import startable
+
+    fitting = ("defectgen", "wood")
+    shared = [_task(RunSpec(generator=GeneratorSpec("defectgen"), ratio=1.0, seed=s, **SMOKE), fitting) for s in range(3)]
+    other = _task(RunSpec(generator=GeneratorSpec("perlin"), ratio=1.0, seed=0, **SMOKE))
+    two = Admission(slots=2)
+    assert startable([*shared, other], [], set(), two) == [shared[0], other]  # not the second seed of the fitting
+    assert startable(shared[1:], [shared[0]], set(), two) == []  # the slot stays free rather than wait on the lock
+    assert startable(shared[1:], [shared[0]], {fitting}, two) == [shared[1]]  # fitted and cached: seeds go in parallel
+    assert startable([*shared[1:], other], [], set(), two) == [shared[1], other]  # nobody fits it now: one takes it up
+
+
+def test_a_run_shares_a_fitting_only_with_a_generator_seed_and_a_learned_generator():
+    def fitting(**kw):
+        spec = RunSpec(**(SMOKE | dict(generator=GeneratorSpec("defectgen"), ratio=1.0, generator_seed=0) | kw))
+        return resolve(spec).fitting
+
+    assert fitting(seed=0) == fitting(seed=1) is not None
+    assert fitting(seed=0) != fitting(category="fabric")
+    assert fitting(generator_seed=None) is None  # each seed trains its own
+    assert fitting(generator=GeneratorSpec("perlin")) is None  # nothing trained
+    assert fitting(ratio=0.0) is None  # the real-only baseline samples nothing

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import traceback
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 from bench.core.errors import BenchError
@@ -36,6 +36,10 @@ class RunTask:
     @property
     def run_id(self) -> str:
         return self.run.run_id
+
+    @property
+    def fitting(self) -> tuple | None:
+        return self.run.fitting
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,15 @@ class Executor(ABC):
     @abstractmethod
     def run(self, tasks: Sequence[RunTask], progress: bool) -> Iterator[Finished]:
         """Yield one ``Finished`` per task, in completion order."""
+
+    def order(self, tasks: Sequence[RunTask]) -> list[RunTask]:
+        """The order runs start in: cell-major, the paired seeds of one grid cell one after another, so an
+        interrupted grid leaves whole cells (a generator's every seed, from one fitting) rather than a
+        seed or two of every cell."""
+        first: dict[RunSpec, int] = {}
+        for task in tasks:
+            first.setdefault(replace(task.spec, seed=0), len(first))
+        return sorted(tasks, key=lambda task: (first[replace(task.spec, seed=0)], task.spec.seed))
 
 
 EXECUTORS: Registry[type[Executor]] = Registry("executor", "bench.executors", Executor, classes=True, discover="bench.executors")

@@ -10,7 +10,7 @@ import signal
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from bench.core.interrupts import Terminated
 from bench.executors.base import ATTEMPTS, EXECUTORS, Executor, Finished, RunFailed, RunTask, compute
@@ -60,6 +60,20 @@ def _init_worker(threads: int, parent: int) -> None:
     torch.set_num_threads(threads)
 
 
+def startable(pending: Iterable[RunTask], running: list[RunTask], fitted: set[tuple], admission: Admission) -> list[RunTask]:
+    """The pending runs to start now, in their order: those the admission policy lets in beside the running
+    ones, except a run that would only wait on a running run training the generator it shares (its slot goes
+    to a later run until one run of that fitting has finished and cached it)."""
+    started: list[RunTask] = []
+    for task in pending:
+        now = running + started
+        if task.fitting is not None and task.fitting not in fitted and any(t.fitting == task.fitting for t in now):
+            continue
+        if admission.admits(memory_key(task.spec), [memory_key(t.spec) for t in now]):
+            started.append(task)
+    return started
+
+
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
     """Terminate the pool's processes now: shutdown() alone lets running runs go on after an interrupt."""
     for process in list(getattr(pool, "_processes", {}).values()):  # the pool keeps no public handle on them
@@ -89,14 +103,14 @@ class LocalExecutor(Executor):
         pending = deque(tasks)
         attempts = {task.run_id: 0 for task in tasks}
         running: dict[Future, RunTask] = {}
+        fitted: set[tuple] = set()  # fittings a finished run has trained (and cached) in this grid
         pool = self._pool(admission.slots, threads)
         try:
             while pending or running:
-                for task in list(pending):
-                    if admission.admits(memory_key(task.spec), [memory_key(t.spec) for t in running.values()]):
-                        pending.remove(task)
-                        attempts[task.run_id] += 1
-                        running[pool.submit(_work, task, threads)] = task
+                for task in startable(pending, list(running.values()), fitted, admission):
+                    pending.remove(task)
+                    attempts[task.run_id] += 1
+                    running[pool.submit(_work, task, threads)] = task
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 broken = False
                 for future in done:
@@ -111,6 +125,8 @@ class LocalExecutor(Executor):
                         yield from self._retry_or_report(task, str(exc), attempts[task.run_id], pending)
                         continue
                     admission.learn(memory_key(task.spec), record)
+                    if task.fitting is not None:
+                        fitted.add(task.fitting)
                     yield Finished(task, record, attempts=attempts[task.run_id])
                 if broken:  # every run of a broken pool is lost with it; they retry in a fresh one
                     for task in running.values():

@@ -33,6 +33,11 @@ class RayExecutor(Executor):
             return 1.0
         return min(1.0, math.ceil(100 * (peak + CUDA_CONTEXT_BYTES) / gpu_total_bytes) / 100)
 
+    def order(self, tasks: Sequence[RunTask]) -> list[RunTask]:
+        """Seed-major: Ray queues every task at once, so its first wave should train different generators
+        (whose fittings then serve the later seeds) rather than hold several seeds of one waiting on its lock."""
+        return sorted(tasks, key=lambda task: task.spec.seed)
+
     def run(self, tasks: Sequence[RunTask], progress: bool) -> Iterator[Finished]:
         ray = import_ray()
         started = not ray.is_initialized()

@@ -76,9 +76,7 @@ def run_specs(
         else:
             request = Request(protocol, source, tuple(p.to_dict() for p in asked[run.run_id]))
             tasks.append(RunTask(run, None if data_root is None else str(data_root), request))
-    # Seed-major: parallel slots start different generators (whose fittings then serve the later seeds) rather
-    # than several seeds of one generator waiting on its single fitting.
-    tasks.sort(key=lambda task: task.spec.seed)
+    tasks = executor.order(tasks)
     failures = []
     bar = progress_bar(total=len(tasks), desc=f"{label} ({executor.name})", unit="run", enabled=progress)
     with bar:
