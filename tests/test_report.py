@@ -243,7 +243,7 @@ def test_report_all_writes_tables_plots_and_page(isolated_dirs):
     from bench.cli.report import write_report
 
     target = isolated_dirs / "out"
-    written = write_report(records_frame(grid_records(), load_rules()), "defect-spectrum", {}, "mIoU", target)
+    written = write_report(records_frame(grid_records(), load_rules()), load_rules(), {}, "mIoU", target)
     assert (target / "report.md").is_file() and (target / "report.tex").is_file() and (target / "csv" / "benign.csv").is_file()
     pngs = sorted((target / "plots").glob("*.png"))
     assert len(pngs) == 2 and pngs[0].read_bytes()[:4] == b"\x89PNG"

@@ -151,6 +151,7 @@ def _run_other(protocol, grid, force: bool, dry_run: bool, say) -> list[dict]:
 @click.option("--class-map", help="transfer: SOURCE=TARGET class names where they differ (hole=crack,scratch=rough).")
 @click.option("--dataset", help="Dataset adapter [default: toy].")
 @click.option("--data-root", help="Root of the dataset release on disk.")
+@click.option("--original-root", help="annotations: the MVTec AD release DS-MVTec re-annotates [default: --data-root].")
 @click.option("--split", help="Split preset [default: ds-5shot].")
 @click.option("--schedule", help=f"Training schedule [default: {DEFAULT_SCHEDULE}].")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where to train [default: auto].")

@@ -10,7 +10,7 @@ from bench.core.atomic import atomic_file, write_text_atomic
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.paths import cache_dir, results_dir, writable_dir
-from bench.records import CLASSIFICATION, EFFICIENCY, QUALITY, RecordStore, load_runs
+from bench.records import ANNOTATIONS, CLASSIFICATION, EFFICIENCY, QUALITY, RecordStore, load_runs
 
 SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}
 
@@ -70,20 +70,24 @@ def build_report(roots: list[Path], fmt: str, target: Path | None, write_all: bo
     others = side_root or results_dir()
     side = {kind.name: list(RecordStore(others / kind.name, kind, strict)) for kind in SIDE_KINDS} if write_all or site else {}
     if write_all:
-        written += write_report(frame, benign_rules.name, side, metric, target, note)
+        written += write_report(frame, benign_rules, side, metric, target, note)
     if site is not None:
-        written += write_site(runs.records, frame, benign_rules.name, side, metric, site, note, intro)
+        written += write_site(runs.records, frame, benign_rules, side, metric, site, note, intro)
     return written
 
 
-SIDE_KINDS = (QUALITY, EFFICIENCY, CLASSIFICATION)  # each in its own folder beside the runs, named after the kind
+SIDE_KINDS = (QUALITY, EFFICIENCY, CLASSIFICATION, ANNOTATIONS)  # each in its own folder beside the runs, named after the kind
 
 
-def side_tables(frame, rules_name: str, side: dict[str, list[dict]], metric: str, records_note: str):
-    from bench.report.tables import build_tables  # deferred: tables load pandas
+def side_tables(frame, rules, side: dict[str, list[dict]], metric: str, records_note: str):
+    # deferred: tables load pandas
+    from bench.report.annotations import annotations_table
+    from bench.report.tables import build_tables
 
-    return build_tables(frame, rules_name, side.get("quality", ()), metric, records_note=records_note,
-                        efficiency_records=side.get("efficiency", ()), classification_records=side.get("classification", ()))
+    tables = build_tables(frame, rules.name, side.get("quality", ()), metric, records_note=records_note,
+                          efficiency_records=side.get("efficiency", ()), classification_records=side.get("classification", ()))
+    annotations = annotations_table(list(side.get("annotations", ())), rules)
+    return tables + ([annotations] if annotations is not None else [])
 
 
 def write_figures(frame, metric: str, folder: Path) -> list[tuple[Path, str]]:
@@ -103,13 +107,13 @@ def write_figures(frame, metric: str, folder: Path) -> list[tuple[Path, str]]:
     return out
 
 
-def write_report(frame, rules_name: str, side: dict[str, list[dict]], metric: str, target: Path, records_note: str = "") -> list[Path]:
+def write_report(frame, rules, side: dict[str, list[dict]], metric: str, target: Path, records_note: str = "") -> list[Path]:
     """Every table in markdown, LaTeX and CSV, the ratio plots as PNG, and a static HTML page. ``side``: the
     records of the protocols that are not segmenter runs, by kind (``SIDE_KINDS``)."""
     # deferred: tables load pandas
     from bench.report.render import html_page, latex_document, render
 
-    tables = side_tables(frame, rules_name, side, metric, records_note)
+    tables = side_tables(frame, rules, side, metric, records_note)
     texts = {target / "report.md": "\n".join(render(t, "markdown") for t in tables),
              target / "report.tex": latex_document(tables)}
     texts.update({target / "csv" / f"{t.name}.csv": render(t, "csv") for t in tables})
@@ -120,14 +124,14 @@ def write_report(frame, rules_name: str, side: dict[str, list[dict]], metric: st
     return [*texts, *plots]
 
 
-def write_site(records, frame, rules_name: str, side: dict[str, list[dict]], metric: str, target: Path, records_note: str = "",
+def write_site(records, frame, rules, side: dict[str, list[dict]], metric: str, target: Path, records_note: str = "",
                intro: str = "") -> list[Path]:
     """The leaderboard site: index.html, plots/, and samples/ with one grid per generator and product
     whose generated pairs are in the cache (grids already there are kept when the cache lacks them)."""
     # deferred: tables (and the page, through them) load pandas
     from bench.report.site import Figure, site_page
 
-    tables = side_tables(frame, rules_name, side, metric, records_note)
+    tables = side_tables(frame, rules, side, metric, records_note)
     figures = write_figures(frame, metric, target / "plots")
     samples, sample_files = write_samples(records, target / "samples")
     provenance = {r.run_id: {**r.provenance} for r in records}

@@ -38,6 +38,7 @@ class Grid:
     class_map: str = ""  # transfer: SOURCE=TARGET class names where they differ
     generator_seed: int | None = None  # fit every generator once per task with this seed (RunSpec.generator_seed)
     synthetic_only: bool = False  # localization: the U-Net trains on the generated pairs alone (DefectSynth's reading)
+    original_root: str | None = None  # annotations: the MVTec AD release whose masks DS-MVTec re-annotates (default: data_root)
 
     def __post_init__(self):
         # written specs ("defectgen(u=100)") are accepted where a grid is built in code, too

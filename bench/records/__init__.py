@@ -5,12 +5,14 @@ Field reference: docs/records.md.
 """
 
 from bench.records.migrate import read_run
-from bench.records.quality import CLASSIFICATION_SCHEMA, EFFICIENCY_SCHEMA
+from bench.records.quality import ANNOTATIONS_SCHEMA, CLASSIFICATION_SCHEMA, EFFICIENCY_SCHEMA
 from bench.records.quality import SCHEMA as QUALITY_SCHEMA
 from bench.records.schema import SCHEMA, GeneratorFacts, RecordError, Request, RunRecord, degenerate_note, json_schema
-from bench.records.store import CLASSIFICATION, EFFICIENCY, QUALITY, RUNS, RecordStore, RunSet, load_runs
+from bench.records.store import ANNOTATIONS, CLASSIFICATION, EFFICIENCY, QUALITY, RUNS, RecordStore, RunSet, load_runs
 
 __all__ = [
+    "ANNOTATIONS",
+    "ANNOTATIONS_SCHEMA",
     "CLASSIFICATION",
     "CLASSIFICATION_SCHEMA",
     "EFFICIENCY",

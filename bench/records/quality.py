@@ -1,6 +1,7 @@
 """The records of protocols that are not segmenter runs, checked on read like run records, never migrated
-yet: ``bench.quality/1`` (image quality), ``bench.efficiency/1`` (generator and segmenter timings) and
-``bench.classification/1`` (defect-type classifiers)."""
+yet: ``bench.quality/1`` (image quality), ``bench.efficiency/1`` (generator and segmenter timings),
+``bench.classification/1`` (defect-type classifiers) and ``bench.annotations/1`` (original vs re-annotated
+masks)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ EFFICIENCY_SCHEMA = "bench.efficiency/1"
 EFFICIENCY_KEYS = ("part", "name", "device")  # part: "generator" or "segmenter"
 CLASSIFICATION_SCHEMA = "bench.classification/1"
 CLASSIFICATION_KEYS = ("generator", "ratio", "dataset", "category", "split", "seed", "schedule")
+ANNOTATIONS_SCHEMA = "bench.annotations/1"
+ANNOTATIONS_KEYS = ("segmenter", "category", "split", "seed", "schedule")
 
 
 def read_spec_record(raw, schema: str = SCHEMA, spec_keys: tuple[str, ...] = SPEC_KEYS) -> dict:
@@ -41,3 +44,19 @@ def read_quality(raw) -> dict:
 
 read_efficiency = partial(read_spec_record, schema=EFFICIENCY_SCHEMA, spec_keys=EFFICIENCY_KEYS)
 read_classification = partial(read_spec_record, schema=CLASSIFICATION_SCHEMA, spec_keys=CLASSIFICATION_KEYS)
+
+
+def read_annotations(raw) -> dict:
+    record = read_spec_record(raw, ANNOTATIONS_SCHEMA, ANNOTATIONS_KEYS)
+    arms, reference = record.get("arms"), (record.get("data") or {}).get("reference")
+    if not isinstance(arms, dict) or len(arms) != 2 or reference not in arms:
+        raise RecordError("'arms' (two trained arms) with the 'data.reference' arm among them is required")
+    for name, arm in arms.items():
+        areas = arm.get("class_areas") if isinstance(arm, dict) else None
+        if not isinstance(areas, dict) or not isinstance(arm.get("classes"), dict) or any(
+                not isinstance(areas.get(k), list) for k in ("ids", "gt", "pred")):
+            raise RecordError(f"arm '{name}' lacks 'classes' or 'class_areas' with ids, gt and pred")
+    lengths = {len(arm["class_areas"][k]) for arm in arms.values() for k in ("ids", "gt", "pred")}
+    if len(lengths) != 1:
+        raise RecordError("the arms' class areas must cover the same test images, one entry per image")
+    return record

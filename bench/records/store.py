@@ -16,7 +16,15 @@ from typing import Callable, Iterable, Iterator
 
 from bench.core.jsonfile import dumps, write_json_atomic
 from bench.records.migrate import read_run
-from bench.records.quality import CLASSIFICATION_SCHEMA, EFFICIENCY_SCHEMA, read_classification, read_efficiency, read_quality
+from bench.records.quality import (
+    ANNOTATIONS_SCHEMA,
+    CLASSIFICATION_SCHEMA,
+    EFFICIENCY_SCHEMA,
+    read_annotations,
+    read_classification,
+    read_efficiency,
+    read_quality,
+)
 from bench.records.quality import SCHEMA as QUALITY_SCHEMA
 from bench.records.schema import SCHEMA, RecordError, RunRecord
 
@@ -34,6 +42,7 @@ RUNS = RecordKind("run", SCHEMA, lambda raw: read_run(raw).to_dict())
 QUALITY = RecordKind("quality", QUALITY_SCHEMA, read_quality)
 EFFICIENCY = RecordKind("efficiency", EFFICIENCY_SCHEMA, read_efficiency)
 CLASSIFICATION = RecordKind("classification", CLASSIFICATION_SCHEMA, read_classification)
+ANNOTATIONS = RecordKind("annotations", ANNOTATIONS_SCHEMA, read_annotations)
 
 
 @dataclass(frozen=True)

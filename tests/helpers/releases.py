@@ -150,3 +150,29 @@ def folder_tree(root: Path, seed=0) -> Path:
     save(root / "masks" / "c.png", np.zeros((SIZE, SIZE), np.uint8))
     (root / "classes.yaml").write_text("1: scratch\n2: dent\n")
     return root
+
+
+def annotated_twins(mvtec_root: Path, ds_root: Path, category: str = "wood", per_defect: int = 3, size: int = 32,
+                    seed: int = 0) -> tuple[Path, Path]:
+    """One set of pictures in both MVTec AD's layout (coarse 0/255 masks, one type per folder) and DS-MVTec's
+    (a finer class-id mask inside the coarse one), plus one picture only each release holds. Coarse masks
+    cover 16 x 16 pixels (256, over the 249-pixel colour limit), fine ones 6 x 6 (colour: 3 x 3, under it)."""
+    names = DS_MVTEC[category]
+    for defect in ("color", "hole", "liquid", "scratch"):
+        for i in range(per_defect):
+            image = picture(Path(category, "twin", defect, f"{i:03d}.png"), size, seed)
+            save(mvtec_root / category / "test" / defect / f"{i:03d}.png", image)
+            save(mvtec_root / category / "ground_truth" / defect / f"{i:03d}_mask.png", blob(255, size, at=4, extent=16))
+            fine = blob(names.index(defect) + 1, size, at=6, extent=3 if defect == "color" else 6)
+            save(ds_root / category / "image" / defect / f"{i:03d}.png", image)
+            save(ds_root / category / "mask" / defect / f"{i:03d}_mask.png", fine)
+    for i in range(4):
+        image = picture(Path(category, "twin", "good", f"{i:03d}.png"), size, seed)
+        save(mvtec_root / category / "test" / "good" / f"{i:03d}.png", image)
+        save(ds_root / category / "image" / "good" / f"{i:03d}.png", image)
+        save_image(mvtec_root / category / "train" / "good" / f"{i:03d}.png", size, seed)
+    save_image(mvtec_root / category / "test" / "hole" / "900.png", size, seed)  # only in MVTec AD
+    save(mvtec_root / category / "ground_truth" / "hole" / "900_mask.png", blob(255, size, at=4, extent=12))
+    save_image(ds_root / category / "image" / "scratch" / "900.png", size, seed)  # only in DS-MVTec
+    save(ds_root / category / "mask" / "scratch" / "900_mask.png", blob(names.index("scratch") + 1, size))
+    return mvtec_root, ds_root

@@ -1,0 +1,96 @@
+"""The annotation comparison (the project page's "Method | Recall | FPR" form) from ``bench.annotations/1``
+records: every decision is made again from the recorded class areas, under the report's rules file and
+either judge, so neither is fixed at training time."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from bench.metrics.benign import BenignRules, benign_summary, pooled_summary, rejects_areas
+from bench.report import stats
+from bench.report.format import interval, mean_std, p_value, percent
+from bench.report.tables import Table, seeds_text
+
+JUDGES = ("refined", "own")  # refined: against the re-annotated masks (the default); own: each arm against its own masks
+SUMMARY_KEYS = ("n_defective", "caught", "n_benign", "false_rejects")
+
+
+def _classes(arm: dict) -> dict[int, str]:
+    return {int(k): v for k, v in arm["classes"].items()}
+
+
+def decisions(record: dict, arm: str, judge: str, rules: BenignRules) -> dict:
+    """Recall and false-reject rate of one arm's segmenter: its predicted areas decide, the judge's masks say
+    which test images truly are defective (the arms' test images are index-aligned: the same pictures)."""
+    if judge not in JUDGES:
+        raise ValueError(f"judge must be one of {JUDGES}, got {judge!r}")
+    product = record["spec"]["category"]
+    truth_arm = record["data"]["reference"] if judge == "refined" else arm
+    truth, own = record["arms"][truth_arm], record["arms"][arm]
+    should = [rejects_areas(a, _classes(truth), product, rules, truth_arm) for a in truth["class_areas"]["gt"]]
+    got = [rejects_areas(a, _classes(own), product, rules, arm) for a in own["class_areas"]["pred"]]
+    return benign_summary(np.array(should, dtype=bool), np.array(got, dtype=bool))
+
+
+def _rates(summaries: dict[int, dict]) -> tuple[dict[int, float], dict[int, float]]:
+    return ({s: v["recall"] for s, v in summaries.items()}, {s: v["false_reject_rate"] for s, v in summaries.items()})
+
+
+def annotations_table(records: Sequence[dict], rules: BenignRules) -> Table | None:
+    """Per product (and all products pooled per seed), each arm's recall and false-reject rate, mean ± std over
+    seeds, and the paired difference refined − original with its t-interval; the verdicts' p-values are
+    Holm-corrected over every comparison in the table. Both judges, one row each."""
+    if not records:
+        return None
+    arms = list(records[0]["arms"])
+    reference = records[0]["data"]["reference"]
+    original = next(a for a in arms if a != reference)
+    segmenters = sorted({r["spec"]["segmenter"] for r in records})
+    rows, tests = [], []
+    for segmenter in segmenters:
+        mine = [r for r in records if r["spec"]["segmenter"] == segmenter]
+        products = sorted({r["spec"]["category"] for r in mine})
+        for judge in JUDGES:
+            per = {arm: {p: {r["spec"]["seed"]: decisions(r, arm, judge, rules) for r in mine if r["spec"]["category"] == p}
+                         for p in products} for arm in arms}
+            groups = [(p, {arm: per[arm][p] for arm in arms}) for p in products]
+            if len(products) > 1:
+                seeds = sorted(set.intersection(*(set(per[reference][p]) for p in products)))
+                pooled = {arm: {s: pooled_summary([per[arm][p][s] for p in products]) for s in seeds} for arm in arms}
+                groups.append((f"all {len(products)} products, pooled", pooled))
+            for product, by_arm in groups:
+                row = {"segmenter": segmenter, "product": product, "judged by": f"{reference if judge == 'refined' else 'own'} masks"}
+                for arm in (original, reference):
+                    recall, frr = _rates(by_arm[arm])
+                    row[f"{arm} recall (%) ↑"] = mean_std(np.nanmean(list(recall.values())), np.std(list(recall.values()), ddof=1)
+                                                         if len(recall) > 1 else np.nan)
+                    row[f"{arm} FPR (%) ↓"] = mean_std(np.nanmean(list(frr.values())), np.std(list(frr.values()), ddof=1)
+                                                      if len(frr) > 1 else np.nan)
+                for name, index in (("recall", 0), ("FPR", 1)):
+                    c = stats.compare(_rates(by_arm[reference])[index], _rates(by_arm[original])[index])
+                    row[f"Δ {name} [95% CI]"] = f"{percent(c.delta, True)} {interval(c.ci_low, c.ci_high)}"
+                    tests.append((len(rows), name, c))
+                row["seeds"] = seeds_text(by_arm[reference])
+                rows.append(row)
+    adjusted = stats.holm(np.array([c.p for _, _, c in tests], dtype=float)) if tests else np.array([])
+    for (index, name, c), p in zip(tests, adjusted):
+        better = c.delta if name == "recall" else -c.delta  # fewer false rejects is better
+        rows[index][f"{name} p (Holm)"] = p_value(p)
+        rows[index][f"{name} verdict"] = stats.verdict(c.n, better, p)
+    frame = pd.DataFrame(rows)
+    if len(segmenters) == 1:
+        frame = frame.drop(columns="segmenter")
+    text = (f"**Annotation quality** (Defect Spectrum project page form: Original 85.33 / 49.60 vs DS 96.07 / 16.50) — the same "
+            f"pictures, a segmenter trained with the {original} masks and one with the {reference} masks (same seed, same "
+            f"schedule), each accepting or rejecting every test image by the benign rules '{rules.name}'; recall of defective "
+            "products and false-reject rate of benign ones, mean ± std over seeds, percent. Which images truly are defective "
+            f"is judged by the {reference} masks (both arms against the same truth) or by each arm's own masks. "
+            f"Δ: {reference} − {original}, paired by seed; verdicts for {reference}, Holm-corrected over the table "
+            f"(a lower FPR wins). Protocol: annotations; segmenter: {', '.join(segmenters)}; split: "
+            f"{', '.join(sorted({r['spec']['split'] for r in records}))}; images matched by pixels, unmatched per release: "
+            + "; ".join(f"{arm} {max(r['data']['unmatched'][arm] for r in records)}" for arm in sorted(arms)) + ".")
+    return Table("annotations", "Annotation quality: original vs Defect Spectrum masks", text, frame,
+                 tuple(sorted(r["run_id"] for r in records)))
