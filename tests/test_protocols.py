@@ -67,6 +67,13 @@ def test_bad_grid_files_give_one_error_line(tmp_path, capsys, text, message):
     assert err.startswith("error: ") and message in err and "\n" not in err
 
 
+def test_the_protocol_command_takes_the_generator_seed_and_the_synthetic_only_reading(capsys):
+    assert main(["protocol", "localization", "--generators", "copy-paste", "--seeds", "0,1", "--ratios", "1",
+                 "--generator-seed", "3", "--synthetic-only", "--dry-run", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 4 and all(r["synthetic_only"] and r["generator_seed"] == 3 for r in rows)  # unet + draem x 2 seeds
+
+
 def test_dry_run_lists_distinct_runs(tmp_path, capsys):
     path = tmp_path / "grid.yaml"
     path.write_text("sweeps:\n  - protocol: synthetic-ratio\n    ratios: [0, 1]\n    seeds: [0]\n"

@@ -95,7 +95,8 @@ def run_protocol(
     if dry_run:
         rows = [{"generator": str(s.generator), "ratio": s.ratio, "fill_to": s.fill_to, "normal_ratio": s.normal_ratio,
                  "segmenter": s.segmenter, "dataset": s.dataset, "category": s.category, "seed": s.seed,
-                 **({"synthetic_only": s.synthetic_only} if s.synthetic_only else {}), **({"source": s.source} if s.source else {})}
+                 **({"synthetic_only": s.synthetic_only} if s.synthetic_only else {}), **({"source": s.source} if s.source else {}),
+                 **({"generator_seed": s.generator_seed} if s.generator_seed is not None else {})}
                 for s in runs]
         say(tabulate(rows, headers="keys", tablefmt="simple", disable_numparse=True))
         return rows
@@ -149,6 +150,10 @@ def _run_other(protocol, grid, force: bool, dry_run: bool, say) -> list[dict]:
 @click.option("--lpips-region", type=click.Choice(["image", "defect"]), help="quality: LPIPS on whole images or the defect region.")
 @options.multi("--sources", help="transfer: source tasks DATASET/CATEGORY[/SPLIT] whose defects move onto each category.")
 @click.option("--class-map", help="transfer: SOURCE=TARGET class names where they differ (hole=crack,scratch=rough).")
+@click.option("--generator-seed", type=click.IntRange(min=0),
+              help="Fit every generator once per task with this seed; the run seeds then vary sampling and the segmenter.")
+@click.option("--synthetic-only/--with-real", default=None,
+              help="localization: train the U-Net on the generated pairs alone (DefectSynth's reading) [default: with real].")
 @click.option("--dataset", help="Dataset adapter [default: toy].")
 @click.option("--data-root", help="Root of the dataset release on disk.")
 @click.option("--original-root", help="annotations: the MVTec AD release DS-MVTec re-annotates [default: --data-root].")
