@@ -176,3 +176,8 @@ def test_the_report_shows_the_annotation_table_beside_the_runs(tmp_path):
     text = (tmp_path / "report" / "report.md").read_text()
     assert "Annotation quality" in text and "ds-mvtec recall (%) ↑" in text
     assert (tmp_path / "report" / "csv" / "annotations.csv").is_file()
+    # without run records the side tables alone are printed and written
+    (tmp_path / "no-runs").mkdir()
+    written = build_report([tmp_path / "no-runs"], "markdown", tmp_path / "alone", True, None, side_root=tmp_path)
+    assert "Annotation quality" in (tmp_path / "alone" / "report.md").read_text() and not (tmp_path / "alone" / "plots").exists()
+    assert tmp_path / "alone" / "index.html" in written

@@ -50,9 +50,13 @@ def build_report(roots: list[Path], fmt: str, target: Path | None, write_all: bo
     from bench.report.tables import leaderboard, run_table, summary_metrics
 
     runs = load_runs(roots, strict)
-    if not runs.records:
-        raise BenchError(f"no run records in {', '.join(map(str, roots))}", "run `bench run ...` first or point --records at them")
     benign_rules = load_rules(rules)
+    others = side_root or results_dir()
+    if not runs.records:
+        side = {kind.name: list(RecordStore(others / kind.name, kind, strict)) for kind in SIDE_KINDS}
+        if not any(side.values()) or site is not None:
+            raise BenchError(f"no run records in {', '.join(map(str, roots))}", "run `bench run ...` first or point --records at them")
+        return side_only_report(side, benign_rules, fmt, target if write_all else None, as_json)
     frame = records_frame(runs.records, benign_rules)
     if metric not in metrics_of(frame):
         raise BenchError(f"--metric {metric} is in none of the records", f"choose one of: {', '.join(metrics_of(frame))}")
@@ -67,7 +71,6 @@ def build_report(roots: list[Path], fmt: str, target: Path | None, write_all: bo
         path = target / f"leaderboard{SUFFIX[fmt]}"
         write_text_atomic(path, text)
         written.append(path)
-    others = side_root or results_dir()
     side = {kind.name: list(RecordStore(others / kind.name, kind, strict)) for kind in SIDE_KINDS} if write_all or site else {}
     if write_all:
         written += write_report(frame, benign_rules, side, metric, target, note)
@@ -80,14 +83,30 @@ SIDE_KINDS = (QUALITY, EFFICIENCY, CLASSIFICATION, ANNOTATIONS)  # each in its o
 
 
 def side_tables(frame, rules, side: dict[str, list[dict]], metric: str, records_note: str):
+    """Every table: those of the run records (none when ``frame`` is None), then those of the side records."""
     # deferred: tables load pandas
     from bench.report.annotations import annotations_table
-    from bench.report.tables import build_tables
+    from bench.report.tables import build_tables, side_record_tables
 
-    tables = build_tables(frame, rules.name, side.get("quality", ()), metric, records_note=records_note,
-                          efficiency_records=side.get("efficiency", ()), classification_records=side.get("classification", ()))
+    records = dict(quality_records=side.get("quality", ()), efficiency_records=side.get("efficiency", ()),
+                   classification_records=side.get("classification", ()))
+    tables = side_record_tables(**records) if frame is None else build_tables(frame, rules.name, metric=metric, records_note=records_note,
+                                                                              **records)
     annotations = annotations_table(list(side.get("annotations", ())), rules)
     return tables + ([annotations] if annotations is not None else [])
+
+
+def side_only_report(side: dict[str, list[dict]], rules, fmt: str, target: Path | None, as_json: bool) -> list[Path]:
+    """No run records, but records of protocols that write their own (annotations, classification, quality,
+    efficiency): their tables are printed, and with --all written, without the run tables and plots."""
+    from bench.report.render import render  # deferred: tables load pandas
+
+    tables = side_tables(None, rules, side, "", "")
+    if as_json:
+        click.echo(dumps([{"table": t.name, "rows": t.frame.to_dict(orient="records")} for t in tables]))
+    else:
+        click.echo("\n".join(render(t, fmt) for t in tables), nl=False)
+    return [] if target is None else write_report(None, rules, side, "", target)
 
 
 def write_figures(frame, metric: str, folder: Path) -> list[tuple[Path, str]]:
@@ -117,7 +136,7 @@ def write_report(frame, rules, side: dict[str, list[dict]], metric: str, target:
     texts = {target / "report.md": "\n".join(render(t, "markdown") for t in tables),
              target / "report.tex": latex_document(tables)}
     texts.update({target / "csv" / f"{t.name}.csv": render(t, "csv") for t in tables})
-    plots = [path for path, _ in write_figures(frame, metric, target / "plots")]
+    plots = [] if frame is None else [path for path, _ in write_figures(frame, metric, target / "plots")]
     texts[target / "index.html"] = html_page(tables, [f"plots/{p.name}" for p in plots])
     for path, text in texts.items():
         write_text_atomic(path, text)

@@ -616,5 +616,11 @@ def build_tables(frame: pd.DataFrame, rules_name: str, quality_records: Iterable
         tables.append(localization_table(frame))
     if frame["benign_recall"].notna().any():
         tables.append(benign_table(frame, rules_name))
+    return tables + side_record_tables(quality_records, efficiency_records, classification_records)
+
+
+def side_record_tables(quality_records: Iterable[dict] = (), efficiency_records: Iterable[dict] = (),
+                       classification_records: Iterable[dict] = ()) -> list[Table]:
+    """The tables of the protocols that write their own records, which need no run record beside them."""
     side = [quality_table(list(quality_records)), classification_table(list(classification_records))]
-    return tables + [t for t in side if t is not None] + efficiency_tables(list(efficiency_records))
+    return [t for t in side if t is not None] + efficiency_tables(list(efficiency_records))
