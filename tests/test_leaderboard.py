@@ -80,6 +80,21 @@ def test_rebuild_writes_the_same_bytes_from_the_same_records(capsys, isolated_di
     assert any(k.startswith("site/plots/") for k in a) and f"site/samples/{sample_name('copy-paste', 'toy', 'wood')}" in a
     page = a["site/index.html"].decode()
     assert "Toy numbers show the mechanics" in page and "Provenance of the 18 runs: commit abc1234 (6), unrecorded (12)" in page
+    assert "Of its grid's 120 runs this build holds" in page and "still to run: copy-paste on fabric, wood" in page
+
+
+def test_a_partial_build_says_what_it_still_lacks():
+    from bench.cli.leaderboard import completeness
+
+    values = {"generators": ["copy-paste", "perlin"], "ratios": [0, 1], "seeds": [0, 1], "categories": ["wood", "fabric"],
+              "schedule": "smoke", "device": "cpu"}
+    plans = [plan_protocol("synthetic-ratio", values, "test")]
+    records = [{"spec": spec.to_dict()} for spec in distinct(plans[0][0].specs(plans[0][1]))]
+    assert len(records) == 12 and completeness(plans, records) == ""
+    partial = [r for r in records if not (r["spec"]["generator"]["name"] == "perlin" and r["spec"]["category"] == "fabric")]
+    partial = [r for r in partial if not (r["spec"]["ratio"] == 0 and r["spec"]["seed"] == 1 and r["spec"]["category"] == "wood")]
+    assert completeness(plans, partial) == ("Of its grid's 12 runs this build holds 9; still to run: real only on wood; perlin on "
+                                            "fabric (rerun the build command to add them).")
 
 
 @pytest.mark.skipif(not (COMMITTED / "records").is_dir(), reason="no leaderboard committed under results/leaderboard yet")

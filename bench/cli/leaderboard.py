@@ -16,6 +16,7 @@ from bench.core.errors import BenchError
 from bench.core.paths import results_dir, writable_dir
 from bench.records import RecordStore
 from bench.report.browser import screenshot
+from bench.spec import RunSpec
 
 GRIDS = Path(__file__).resolve().parents[1] / "grids"
 TOY_NOTE = ("Toy numbers show the mechanics of the harness — paired seeds, corrected verdicts, provenance — not a ranking of "
@@ -54,22 +55,40 @@ def leaderboard(grid, out, data_root, rebuild, dry_run, screenshot, strict, exec
     path = grid_path(grid)
     target = writable_dir(Path(out) if out else results_dir() / ("leaderboard" if grid == "toy" else f"leaderboard-{Path(grid).stem}"), "--out")
     parts = layout(target)
+    override = {"data_root": data_root} if data_root else {}
+    plans = [plan_protocol(name, {**values, **override}, str(path)) for name, values in load_sweep(path)]  # all checked first
+    store = RecordStore(writable_dir(parts["records"], "--out"), strict=strict)
     if not rebuild:
-        override = {"data_root": data_root} if data_root else {}
-        plans = [plan_protocol(name, {**values, **override}, str(path)) for name, values in load_sweep(path)]  # all checked first
-        store = RecordStore(writable_dir(parts["records"], "--out"), strict=strict)
         execution = dict(executor=executor, jobs=jobs, threads=threads, address=address)
         for planned in plans:
             run_protocol(planned, str(path), store, False, dry_run, execution)
         if dry_run:
             return
-    intro = TOY_NOTE if grid == "toy" else ""
+    intro = " ".join(filter(None, [TOY_NOTE if grid == "toy" else "", completeness(plans, list(store))]))
     written = build_report([parts["records"]], "markdown", parts["tables"], True, parts["site"], strict=strict, intro=intro,
                            side_root=target)
     if screenshot:
         written.append(photograph(parts["site"] / "index.html", parts["screenshot"]))
     for p in written:
         click.echo(f"written: {p}", err=True)
+
+
+def completeness(plans, records: list[dict]) -> str:
+    """What the page says of a build that lacks some of its grid's runs (one built in several sittings): how
+    many it holds and which cells are still to come, so a partial leaderboard never passes for a whole one."""
+    from bench.protocols.execute import distinct  # deferred: the grid driver loads the runner and torch
+
+    wanted = [spec for protocol, grid in plans if protocol.specs is not None for spec in distinct(protocol.specs(grid))]
+    have = {RunSpec.from_dict(record["spec"]) for record in records}
+    missing = [spec for spec in wanted if spec not in have]
+    if not missing:
+        return ""
+    cells: dict[str, set[str]] = {}
+    for spec in missing:
+        cells.setdefault(str(spec.generator) if spec.synthetic else "real only", set()).add(spec.category)
+    todo = "; ".join(f"{name} on {', '.join(sorted(products))}" for name, products in cells.items())
+    return (f"Of its grid's {len(wanted)} runs this build holds {len(wanted) - len(missing)}; still to run: {todo} "
+            "(rerun the build command to add them).")
 
 
 def photograph(html: Path, png: Path) -> Path:
