@@ -35,7 +35,7 @@ demo: setup
 test: setup browser
 	$(RUN) pytest -q
 
-# The published toy leaderboard (docs/leaderboard.md): about 3 hours on 2 cores, resumable (rerun to
+# The published toy leaderboard (docs/leaderboard.md): about 1.6 hours on 2 cores, resumable (rerun to
 # finish after an interrupt); records, tables, plots and the site under results/leaderboard/.
 leaderboard: setup browser
 	$(RUN) bench leaderboard --grid toy --executor local --jobs 2 --threads 1

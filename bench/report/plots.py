@@ -4,7 +4,7 @@ generator, the shared real-only baseline as every line's ratio-0 point and as a 
 One figure per segmenter and condition (dataset, split, schedule, device, pretrained), one panel per
 product. Each generator has its own marker and line style and is shifted a little along the x-axis, so
 identical series stay visible; its seed band is drawn by its own outline; the legend of a panel names
-only the lines in it, each with its number of seeds.
+only the lines in it, each with its number of seeds, beside the panel when it is long.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ FIGURE_KEY = ["dataset", "segmenter", "split", "schedule", "device", "pretrained
 PANEL_KEY = ["category", "data"]  # one panel each
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 LINESTYLES = ("-", "--", "-.", ":")
+LEGEND_INSIDE = 6  # more lines than this and a panel's legend goes beside it
 PANELS_PER_ROW = 4
 DODGE = 0.012  # of the x range, per generator
 PNG_METADATA = {"Software": None}  # no matplotlib version in the file: the same records give the same bytes
@@ -68,7 +69,10 @@ def _panel(ax, panel: pd.DataFrame, styles: dict[str, tuple], span: float, metri
     ax.set_xlabel("synthetic pairs per real pair", fontsize=10)
     ax.set_ylabel(f"{metric_label(metric)} (%)", fontsize=10)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="best", framealpha=0.85)
+    if len(styles) > LEGEND_INSIDE:  # a long legend inside would cover the lines: beside the panel instead
+        ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+    else:
+        ax.legend(fontsize=8, loc="best", framealpha=0.85)
 
 
 def ratio_figures(curves: pd.DataFrame, metric: str = "mIoU") -> list[tuple[str, object]]:
@@ -87,9 +91,11 @@ def ratio_figures(curves: pd.DataFrame, metric: str = "mIoU") -> list[tuple[str,
                   for i, g in enumerate(generators)}
         span = max(float(group["ratio"].max() - group["ratio"].min()), 1.0)
         panels = list(group.groupby(PANEL_KEY, sort=True, dropna=False))
-        columns = min(PANELS_PER_ROW, len(panels))
+        crowded = len(styles) > LEGEND_INSIDE  # one panel per row, each with its legend on the right
+        columns = 1 if crowded else min(PANELS_PER_ROW, len(panels))
         rows = math.ceil(len(panels) / columns)
-        fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.8 * rows), squeeze=False)
+        legend_width = 0.075 * max(len(f"{g} (n=10)") for g in generators) if crowded else 0.0
+        fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns + legend_width, 3.8 * rows), squeeze=False)
         several_data = group.groupby("category")["data"].nunique().max() > 1
         for ax, ((category, data), panel) in zip(axes.flat, panels):
             _panel(ax, panel, styles, span, metric)

@@ -14,8 +14,10 @@ from typing import Mapping, Sequence
 from bench.report.render import anchor, escape, page, render
 from bench.report.tables import Table
 
-# Reading order of the sections: the verdict first, then the detail behind it, then everything else.
-LEAD = ("generators", "with_without")
+# Reading order of the sections: the verdict first and what a reader would rather look at than read (the
+# curves, the generated pairs), then the comparisons and detail behind the verdict, then everything else.
+LEAD = ("generators",)
+BEHIND = ("with_without",)
 DETAIL = ("category_segmenter", "runs")
 
 
@@ -78,16 +80,16 @@ def _samples(samples: Sequence[Sample]) -> str:
 
 def site_page(tables: Sequence[Table], figures: Sequence[Figure], samples: Sequence[Sample], provenance: Mapping[str, dict],
               title: str = "bench leaderboard", intro: str = "") -> str:
-    """The page: the generator leaderboard and its comparisons, per product and segmenter, the ratio
-    curves, the sample grids, then every other table; each table with the provenance of its runs."""
+    """The page: the generator leaderboard, the ratio curves, the sample grids, the comparisons behind the
+    verdicts, per product and segmenter, then every other table; each table with the provenance of its runs."""
     by_name = {t.name: t for t in tables}
-    lead = [by_name[n] for n in LEAD if n in by_name]
-    detail = [by_name[n] for n in DETAIL if n in by_name]
-    rest = [t for t in tables if t.name not in LEAD + DETAIL]
+    lead, behind, detail = ([by_name[n] for n in names if n in by_name] for names in (LEAD, BEHIND, DETAIL))
+    rest = [t for t in tables if t.name not in LEAD + BEHIND + DETAIL]
     sections = [("Verdicts against real only", "".join(_table(t, provenance) for t in lead)),
-                ("Per product and segmenter", "".join(_table(t, provenance) for t in detail)),
                 ("Ratio curves", _figures(figures)),
                 ("Samples", _samples(samples)),
+                ("Comparisons behind the verdicts", "".join(_table(t, provenance) for t in behind)),
+                ("Per product and segmenter", "".join(_table(t, provenance) for t in detail)),
                 ("More tables", "".join(_table(t, provenance) for t in rest))]
     sections = [(name, body) for name, body in sections if body]
     nav = "<nav>" + "".join(f'<a href="#{anchor(name)}">{escape(name)}</a>' for name, _ in sections) + "</nav>\n"
