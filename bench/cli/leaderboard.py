@@ -56,12 +56,13 @@ def leaderboard(grid, out, data_root, rebuild, dry_run, screenshot, strict, exec
     target = writable_dir(Path(out) if out else results_dir() / ("leaderboard" if grid == "toy" else f"leaderboard-{Path(grid).stem}"), "--out")
     parts = layout(target)
     override = {"data_root": data_root} if data_root else {}
-    plans = [plan_protocol(name, {**values, **override}, str(path)) for name, values in load_sweep(path)]  # all checked first
+    where = source_name(path)
+    plans = [plan_protocol(name, {**values, **override}, where, path.resolve().parent) for name, values in load_sweep(path)]  # all checked first
     store = RecordStore(writable_dir(parts["records"], "--out"), strict=strict)
     if not rebuild:
         execution = dict(executor=executor, jobs=jobs, threads=threads, address=address)
         for planned in plans:
-            run_protocol(planned, str(path), store, False, dry_run, execution)
+            run_protocol(planned, where, store, False, dry_run, execution)
         if dry_run:
             return
     intro = " ".join(filter(None, [TOY_NOTE if grid == "toy" else "", completeness(plans, list(store))]))
@@ -71,6 +72,12 @@ def leaderboard(grid, out, data_root, rebuild, dry_run, screenshot, strict, exec
         written.append(photograph(parts["site"] / "index.html", parts["screenshot"]))
     for p in written:
         click.echo(f"written: {p}", err=True)
+
+
+def source_name(path: Path) -> str:
+    """How records name the grid that asked for them: a shipped grid by its place in the package, so a
+    committed leaderboard names no folder of the machine that built it; any other file as given."""
+    return f"bench/grids/{path.name}" if path.resolve().parent == GRIDS else str(path)
 
 
 def completeness(plans, records: list[dict]) -> str:

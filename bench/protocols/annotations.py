@@ -29,7 +29,7 @@ from bench.data.matching import match_images
 from bench.data.tasks import Tasks
 from bench.metrics.benign import DEFAULT_RULES, load_rules
 from bench.metrics.evaluate import evaluate_predictions
-from bench.protocols.base import PROTOCOLS, Grid, Protocol
+from bench.protocols.base import PROTOCOLS, Grid, Point, Protocol
 from bench.provenance import device_name, provenance
 from bench.records import ANNOTATIONS, ANNOTATIONS_SCHEMA, RecordStore
 from segmenters import SCHEDULES, SEGMENTERS
@@ -40,7 +40,7 @@ ARMS = (ORIGINAL, REFINED)
 
 
 @dataclass(frozen=True)
-class AnnotationPoint:
+class AnnotationPoint(Point):
     segmenter: str
     category: str
     split: str  # the preset, computed on the DS-MVTec pool
@@ -48,9 +48,6 @@ class AnnotationPoint:
     schedule: str
     device: str
     pretrained: bool
-
-    def run_id(self, manifest_hash: str) -> str:
-        return sha256_text(canonical_json({"spec": asdict(self), "data": manifest_hash}))[:16]
 
 
 def annotation_points(grid: Grid, device: str) -> list[AnnotationPoint]:

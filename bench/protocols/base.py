@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, Callable, Mapping
 
 from bench.core.errors import BenchError
+from bench.core.hashing import canonical_json, sha256_text
 from bench.core.params import Range
 from bench.core.progress import progress as progress_bar
 from bench.core.registry import Registry
@@ -92,6 +93,14 @@ class Grid:
             for segmenter, category, seed in self.cells()
             for value in values
         ]
+
+
+class Point:
+    """A point of a protocol that writes its own records (a frozen dataclass subclass): its fields and its
+    task's manifest hash make the run id, so a rerun finds the record and skips the point."""
+
+    def run_id(self, manifest_hash: str) -> str:
+        return sha256_text(canonical_json({"spec": asdict(self), "data": manifest_hash}))[:16]
 
 
 def stored(points, store, tasks, data_root, force: bool, desc: str, progress: bool, point_of=lambda item: item):

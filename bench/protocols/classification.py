@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.core.hashing import canonical_json, sha256_text
+from bench.core.hashing import canonical_json
 from bench.core.paths import results_dir
 from bench.core.specs import GeneratorSpec, TaskRef
 from bench.data.tasks import Tasks
 from bench.metrics.classification import accuracy, macro_f1, per_class_accuracy
-from bench.protocols.base import PROTOCOLS, Grid, Protocol, stored
+from bench.protocols.base import PROTOCOLS, Grid, Point, Protocol, stored
 from bench.provenance import device_name, provenance
 from bench.records import CLASSIFICATION, CLASSIFICATION_SCHEMA, RecordStore
 from bench.runner import check_import, load_sources, resolve_device, scheduled
@@ -33,7 +33,7 @@ PARTITIONS = "random"  # the grid split that means "partition = seed"
 
 
 @dataclass(frozen=True)
-class ClassificationPoint:
+class ClassificationPoint(Point):
     generator: dict  # GeneratorSpec.to_dict(); none at ratio 0
     ratio: float
     dataset: str
@@ -43,9 +43,6 @@ class ClassificationPoint:
     schedule: str
     device: str
     pretrained: bool
-
-    def run_id(self, manifest_hash: str) -> str:
-        return sha256_text(canonical_json({"spec": asdict(self), "data": manifest_hash}))[:16]
 
 
 def classification_points(grid: Grid, device: str) -> list[ClassificationPoint]:

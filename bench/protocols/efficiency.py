@@ -15,10 +15,9 @@ from pathlib import Path
 import torch
 
 from bench.core.errors import BenchError
-from bench.core.hashing import canonical_json, sha256_text
 from bench.core.paths import cache_at, results_dir
 from bench.data.tasks import Tasks
-from bench.protocols.base import PROTOCOLS, Grid, Protocol, stored
+from bench.protocols.base import PROTOCOLS, Grid, Point, Protocol, stored
 from bench.provenance import device_name, provenance
 from bench.records import EFFICIENCY, EFFICIENCY_SCHEMA, RecordStore
 from bench.runner import load_sources, resolve_device, scheduled
@@ -30,7 +29,7 @@ BATCH, WARMUP, ITERS = 8, 2, 5  # segmenter timing: throughput batch, untimed an
 
 
 @dataclass(frozen=True)
-class EfficiencyPoint:
+class EfficiencyPoint(Point):
     part: str  # "generator" or "segmenter"
     name: str  # the generator spec as written, or the segmenter
     dataset: str
@@ -39,9 +38,6 @@ class EfficiencyPoint:
     seed: int
     device: str
     n_generated: int = 0
-
-    def run_id(self, manifest_hash: str) -> str:
-        return sha256_text(canonical_json({"spec": asdict(self), "data": manifest_hash}))[:16]
 
 
 def _on_device(spec, device: torch.device):
