@@ -39,6 +39,12 @@ def _rates(summaries: dict[int, dict]) -> tuple[dict[int, float], dict[int, floa
     return ({s: v["recall"] for s, v in summaries.items()}, {s: v["false_reject_rate"] for s, v in summaries.items()})
 
 
+def _over_seeds(values: dict[int, float]) -> str:
+    """Mean ± sample std over seeds (no std from one seed)."""
+    series = pd.Series(list(values.values()), dtype=float)
+    return mean_std(series.mean(), series.std())
+
+
 def annotations_table(records: Sequence[dict], rules: BenignRules) -> Table | None:
     """Per product (and all products pooled per seed), each arm's recall and false-reject rate, mean ± std over
     seeds, and the paired difference refined − original with its t-interval; the verdicts' p-values are
@@ -65,10 +71,7 @@ def annotations_table(records: Sequence[dict], rules: BenignRules) -> Table | No
                 row = {"segmenter": segmenter, "product": product, "judged by": f"{reference if judge == 'refined' else 'own'} masks"}
                 for arm in (original, reference):
                     recall, frr = _rates(by_arm[arm])
-                    row[f"{arm} recall (%) ↑"] = mean_std(np.nanmean(list(recall.values())), np.std(list(recall.values()), ddof=1)
-                                                         if len(recall) > 1 else np.nan)
-                    row[f"{arm} FPR (%) ↓"] = mean_std(np.nanmean(list(frr.values())), np.std(list(frr.values()), ddof=1)
-                                                      if len(frr) > 1 else np.nan)
+                    row[f"{arm} recall (%) ↑"], row[f"{arm} FPR (%) ↓"] = _over_seeds(recall), _over_seeds(frr)
                 for name, index in (("recall", 0), ("FPR", 1)):
                     c = stats.compare(_rates(by_arm[reference])[index], _rates(by_arm[original])[index])
                     row[f"Δ {name} [95% CI]"] = f"{percent(c.delta, True)} {interval(c.ci_low, c.ci_high)}"
