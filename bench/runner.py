@@ -145,14 +145,15 @@ def resolve(spec: RunSpec, data_root: str | Path | None = None, tasks: Tasks | N
     segmenter, schedule = check_spec(spec)
     data = tasks.load(TaskRef(spec.dataset, spec.category, spec.split), data_root)
     load_rules(DEFAULT_RULES).check(data.pool.classes, spec.category, spec.dataset)  # a rule that cannot fire fails now
-    if spec.synthetic and GENERATORS.get(spec.generator.name).kind == "import":
-        check_import(spec, data, tasks, data_root)
     sources = load_sources(spec.generator, tasks, spec.dataset, data_root) if spec.synthetic else {}
     transfer = None
     if spec.source:
         ref = Task(SOURCE_SPLIT).parse(spec.source)
         transfer = tasks.load(ref, data_root if ref.dataset == spec.dataset else None)
         class_ids(transfer.pool.classes, data.pool.classes, parse_class_map(spec.class_map), f"transfer {ref} -> {spec.category}")
+    if spec.synthetic and GENERATORS.get(spec.generator.name).kind == "import":
+        learn_from = data.train if transfer is None else transfer.train
+        check_import(spec, data, tasks, data_root, synthetic_count(spec, len(data.train), len(learn_from)))
     run_id = versioned_run_id(spec, data.manifest_hash if transfer is None else f"{data.manifest_hash}+{transfer.manifest_hash}")
     return ResolvedRun(spec, segmenter, schedule, data, tuple(sources.items()), run_id, transfer)
 
@@ -176,13 +177,32 @@ def import_training(spec: RunSpec, tasks: Tasks, data_root) -> tuple[list[tuple[
     return read_list(Path(trained_on)), facts
 
 
-def check_import(spec: RunSpec, data: TaskData, tasks: Tasks, data_root) -> dict:
-    """An import's pairs and its tool's training images against the run's test images: any overlap (same
-    pixels or a near-duplicate) is an error naming the files, before anything trains."""
+def synthetic_count(spec: RunSpec, n_train: int, n_learn: int) -> int:
+    """The synthetic pairs a run adds: ``fill_to`` less the real training pairs, or ``ratio`` x the pairs the
+    generator learns from."""
+    if spec.fill_to:
+        return max(0, spec.fill_to - (0 if spec.synthetic_only else n_train))
+    return int(round(spec.ratio * n_learn))
+
+
+def check_import(spec: RunSpec, data: TaskData, tasks: Tasks, data_root, n: int) -> dict:
+    """An import's pairs and its tool's training images do not overlap the run's test images (same pixels or a
+    near-duplicate; on a crop view, the test crops and the whole pictures they were cut from), and it holds
+    the ``n`` pairs the run asks for at the task's image size: each an error naming the files, before
+    anything trains."""
     trained, facts = import_training(spec, tasks, data_root)
-    test = data.pool.subset(data.split.test + data.split.normal_test)
     outputs = list(build(spec.generator).output_images())
-    refuse_leaks(spec.generator.name, find_leaks([*trained, *outputs], test), len(test))
+    for test in (t for t in (data.test, data.test_pictures) if t is not None):
+        refuse_leaks(spec.generator.name, find_leaks([*trained, *outputs], test), len(test))
+    path = dict(spec.generator.params).get("path")
+    if n > len(outputs):
+        raise BenchError(f"{spec.generator.name}: the run asks for {n} pairs but {path} holds {len(outputs)}",
+                         f"ask for at most {len(outputs)} (lower --ratio or --fill-to) or import more outputs")
+    size = data.pool.image(data.split.train[0]).shape[:2] if data.split.train else None
+    odd = next(((name, image.shape[:2]) for name, image in outputs if size is not None and image.shape[:2] != size), None)
+    if odd is not None:
+        raise BenchError(f"{spec.generator.name}: {Path(odd[0]).name} under {path} is {odd[1][1]}x{odd[1][0]}, the task's training "
+                         f"images are {size[1]}x{size[0]}", "import outputs at the task's image size (a crop view's crop size)")
     return facts
 
 
@@ -224,10 +244,7 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
     # binary labels: the generator still learns every defect type; the segmenter sees one
     train, test = labelled(train, spec.labels), labelled(test, spec.labels)
     classes_of_run = test.classes
-    if spec.fill_to:
-        n_synthetic = max(0, spec.fill_to - (0 if spec.synthetic_only else len(train)))
-    else:
-        n_synthetic = int(round(spec.ratio * len(learn_from)))
+    n_synthetic = synthetic_count(spec, len(train), len(learn_from))
     added_normals = pick_normals(split.normal_train, int(round(spec.normal_ratio * len(learn_from))), spec.seed)
 
     t0 = time.perf_counter()

@@ -29,6 +29,12 @@ GRID = """sweeps:
   - protocol: localization
     segmenters: [draem]
     ratios: [0, 1]
+  - protocol: raw-augment-enlarge
+    dataset: toy
+    categories: [wood]
+    split: "ratio:0.65+crop:32+stride:16"
+    segmenters: [segformer]
+    ratios: [0, 0.1]
   - protocol: classification
   - protocol: quality
     n_generated: 6
@@ -39,23 +45,25 @@ GRID = """sweeps:
 COMMON = f"""generators:
   - copy-paste(max_defects=2)
   - "{DEFECTGEN}"
-  - {{name: import:generic, params: {{path: tool, defect_class: crack}}}}
+  - {{name: import:generic, params: {{path: TOOL, defect_class: crack}}}}
 seeds: [0]
 schedule: smoke
 device: cpu
 """
 
 
-def _tool_output(root, n: int = 20):
+def _tool_output(root, n: int = 20, size: int = 64):
     for i in range(n):
-        save(root / "images" / f"{i:02d}.png", picture(500 + i, 64))
-        save(root / "masks" / f"{i:02d}.png", binary(500 + i, 64))
+        save(root / "images" / f"{i:02d}.png", picture(500 + i, size))
+        save(root / "masks" / f"{i:02d}.png", binary(500 + i, size))
 
 
 def test_one_grid_runs_every_protocol_and_the_report_renders_each_form(tmp_path, capsys, isolated_dirs, weights):  # noqa: F811
     _tool_output(tmp_path / "tool")
+    _tool_output(tmp_path / "tool-crops", size=32)  # the crop view's images are 32 px
     blocks = GRID.split("  - protocol: ")
-    grid = blocks[0] + "".join("  - protocol: " + b + "".join("    " + line + "\n" for line in COMMON.splitlines()) for b in blocks[1:])
+    common = lambda block: COMMON.replace("TOOL", "tool-crops" if "+crop:" in block else "tool")  # noqa: E731
+    grid = blocks[0] + "".join("  - protocol: " + b + "".join("    " + line + "\n" for line in common(b).splitlines()) for b in blocks[1:])
     path = tmp_path / "grid.yaml"
     path.write_text(grid)
     assert main(["sweep", str(path)]) == 0
@@ -76,9 +84,11 @@ def test_one_grid_runs_every_protocol_and_the_report_renders_each_form(tmp_path,
     assert main(["report", "--all"]) == 0
     report = (isolated_dirs / "results" / "report" / "report.md").read_text()
     for form in ("Defect Spectrum Table 4/5 form", "Generator leaderboard", "Defect Spectrum Table 7 form", "Benign-product simulation",
-                 "DefectSynth Table IX form", "DCDGANc Table 8 form", "AnomalyDiffusion Table 2 form", "DefectSynth Table VIII form", "Segmenter speed", "Generator cost", "DefectDiffu Table 1"):
+                 "DefectSynth Table IX form", "DCDGANc Table 8 form", "DCDGANc Table 4/6 form", "AnomalyDiffusion Table 2 form", "DefectSynth Table VIII form", "Segmenter speed", "Generator cost", "DefectDiffu Table 1"):
         assert form in report, form
     assert "fill to 20" in report, "the upsample rows (Table 6)"
-    localized = [r for r in runs if r["spec"].get("labels") == "binary"]
+    localized = [r for r in runs if r["spec"].get("labels") == "binary" and "+crop:" not in r["spec"]["split"]]
     assert len(localized) == 4 and all(r["data"]["classes"] == {"0": "background", "1": "defect"} and r.get("benign") is None
                                     and r["spec"]["split"] == "third" and r["segmenter"]["num_classes"] == 2 for r in localized)
+    cropped = [r for r in runs if "+crop:" in r["spec"]["split"]]
+    assert len(cropped) == 4 and all(r["segmenter"]["input_size"] >= 32 and r["data"]["n_test_normal"] == 0 for r in cropped)

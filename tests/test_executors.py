@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from bench.core.specs import GeneratorSpec
@@ -12,16 +13,22 @@ from bench.protocols.execute import make_executor, run_specs
 from bench.records import RecordStore
 from bench.runner import resolve
 from bench.spec import RunSpec
+from tests.helpers.releases import save
 
 GiB = 2**30
 SMOKE = dict(segmenter="bisenetv2", dataset="toy", category="wood", schedule="smoke", device="cpu")
 
 
 def grid(tmp_path):
-    """Two real runs and one whose generator input is empty, so its task raises in the worker (a missing folder
-    or an import that overlaps the test split fails the grid before any run)."""
-    (tmp_path / "empty-tool").mkdir(exist_ok=True)
-    broken = GeneratorSpec.of("import:generic", path=str(tmp_path / "empty-tool"))
+    """Two real runs and one whose imported masks name no class the task has, which shows only when the generator
+    fits, so its task raises in the worker (a missing folder, too few pairs, pairs of another size or an import
+    that overlaps the test split fail the grid before any run)."""
+    tool = tmp_path / "bad-tool"
+    if not tool.is_dir():
+        for i in range(15):  # the 15 pairs ratio 1 asks for on toy/wood/ds-5shot
+            save(tool / "images" / f"{i:02d}.png", np.full((64, 64, 3), i, np.uint8))
+            save(tool / "masks" / f"{i:02d}.png", np.full((64, 64), 9, np.uint8))
+    broken = GeneratorSpec.of("import:generic", path=str(tool))
     return [
         RunSpec(ratio=0.0, seed=0, **SMOKE),
         RunSpec(generator=GeneratorSpec("copy-paste"), ratio=1.0, seed=0, **SMOKE),
@@ -97,7 +104,7 @@ def _check_grid(tmp_path, executor, inline_records):
     assert {r["run_id"] for r in store} == set(inline_records), "finished runs land in the store"
     (failure,) = outcome.failures
     assert failure.task.spec.generator.name == "import:generic" and failure.attempts == ATTEMPTS
-    assert "no image/mask pairs found" in failure.error and "empty-tool" in failure.error and "\n" not in failure.error
+    assert "carry no class" in failure.error and "bad-tool" in failure.error and "\n" not in failure.error
 
     again = run_specs(grid(tmp_path)[:2], store, progress=False, executor=executor)
     assert again.skipped == 2 and again.done == 0

@@ -9,6 +9,7 @@ from bench.cli.output import tabulate
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.paths import writable_dir
+from bench.core.specs import TaskRef
 
 
 @click.group()
@@ -82,14 +83,13 @@ def import_(dataset, data_root, categories):
 def check(dataset, data_root, categories, split, as_json):
     """Validate a release and report, per category, images per split part, classes and normals."""
     # deferred: the connected-component counts load OpenCV, pair sets numpy
-    from bench.data.base import load_pool
-    from bench.data.splits import make_split
     from bench.data.stats import category_report
+    from bench.data.tasks import load_task
 
     reports = []
     for category in _categories(dataset, data_root, categories):
-        pool = load_pool(dataset, category, data_root, progress=True)
-        reports.append(category_report(pool, make_split(pool, split), category))
+        task = load_task(TaskRef(dataset, category, split), data_root, progress=True)  # a crop view reports its crops
+        reports.append(category_report(task.pool, task.split, category))
     if as_json:
         click.echo(dumps(reports))
         return

@@ -10,6 +10,7 @@ from bench.cli import options
 from bench.cli.output import tabulate
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
+from bench.core.specs import TaskRef
 from bench.report.format import percent
 from bench.spec import DEFAULT_SCHEDULE
 from segmenters import SCHEDULES
@@ -115,19 +116,16 @@ def align(pairs_dir, dataset, data_root, category, split, segmenter, schedule, s
     # deferred: the measuring segmenter and the runner load torch, the sanity report OpenCV, pair sets numpy
     from bench.alignment import AlignmentSetup, mask_alignment
     from bench.core.pairset import PairSet
-    from bench.data.base import load_pool
-    from bench.data.splits import make_split
+    from bench.data.tasks import load_task
     from bench.runner import resolve_device
     from generators.sanity import sanity_report
 
     setup = AlignmentSetup(segmenter, SCHEDULES.get(schedule), seed, resolve_device(device).type, pretrained)
     setup.check()
     generated = PairSet.open(Path(pairs_dir))
-    pool = load_pool(dataset, category, data_root, progress=not as_json)
-    parts = make_split(pool, split)
-    train = pool.subset(parts.train)
-    report = {**sanity_report(generated, train, progress=not as_json),
-              "alignment": mask_alignment(generated, train, setup, pool.subset(parts.test), progress=not as_json)}
+    task = load_task(TaskRef(dataset, category, split), data_root, progress=not as_json)
+    report = {**sanity_report(generated, task.train, progress=not as_json),
+              "alignment": mask_alignment(generated, task.train, setup, task.pool.subset(task.split.test), progress=not as_json)}
     if as_json:
         click.echo(dumps(report))
         return

@@ -22,6 +22,9 @@ into every run record. A preset name is ``<rule>[:<parameter>][+val:<fraction>]`
   are used as the test set");
 * ``+val:F`` on any of them moves the last floor(F x k) of the k training ids of every defect type
   into validation. Validation comes out of train, never out of test.
+* ``+crop:S[+stride:T]`` after any of them trains and tests on S x S windows of the split's pictures
+  (``bench.data.crops``: windows holding a defect every T pixels, T = S unless given; DCDGANc's 256 px
+  crops). The split is made on the pictures, so crops of one picture stay on its side.
 
 Normals go by the release's own split (train normals train, test normals test), or half and half
 by sorted id when the release has none.
@@ -126,7 +129,9 @@ SPLITS.add("all", SplitRule(lambda n, _: n))
 SPLITS.add("zero-shot", SplitRule(lambda n, _: 0))
 SPLITS.add("third-inclusive", SplitRule(lambda n, _: min(n, n // 3 + 1)))  # AnomalyDiffusion's loader: index n//3 too
 
-_PRESET = re.compile(r"^(?P<rule>[A-Za-z0-9_.-]+)(?::(?P<param>[^+]+))?(?:\+val:(?P<val>.+))?$")
+_PRESET = re.compile(r"^(?P<rule>[A-Za-z0-9_.-]+)(?::(?P<param>[^+]+))?(?:\+val:(?P<val>[^+]+))?"
+                     r"(?:\+crop:(?P<crop>[^+]+)(?:\+stride:(?P<stride>[^+]+))?)?$")
+FORM = "RULE[:PARAM][+val:F][+crop:S[+stride:T]]"
 
 
 @dataclass(frozen=True)
@@ -134,12 +139,15 @@ class Preset:
     rule: str
     parameter: Fraction | None
     val_fraction: Fraction
+    crop: int = 0  # window side of the crop view, 0: whole pictures
+    stride: int = 0  # step between a defect picture's windows
 
     @classmethod
     def parse(cls, text: str) -> "Preset":
         match = _PRESET.match(text.strip())
         if not match:
-            raise BenchError(f"split preset '{text}' is not of the form RULE[:PARAM][+val:F]", "e.g. third, ratio:0.3, half+val:0.2")
+            raise BenchError(f"split preset '{text}' is not of the form {FORM}",
+                             "e.g. third, ratio:0.3, half+val:0.2, ratio:0.65+crop:256+stride:128")
         rule = SPLITS.get(match["rule"])
         param = _fraction(match["param"], text) if match["param"] is not None else None
         if rule.takes_parameter and (param is None or not rule.admits(param)):
@@ -149,7 +157,18 @@ class Preset:
         val = _fraction(match["val"], text) if match["val"] is not None else Fraction(0)
         if not 0 <= val < 1:
             raise BenchError(f"split preset '{text}': the validation fraction must be in [0, 1)")
-        return cls(SPLITS.canonical(match["rule"]), param, val)
+        crop = _pixels(match["crop"], text, "crop") if match["crop"] is not None else 0
+        stride = _pixels(match["stride"], text, "stride") if match["stride"] is not None else crop
+        if stride > crop:
+            raise BenchError(f"split preset '{text}': the stride {stride} is larger than the crop {crop}",
+                             "windows would skip pixels; use a stride of at most the crop size")
+        return cls(SPLITS.canonical(match["rule"]), param, val, crop, stride)
+
+
+def _pixels(text: str, preset: str, what: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise BenchError(f"split preset '{preset}': {what} '{text}' is not a whole number of pixels >= 1", "write e.g. +crop:256+stride:128")
+    return int(text)
 
 
 def _fraction(text: str, preset: str) -> Fraction:

@@ -9,7 +9,8 @@ from pathlib import Path
 from bench.core.pairset import PairSet
 from bench.core.specs import TaskRef
 from bench.data.base import load_pool
-from bench.data.splits import Split, make_split
+from bench.data.crops import CropView, crop_split
+from bench.data.splits import Preset, Split, make_split, write_manifest
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class TaskData:
     split: Split
     manifest_hash: str  # ids and pixel hashes of every part: with the spec, it makes the run id
     seconds: float = 0.0  # loading and splitting took this long (once, however many runs share it)
+    test_pictures: PairSet | None = None  # a crop view: the pictures its test crops were cut from
 
     @property
     def train(self) -> PairSet:
@@ -39,11 +41,18 @@ class TaskData:
 
 
 def load_task(task: TaskRef, data_root: str | Path | None = None, progress: bool = False) -> TaskData:
-    """The pool of the task's category (imported into the cache on first use), split by its preset."""
+    """The pool of the task's category (imported into the cache on first use), split by its preset; a preset
+    with a crop view gives the crops of the split's pictures instead (``bench.data.crops``)."""
     start = time.perf_counter()
+    preset = Preset.parse(task.split)  # a malformed preset fails before the pool is imported
     pool = load_pool(task.dataset, task.category, data_root, progress=progress)
     split = make_split(pool, task.split)
-    return TaskData(pool, split, split.manifest_hash(pool), time.perf_counter() - start)
+    pictures = None
+    if preset.crop:
+        pictures = pool.subset(split.test)
+        pool, split = crop_split(pool, split, CropView(preset.crop, preset.stride), progress)
+        write_manifest(pool, split)
+    return TaskData(pool, split, split.manifest_hash(pool), time.perf_counter() - start, pictures)
 
 
 class Tasks:

@@ -200,6 +200,7 @@ class Protocol:
     defaults: Mapping[str, Any] = field(default_factory=dict)  # grid values this protocol changes
     execute: Callable[..., list[tuple[dict, bool]]] | None = None  # other protocols: run the grid, (record, skipped)
     row: Callable[[dict], dict] | None = None  # other protocols: what the command prints of a record
+    aliases: tuple[str, ...] = ()  # other names it answers to (the paper's, say)
 
     def grid(self, values: Mapping[str, Any], where: str) -> Grid:
         return Grid.from_mapping(values, where, base=Grid.from_mapping(self.defaults, f"protocol {self.name}"))

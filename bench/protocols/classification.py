@@ -77,7 +77,7 @@ def run_classification(grid: Grid, force: bool = False, progress: bool = True, r
         if point.ratio > 0 and GENERATORS.get(spec.name).kind == "import":
             data = tasks.load(TaskRef(point.dataset, point.category, point.split), grid.data_root)
             check_import(RunSpec(generator=spec, ratio=point.ratio, dataset=point.dataset, category=point.category, split=point.split),
-                         data, tasks, grid.data_root)
+                         data, tasks, grid.data_root, int(round(point.ratio * len(data.train))))
     out = []
     for point, data, run_id, existing in stored(points, store, tasks, grid.data_root, force, "classification", progress):
         if existing is not None:

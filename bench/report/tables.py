@@ -10,12 +10,14 @@ Holm-corrected across its comparisons, and its caption says so.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
+from bench.data.splits import Preset
 from bench.report import stats
 from bench.report.format import interval, mean_std, number, p_value, percent, plain_mean_std
 from bench.report.frames import (
@@ -387,7 +389,7 @@ LOCALIZATION_METRICS = ("image_AUROC", "image_AP", "image_F1max", "pixel_AUROC",
 def localization_table(frame: pd.DataFrame) -> Table:
     """AnomalyDiffusion Table 2 form: per category, segmenter and training data, image- and pixel-level AUROC,
     AP and F1-max and AUPRO of binary defect localization (mean ± std over seeds)."""
-    runs = frame[frame["labels"] == "binary"]
+    runs = frame[(frame["labels"] == "binary") & ~cropped(frame)]
     metrics = [m for m in LOCALIZATION_METRICS if m in runs.columns and runs[m].notna().any()]
     board = leaderboard(runs, metrics)
     extras = needed_columns(runs, ["category", "segmenter", "generator", "ratio"], [c for c in GROUP if c != "data"])
@@ -403,6 +405,94 @@ def localization_table(frame: pd.DataFrame) -> Table:
             f"defect probability scored per pixel and per image (image score: {scores}); AUPRO as in MVTec AD; "
             "mean ± sample std over seeds, percent.")
     return Table("localization", "Defect localization (binary)", caption(what, runs, board["seeds"]), out, runs_of(runs))
+
+
+def cropped(frame: pd.DataFrame) -> pd.Series:
+    """Runs of a crop view (a split preset with ``+crop:``): DCDGANc's table form, not AnomalyDiffusion's."""
+    return frame["split"].map(lambda split: Preset.parse(split).crop > 0).astype(bool)
+
+
+CROP_METRICS = ("pixel_AUROC", "pixel_F1", "pixel_F1max")  # DCDGANc Tables 4/6 report AUC / F1
+CROP_COMPARED = ("pixel_AUROC", "pixel_F1")
+AUGMENT = "augment"  # the traditional-augmentation arm the other generators are compared with
+ARM_NAMES = {AUGMENT: "Augment", "dcdganc": "Enlarge"}  # the paper's names of its arms
+
+
+def generator_name(label: str) -> str:
+    """The registered name at the front of a generator label (``augment(brightness=0.5) [...]`` -> ``augment``)."""
+    return re.match(r"[^(@\s\[]+", label).group()
+
+
+def _arm(row) -> str:
+    if is_baseline(pd.DataFrame([row])).iloc[0]:
+        return "Raw: " + setting_label(row)
+    arm = ARM_NAMES.get(generator_name(row["generator"]))
+    return f"{arm}: {setting_label(row)}" if arm else setting_label(row)
+
+
+def _comparison_cell(c: stats.Comparison | None, p_holm: float, alpha: float) -> str:
+    if c is None:
+        return ""
+    verdict = stats.verdict(c.n, c.delta, p_holm, alpha)
+    return f"{percent(c.delta, True)} {interval(c.ci_low, c.ci_high)} {verdict}" + ("" if np.isnan(p_holm) else f" (p {p_value(p_holm)})")
+
+
+def raw_augment_enlarge_table(frame: pd.DataFrame, alpha: float = stats.ALPHA) -> Table:
+    """DCDGANc Table 4/6 form: per category and segmenter, Raw (real crops only), Augment and Enlarge (and any
+    other generator), pixel AUC and F1 (mean ± std over seeds), each synthetic arm against Raw and against
+    Augment at the same ratio, paired by seed, Holm-corrected across the table."""
+    runs = frame[(frame["labels"] == "binary") & cropped(frame)]
+    metrics = [m for m in CROP_METRICS if runs[m].notna().any()]
+    board = leaderboard(runs, metrics)
+    by_group = {key: g for key, g in runs.groupby(GROUP, sort=False, dropna=False)}
+    task_of = {key: tuple(dict(zip(GROUP, key))[c] for c in TASK) for key in by_group}
+    raw = {task_of[key]: g for key, g in by_group.items() if is_baseline(g).iloc[0]}
+    key_of = lambda row: tuple(row[c] for c in GROUP)  # noqa: E731
+
+    def augment_of(row) -> pd.DataFrame | None:
+        """The one augment setting of the row's task at the row's amount of synthetic data."""
+        same = [g for key, g in by_group.items() if task_of[key] == tuple(row[c] for c in TASK)
+                and generator_name(key[GROUP.index("generator")]) == AUGMENT
+                and all(key[GROUP.index(c)] == row[c] for c in SETTING if c != "generator")]
+        return same[0] if len(same) == 1 else None
+
+    cells = []  # (row index, column, comparison)
+    for i, row in board.iterrows():
+        if is_baseline(pd.DataFrame([row])).iloc[0]:
+            continue
+        group, references = by_group[key_of(row)], {"Raw": raw.get(tuple(row[c] for c in TASK))}
+        if generator_name(row["generator"]) != AUGMENT:
+            references["Augment"] = augment_of(row)
+        for side, ref in references.items():
+            for m in CROP_COMPARED:
+                if ref is not None and m in metrics:
+                    cells.append((i, f"Δ {_short(m)} vs {side}", stats.compare(_seed_values(group, m), _seed_values(ref, m), alpha)))
+    p_holm = stats.holm(np.array([c.p for _, _, c in cells], float)) if cells else np.array([])
+    extras = needed_columns(runs, ["category", "segmenter", *SETTING], [c for c in GROUP if c not in ("labels", "data")])
+    out = pd.DataFrame({
+        "category": list(board["category"]), "segmenter": list(board["segmenter"]),
+        "trained on": [_arm(row) for _, row in board.iterrows()],
+        **{c: [v if v == v else "" for v in board[c]] for c in extras},
+        **{f"{_short(m)} (%)": [mean_std(a, b) for a, b in zip(board[f"{m}_mean"], board[f"{m}_std"])] for m in metrics},
+    })
+    for column in dict.fromkeys(col for _, col, _ in cells):
+        out[column] = ""
+    for (i, column, c), p in zip(cells, p_holm):
+        out.loc[i, column] = _comparison_cell(c, p, alpha)
+    out["seeds"] = list(board["seeds"])
+    tested = int(sum(not np.isnan(c.p) for _, _, c in cells))
+    what = ("**Raw / Augment / Enlarge** (DCDGANc Table 4/6 form) — binary segmenters trained on the real defect crops "
+            "alone (Raw), with augmented copies of them (Augment: brightness, rotation, noise) or with a generator's pairs "
+            "(Enlarge: DCDGANc), tested on the defect crops of the test pictures; AUC: pixel AUROC; F1: pixel F1 with "
+            "p(defect) >= 0.5, F1-max: at the best threshold on the test set (a choice made on test data, shown for "
+            "comparison with papers that report it); mean ± sample std over seeds, percent. Δ: mean of per-seed "
+            f"differences with its {100 * (1 - alpha):g}% t-interval, verdicts {stats.CORRECTION}-corrected across the "
+            f"table's {tested} tested comparison{'s' if tested != 1 else ''}.")
+    return Table("raw_augment_enlarge", "Raw / Augment / Enlarge (crops)", caption(what, runs, board["seeds"]), out, runs_of(runs))
+
+
+def _short(metric: str) -> str:
+    return {"pixel_AUROC": "AUC", "pixel_F1": "F1", "pixel_F1max": "F1-max"}[metric]
 
 
 def generator_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, metric: str = "mIoU", alpha: float = stats.ALPHA) -> Table:
@@ -612,8 +702,11 @@ def build_tables(frame: pd.DataFrame, rules_name: str, quality_records: Iterable
         tables.append(synthetic_only_table(frame, delta_frame, mean_frame, metric, alpha))
     if (frame["source"] != "").any():
         tables.append(transfer_table(frame))
-    if (frame["labels"] == "binary").any():
+    binary = frame["labels"] == "binary"
+    if (binary & ~cropped(frame)).any():
         tables.append(localization_table(frame))
+    if (binary & cropped(frame)).any():
+        tables.append(raw_augment_enlarge_table(frame, alpha))
     if frame["benign_recall"].notna().any():
         tables.append(benign_table(frame, rules_name))
     return tables + side_record_tables(quality_records, efficiency_records, classification_records)

@@ -105,10 +105,10 @@ def defectdiffu_grids(folder: Path, n: int = 6, tile: int = 16, per_row: int = 4
     return tiles, soft_masks
 
 
-def generic_output(root: Path) -> Path:
+def generic_output(root: Path, size: int = SIZE) -> Path:
     """``import:generic``: images/<name>.png with masks/<name>.png or <name>_mask.png, index (a) and binary (b)."""
-    save(root / "images" / "a.png", picture(0))
-    save(root / "masks" / "a_mask.png", region(0).astype(np.uint8) * 2)
-    save(root / "images" / "b.png", picture(1))
-    save(root / "masks" / "b.png", binary(1))
+    save(root / "images" / "a.png", picture(0, size))
+    save(root / "masks" / "a_mask.png", region(0, size).astype(np.uint8) * 2)
+    save(root / "images" / "b.png", picture(1, size))
+    save(root / "masks" / "b.png", binary(1, size))
     return root
