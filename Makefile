@@ -32,8 +32,11 @@ demo: setup
 	done
 	$(RUN) bench report --format markdown --out results
 
+# Two pytest workers (one file each at a time, so a file's shared fixtures are built once): the tests train on
+# one thread each, so the second core of a 2-core machine would otherwise idle. TEST_WORKERS=0 runs serially.
+TEST_WORKERS ?= 2
 test: setup browser
-	$(RUN) pytest -q
+	$(RUN) pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # The published toy leaderboard (docs/leaderboard.md): about 1.6 hours on 2 cores, resumable (rerun to
 # finish after an interrupt); records, tables, plots and the site under results/leaderboard/.
