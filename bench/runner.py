@@ -30,7 +30,7 @@ from generators import GENERATORS
 from generators.imports.common import SPLIT_PREFIX
 from generators.leakage import find_leaks, read_list, refuse_leaks
 from generators.registry import build, checked_params, effective, source_tasks
-from generators.synthesize import synthesize
+from generators.synthesize import fitted_state, synthesize
 from segmenters import SCHEDULES, SEGMENTERS, Schedule, SegmenterSpec
 from segmenters.config import pretrained_path
 from segmenters.train import train_and_evaluate
@@ -251,12 +251,13 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
     real = [] if spec.synthetic_only or not len(train) else [train]
     added = [labelled(pool.subset(added_normals), spec.labels)] if added_normals else []
     train_sets = real + added
-    cache_hit = cache_key = None
+    cache_hit = cache_key = fitted = None
     if n_synthetic:
         synthetic, cache_hit = synthesize(
             spec.generator, learn_from, normals, n_synthetic, spec.seed, progress=progress, sources=dict(run.sources),
             fit_seed=spec.generator_seed,
         )
+        fitted = fitted_state(synthetic)
         if run.transfer is not None:
             synthetic = relabel(synthetic, pool.classes, parse_class_map(spec.class_map))
         train_sets.append(labelled(synthetic, spec.labels))
@@ -282,7 +283,7 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
         spec=spec,
         request=request or Request(),
         generator=GeneratorFacts(spec.generator.name, GENERATORS.get(spec.generator.name).version, dict(spec.generator.params),
-                                 effective(spec.generator), cache_key, cache_hit, resolved_settings(spec.generator, learn_from)),
+                                 effective(spec.generator), cache_key, cache_hit, resolved_settings(spec.generator, learn_from), fitted),
         segmenter={
             "name": run.segmenter.name,
             "config": run.segmenter.config,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, ClassVar, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Mapping
 
 from bench.core.errors import BenchError
 from bench.core.params import Declared, declared_class_params
@@ -32,6 +32,12 @@ class Generator(ABC):
 
     def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
         """Learn from the few-shot training pairs (and defect-free normals); a no-op for most baselines."""
+
+    def trained_modules(self) -> Mapping[str, Any]:
+        """The torch modules the last ``fit`` trained or loaded, by name; none for a generator that learns
+        nothing. Their digest (``generators.state.state_digest``) goes into the generated set and the run
+        record, so runs said to share one fitting can be checked to."""
+        return {}
 
     def use_sources(self, sources: Mapping[TaskRef, PairSet]) -> None:
         """Receive the training pairs of the tasks its ``Task`` parameters name, before ``fingerprint`` and

@@ -26,10 +26,12 @@ from bench.core.specs import BASE_VERSION, GeneratorSpec, TaskRef
 from generators.base import Generator
 from generators.registry import build, source_tasks
 from generators.sanity import sanity_report, write_report
+from generators.state import state_digest
 
 log = logging.getLogger("bench.generate")
 
 SANITY_FILE = "sanity.json"
+FITTED_STATE = "fitted_state"  # the generated set's meta: the digest of the networks that made it (generators.state)
 SPACE_MARGIN = 256 * 2**20  # room left for the pool caches, models and records beside the generated set
 
 
@@ -91,7 +93,8 @@ def synthesize(
     check_space(target, n, train)
     with fit_lock(spec, generator, train, normals, fit_seed):
         generator.fit(train, normals, fit_seed)
-    source = {"generator": spec.to_dict(), "train": train.content_hash(), "n": n}
+    fitted = state_digest(generator.trained_modules())
+    source = {"generator": spec.to_dict(), "train": train.content_hash(), "n": n, **({FITTED_STATE: fitted} if fitted else {})}
     pairs = _exactly(generator.sample(n, seed), n, spec.name)
     generated = write_pairset(target, pairs, train.classes, source, seed=seed, progress=progress)
     write_report(sanity_report(generated, train, progress=progress), target / SANITY_FILE)
@@ -137,6 +140,12 @@ def check_space(target: Path, n: int, train: PairSet) -> None:
             f"generating {n} pairs needs about {need / 2**30:.1f} GiB in the cache {cache_dir()}, {free / 2**30:.1f} GiB are free",
             "lower --ratio / --n, free disk space or point BENCH_CACHE at a larger disk",
         )
+
+
+def fitted_state(generated: PairSet) -> str | None:
+    """The digest of the fitting that made a generated set; None for generators that learn nothing and for
+    sets written before digests were kept."""
+    return (generated.meta.get("source") or {}).get(FITTED_STATE)
 
 
 def read_sanity(generated: PairSet) -> dict | None:

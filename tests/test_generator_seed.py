@@ -97,3 +97,65 @@ def test_the_label_says_the_generator_was_fitted_once():
 
     assert generator_label("defectgen", {"steps": 50}, deviations=fitting(0)) == "defectgen(steps=50) [fitted once, seed 0]"
     assert fitting(None) == ()
+
+
+def slow_digest(modules) -> str:
+    """The digest the obvious way: every state-dict entry, sorted, as raw bytes through NumPy."""
+    import hashlib
+
+    import numpy as np
+
+    h = hashlib.sha256()
+    for name in sorted(modules):
+        for key, value in sorted(modules[name].state_dict().items()):
+            h.update(f"{name}.{key}:{value.dtype}:{tuple(value.shape)};".encode())
+            h.update(np.ascontiguousarray(value.detach().numpy()).tobytes())
+    return h.hexdigest()[:16]
+
+
+def test_the_fitted_state_digest_names_exactly_one_fitting():
+    import torch
+
+    from generators.state import state_digest
+
+    def net(seed):
+        torch.manual_seed(seed)
+        return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+
+    a, b, other = net(0), net(0), net(1)
+    assert state_digest({"unet": a}) == state_digest({"unet": b}) == slow_digest({"unet": a})
+    assert state_digest({"unet": a}) != state_digest({"unet": other})
+    with torch.no_grad():
+        b[0].weight[0, 0, 0, 0] = torch.nextafter(b[0].weight[0, 0, 0, 0], torch.tensor(1.0))  # one bit
+    assert state_digest({"unet": a}) != state_digest({"unet": b})
+    assert state_digest({"unet": a}) != state_digest({"other": a}), "names count"
+    assert state_digest({"half": a.to(torch.bfloat16)}) and state_digest({}) is None
+
+
+def test_a_learned_generator_records_its_fitting_and_the_report_flags_a_refit(task, isolated_dirs):
+    from bench.records import RecordStore, RunRecord
+    from bench.report.frames import records_frame
+    from bench.report.tables import run_table
+    from bench.runner import execute
+    from generators.synthesize import fitted_state
+
+    train, normals = task
+    dcdganc = GeneratorSpec.of("dcdganc", profile="smoke")
+    first, _ = synthesize(dcdganc, train, normals, 2, seed=1, fit_seed=0)
+    second, hit = synthesize(dcdganc, train, normals, 2, seed=2, fit_seed=0)
+    assert not hit and fitted_state(first) == fitted_state(second) is not None, "one fitting, two sampling seeds"
+    assert fitted_state(synthesize(COPY_PASTE, train, normals, 2, seed=1)[0]) is None, "nothing learned, no digest"
+
+    store = RecordStore(isolated_dirs / "results" / "runs")
+    outcomes = [execute(RunSpec(generator=dcdganc, ratio=0.2, seed=s, generator_seed=0, schedule="smoke", segmenter="segformer"),
+                        store, progress=False) for s in (0, 1, 2)]
+    records = [o.record for o in outcomes]
+    assert len({r["generator"]["fitted_state"] for r in records}) == 1, "three seeds, one fitting"
+    table = run_table(records_frame(RunRecord.from_dict(r) for r in records))
+    assert "fittings" not in table.caption + table.frame.to_string()
+
+    records[2] = {**records[2], "generator": {**records[2]["generator"], "fitted_state": "0123456789abcdef"}}  # refitted elsewhere
+    table = run_table(records_frame(RunRecord.from_dict(r) for r in records))
+    assert "fitted once but its seeds come from 2 fittings" in table.frame.to_string()
+    assert "1 setting(s) labelled fitted once hold seeds from different fittings (dcdganc(profile=smoke)@2 [fitted once, seed 0])" \
+        in table.caption

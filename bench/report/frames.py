@@ -41,10 +41,22 @@ def generator_label(name: str, params: dict, version: str = BASE_VERSION, deviat
     return label + (" [" + "; ".join(deviations) + "]" if deviations else "")
 
 
+FITTED_ONCE = "fitted once"
+
+
 def fitting(generator_seed: int | None) -> tuple[str, ...]:
     """A generator fitted once per task (``RunSpec.generator_seed``) is a different setting from one fitted per
     seed, and its label says so."""
-    return () if generator_seed is None else (f"fitted once, seed {generator_seed}",)
+    return () if generator_seed is None else (f"{FITTED_ONCE}, seed {generator_seed}",)
+
+
+def refitted(group: pd.DataFrame) -> str:
+    """A note when runs labelled as sharing one fitting carry the digests of several (a cell whose generator
+    was fitted again, on another machine or after its cache was lost): empty otherwise."""
+    states = set(group["fitted_state"]) - {""} if "fitted_state" in group else set()
+    if len(states) < 2 or not group["generator"].str.contains(FITTED_ONCE, regex=False).any():
+        return ""
+    return f"{FITTED_ONCE} but its seeds come from {len(states)} fittings"
 
 
 def requested_by(record: RunRecord) -> str:
@@ -105,12 +117,13 @@ def records_frame(records: Iterable[RunRecord], rules: BenignRules | None = None
             "ratio": float(spec.ratio), "fill_to": int(spec.fill_to), "normal_ratio": float(spec.normal_ratio),
             "synthetic_only": bool(spec.synthetic_only), "source": spec.source, "class_map": spec.class_map,
             "seed": int(spec.seed), "run_id": r.run_id, "created": r.created, "requested_by": requested_by(r),
-            "normal_effective": effective_normal_ratio(r), "degenerate": r.degenerate or "",
+            "normal_effective": effective_normal_ratio(r), "fitted_state": r.generator.fitted_state or "",
+            "degenerate": r.degenerate or "",
             "image_score": str(r.metric_variants.get("image_score", "")),
             **{m: r.scalar_metrics().get(m, np.nan) for m in metrics},
             **_benign(r, rules),
         })
-    columns = [*GROUP, "seed", "run_id", "created", "requested_by", "normal_effective", "degenerate", "image_score", *metrics, *BENIGN]
+    columns = [*GROUP, "seed", "run_id", "created", "requested_by", "normal_effective", "fitted_state", "degenerate", "image_score", *metrics, *BENIGN]
     frame = pd.DataFrame(rows, columns=columns).astype({m: float for m in [*metrics, "benign_recall", "benign_frr"]})
     frame = frame.sort_values([*GROUP, "seed", "created", "run_id"], kind="stable")
     repeated = frame.duplicated([*GROUP, "seed"], keep="last")

@@ -30,6 +30,7 @@ from bench.report.frames import (
     is_baseline,
     metrics_of,
     needed_columns,
+    refitted,
     setting_label,
 )
 
@@ -79,6 +80,15 @@ def _per_row(counts: Iterable[int]) -> str:
     return f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
 
 
+def _refit_warning(frame: pd.DataFrame) -> str:
+    groups = [g for _, g in frame.groupby(GROUP, sort=False, dropna=False) if refitted(g)] if "fitted_state" in frame else []
+    if not groups:
+        return ""
+    names = ", ".join(sorted({g["generator"].iloc[0] for g in groups}))
+    return (f" Warning: {len(groups)} setting(s) labelled fitted once hold seeds from different fittings ({names}): "
+            "their seeds also measure generator training; see the runs table.")
+
+
 def _degenerate_warning(frame: pd.DataFrame) -> str:
     bad = frame[frame["degenerate"] != ""]
     if bad.empty:
@@ -94,7 +104,7 @@ def caption(what: str, frame: pd.DataFrame, per_row: Iterable[int], extra: str =
     protocols = ", ".join(sorted(set(frame["requested_by"]))) or "none"
     shared = constants(frame)
     return (f"{what} Protocol: {protocols}; {shared + '; ' if shared else ''}seeds: {seeds_text(frame['seed'])} "
-            f"({_per_row(per_row)} per row).{' ' + extra if extra else ''}{_degenerate_warning(frame)}")
+            f"({_per_row(per_row)} per row).{' ' + extra if extra else ''}{_degenerate_warning(frame)}{_refit_warning(frame)}")
 
 
 # --- the run leaderboard -----------------------------------------------------------------------------
@@ -110,9 +120,10 @@ def leaderboard(frame: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
     for key, group in frame.groupby(GROUP, sort=True, dropna=False):
         row = dict(zip(GROUP, key))
         bad = group[group["degenerate"] != ""]
+        degenerate = f"degenerate: {', '.join(sorted(set(bad['degenerate'])))} ({len(bad)} of {len(group)} seeds)" if len(bad) else ""
         row.update(seeds=group["seed"].nunique(), seed_list=seeds_text(group["seed"]),
                    requested_by=", ".join(sorted(set(group["requested_by"]))),
-                   degenerate=f"degenerate: {', '.join(sorted(set(bad['degenerate'])))} ({len(bad)} of {len(group)} seeds)" if len(bad) else "")
+                   degenerate="; ".join(filter(None, (degenerate, refitted(group)))))
         for m in metrics:
             row[f"{m}_mean"], row[f"{m}_std"] = group[m].mean(), group[m].std()
         rows.append(row)

@@ -127,6 +127,9 @@ class DCDGANc(Generator):
                                        loss=self.loss)
         self._bases = backgrounds(train, normals)
 
+    def trained_modules(self) -> dict:
+        return {} if self._trained is None else {"generator": self._trained.generator}
+
     def settings(self) -> dict:
         """Every setting the run uses after the profile: networks, budget, losses, contents, raw mask."""
         p = self.profile

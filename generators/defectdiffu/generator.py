@@ -206,6 +206,9 @@ class DefectDiffu(Generator):
             "types": sorted(words.items()), "size": sizes.most_common(1)[0][0],
         }
 
+    def trained_modules(self) -> dict:
+        return {name: self._state[name] for name in ("model", "vae")} if self._state else {}
+
     # --- sample ---------------------------------------------------------------------------------
     def condition_of(self, index: int) -> tuple[int, str, float]:
         """Pair ``index``'s (class id, defect word, strength scale): types cycle fastest, then scales."""

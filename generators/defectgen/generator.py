@@ -69,6 +69,9 @@ class DiffusionGenerator(Generator):
         self._classes: list[int] = []
         self._size: tuple[int, int] = (0, 0)
 
+    def trained_modules(self) -> dict:
+        return dict(self._models)
+
     @abstractmethod
     def shapes(self) -> dict[str, UNetShape]:
         """Role ("large" / "small") -> network shape."""

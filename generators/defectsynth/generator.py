@@ -197,6 +197,9 @@ class DefectSynth(Generator):
             Counter(p.image.shape[:2] for p in pairs).most_common(1)[0][0],
         )
 
+    def trained_modules(self) -> dict:
+        return {} if self._fitted is None else {"controlnet": self._fitted[0].controlnet}
+
     def sample(self, n: int, seed: int) -> Iterator[Pair]:
         if self._fitted is None:
             raise BenchError("generator 'defectsynth' must be fitted before sampling", "call fit() first")
