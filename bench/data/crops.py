@@ -28,12 +28,7 @@ IGNORE = 255  # the masks' ignore label: not a defect pixel when choosing window
 @dataclass(frozen=True)
 class CropView:
     size: int  # window side in pixels
-    stride: int  # step between windows of a defect picture (defect-free pictures are tiled at ``size``)
-
-    def __post_init__(self):
-        if self.size < 1 or not 1 <= self.stride <= self.size:
-            raise BenchError(f"crop {self.size} with stride {self.stride}: the size must be >= 1 and the stride 1..size",
-                             "write e.g. +crop:256+stride:128")
+    stride: int  # step between windows of a defect picture (defect-free pictures are tiled at ``size``); the preset checks both
 
 
 def starts(length: int, size: int, stride: int) -> list[int]:
@@ -66,7 +61,7 @@ def crops_of(pair: Pair, view: CropView, defects_only: bool) -> Iterator[Pair]:
 
 
 def check_sizes(pool: PairSet, ids, view: CropView, where: str) -> None:
-    """Every picture at least one window wide and high, read from the PNG headers before any crop is cut."""
+    """Every picture at least one window wide and high, read from the PNG headers before the first crop is cut."""
     for pair_id in ids:
         with Image.open(pool.image_path(pair_id)) as image:
             width, height = image.size
@@ -82,6 +77,7 @@ def cropped_pool(pool: PairSet, defect_ids, normal_ids, view: CropView, progress
     root = cache_dir() / "crops" / key
     if (root / "meta.json").is_file():
         return PairSet.open(root)
+    check_sizes(pool, [*defect_ids, *normal_ids], view, describe_pool(pool))
 
     def pairs() -> Iterator[Pair]:
         for pair_id in sorted(defect_ids):
@@ -105,7 +101,6 @@ def crop_split(pool: PairSet, split: Split, view: CropView, progress: bool = Fal
     """The cropped pool of a split's pictures and the split of its crops: each part holds the crops of that
     part's pictures (test normals none, see the module's docstring)."""
     defects = split.train + split.val + split.test
-    check_sizes(pool, defects + split.normal_train, view, describe_pool(pool))
     cropped = cropped_pool(pool, defects, split.normal_train, view, progress)
     by_picture = crops_by_picture(cropped)
 

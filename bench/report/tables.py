@@ -423,7 +423,7 @@ def cropped(frame: pd.DataFrame) -> pd.Series:
     return frame["split"].map(lambda split: Preset.parse(split).crop > 0).astype(bool)
 
 
-CROP_METRICS = ("pixel_AUROC", "pixel_F1", "pixel_F1max")  # DCDGANc Tables 4/6 report AUC / F1
+CROP_METRICS = {"pixel_AUROC": "AUC", "pixel_F1": "F1", "pixel_F1max": "F1-max"}  # DCDGANc Tables 4/6 report AUC / F1
 CROP_COMPARED = ("pixel_AUROC", "pixel_F1")
 AUGMENT = "augment"  # the traditional-augmentation arm the other generators are compared with
 ARM_NAMES = {AUGMENT: "Augment", "dcdganc": "Enlarge"}  # the paper's names of its arms
@@ -434,16 +434,12 @@ def generator_name(label: str) -> str:
     return re.match(r"[^(@\s\[]+", label).group()
 
 
-def _arm(row) -> str:
-    if is_baseline(pd.DataFrame([row])).iloc[0]:
-        return "Raw: " + setting_label(row)
-    arm = ARM_NAMES.get(generator_name(row["generator"]))
+def _arm(row, baseline: bool) -> str:
+    arm = "Raw" if baseline else ARM_NAMES.get(generator_name(row["generator"]))
     return f"{arm}: {setting_label(row)}" if arm else setting_label(row)
 
 
-def _comparison_cell(c: stats.Comparison | None, p_holm: float, alpha: float) -> str:
-    if c is None:
-        return ""
+def _comparison_cell(c: stats.Comparison, p_holm: float, alpha: float) -> str:
     verdict = stats.verdict(c.n, c.delta, p_holm, alpha)
     return f"{percent(c.delta, True)} {interval(c.ci_low, c.ci_high)} {verdict}" + ("" if np.isnan(p_holm) else f" (p {p_value(p_holm)})")
 
@@ -455,10 +451,10 @@ def raw_augment_enlarge_table(frame: pd.DataFrame, alpha: float = stats.ALPHA) -
     runs = frame[(frame["labels"] == "binary") & cropped(frame)]
     metrics = [m for m in CROP_METRICS if runs[m].notna().any()]
     board = leaderboard(runs, metrics)
+    baseline = is_baseline(board)
     by_group = {key: g for key, g in runs.groupby(GROUP, sort=False, dropna=False)}
     task_of = {key: tuple(dict(zip(GROUP, key))[c] for c in TASK) for key in by_group}
     raw = {task_of[key]: g for key, g in by_group.items() if is_baseline(g).iloc[0]}
-    key_of = lambda row: tuple(row[c] for c in GROUP)  # noqa: E731
 
     def augment_of(row) -> pd.DataFrame | None:
         """The one augment setting of the row's task at the row's amount of synthetic data."""
@@ -468,23 +464,21 @@ def raw_augment_enlarge_table(frame: pd.DataFrame, alpha: float = stats.ALPHA) -
         return same[0] if len(same) == 1 else None
 
     cells = []  # (row index, column, comparison)
-    for i, row in board.iterrows():
-        if is_baseline(pd.DataFrame([row])).iloc[0]:
-            continue
-        group, references = by_group[key_of(row)], {"Raw": raw.get(tuple(row[c] for c in TASK))}
+    for i, row in board[~baseline].iterrows():
+        group, references = by_group[tuple(row[c] for c in GROUP)], {"Raw": raw.get(tuple(row[c] for c in TASK))}
         if generator_name(row["generator"]) != AUGMENT:
             references["Augment"] = augment_of(row)
         for side, ref in references.items():
             for m in CROP_COMPARED:
                 if ref is not None and m in metrics:
-                    cells.append((i, f"Δ {_short(m)} vs {side}", stats.compare(_seed_values(group, m), _seed_values(ref, m), alpha)))
+                    cells.append((i, f"Δ {CROP_METRICS[m]} vs {side}", stats.compare(_seed_values(group, m), _seed_values(ref, m), alpha)))
     p_holm = stats.holm(np.array([c.p for _, _, c in cells], float)) if cells else np.array([])
     extras = needed_columns(runs, ["category", "segmenter", *SETTING], [c for c in GROUP if c not in ("labels", "data")])
     out = pd.DataFrame({
         "category": list(board["category"]), "segmenter": list(board["segmenter"]),
-        "trained on": [_arm(row) for _, row in board.iterrows()],
+        "trained on": [_arm(row, b) for (_, row), b in zip(board.iterrows(), baseline)],
         **{c: [v if v == v else "" for v in board[c]] for c in extras},
-        **{f"{_short(m)} (%)": [mean_std(a, b) for a, b in zip(board[f"{m}_mean"], board[f"{m}_std"])] for m in metrics},
+        **{f"{CROP_METRICS[m]} (%)": [mean_std(a, b) for a, b in zip(board[f"{m}_mean"], board[f"{m}_std"])] for m in metrics},
     })
     for column in dict.fromkeys(col for _, col, _ in cells):
         out[column] = ""
@@ -500,10 +494,6 @@ def raw_augment_enlarge_table(frame: pd.DataFrame, alpha: float = stats.ALPHA) -
             f"differences with its {100 * (1 - alpha):g}% t-interval, verdicts {stats.CORRECTION}-corrected across the "
             f"table's {tested} tested comparison{'s' if tested != 1 else ''}.")
     return Table("raw_augment_enlarge", "Raw / Augment / Enlarge (crops)", caption(what, runs, board["seeds"]), out, runs_of(runs))
-
-
-def _short(metric: str) -> str:
-    return {"pixel_AUROC": "AUC", "pixel_F1": "F1", "pixel_F1max": "F1-max"}[metric]
 
 
 def generator_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, metric: str = "mIoU", alpha: float = stats.ALPHA) -> Table:
@@ -713,10 +703,10 @@ def build_tables(frame: pd.DataFrame, rules_name: str, quality_records: Iterable
         tables.append(synthetic_only_table(frame, delta_frame, mean_frame, metric, alpha))
     if (frame["source"] != "").any():
         tables.append(transfer_table(frame))
-    binary = frame["labels"] == "binary"
-    if (binary & ~cropped(frame)).any():
+    binary, crops = frame["labels"] == "binary", cropped(frame)
+    if (binary & ~crops).any():
         tables.append(localization_table(frame))
-    if (binary & cropped(frame)).any():
+    if (binary & crops).any():
         tables.append(raw_augment_enlarge_table(frame, alpha))
     if frame["benign_recall"].notna().any():
         tables.append(benign_table(frame, rules_name))
