@@ -57,13 +57,15 @@ def test_receptive_fields_never_go_deeper_than_the_profiles_large_model(name):
 
 
 def test_paper_large_model_follows_table_10():
+    """Table 10 as listed: four DownSampleBlocks and four UpSampleBlocks, no attention and no middle block (the
+    release's large model has both; the paper's tables name neither)."""
     model = build_on_meta(PAPER.large, 9)
     assert isinstance(model, TablesUNet)
     # four DownSampleBlocks, 256 -> 16 px, each doubling the width: 96 -> 1536
     assert downsampling_widths(model) == [(96, 192), (192, 384), (384, 768), (768, 1536)]
-    assert model.middle is not None
-    assert any(isinstance(m, Attention) for m in model.modules())
-    assert count(model) == 302_160_105
+    assert model.middle is None
+    assert not any(isinstance(m, Attention) for m in model.modules())
+    assert count(model) == 168_783_081
 
 
 @pytest.mark.parametrize(
@@ -105,18 +107,30 @@ def test_guided_output_starts_at_zero_like_the_release():
         assert model(torch.randn(1, 5, 32, 32), torch.tensor([10])).abs().max() == 0
 
 
-def test_onehot_follows_the_reading():
+def test_mask_channels_follow_the_reading_and_decode_back():
+    """The release: {0, 1} over class ids 0..K (num_defect + 1 channels, ``scatter_``); the paper: {0, 1} over the K
+    defect classes only (n_total = n_defect + 3), a background pixel off everywhere. Both decode to the mask."""
     import numpy as np
 
     from bench.core.pairset import Pair
+    from generators.defectgen.config import READINGS
+    from generators.defectgen.sampling import decode
 
     mask = np.array([[0, 1], [2, 0]], dtype=np.uint8)
     pair = Pair("p", np.zeros((2, 2, 3), np.uint8), mask)
-    released = encode_pairs([pair], 2, 3, (0.0, 1.0))[0, 3:]
-    paper = encode_pairs([pair], 2, 3, (-1.0, 1.0))[0, 3:]
-    assert set(released.unique().tolist()) == {0.0, 1.0} and set(paper.unique().tolist()) == {-1.0, 1.0}
-    assert torch.equal(released.argmax(0), torch.from_numpy(mask).long())
-    torch.testing.assert_close(paper, released * 2 - 1)
+    for name, channels in (("released", 3), ("paper", 2)):
+        reading = READINGS.get(name)
+        x = encode_pairs([pair], 2, 3, reading.onehot, reading.background)
+        assert x.shape == (1, 3 + channels, 2, 2) and set(x[0, 3:].unique().tolist()) == {0.0, 1.0}
+        assert x[0, 3:].sum(0).tolist() == ([[1, 1], [1, 1]] if reading.background else [[0, 1], [1, 0]])
+        ((_, decoded),) = decode(x, [0, 1, 2], (2, 2), reading.background, reading.onehot)
+        np.testing.assert_array_equal(decoded, mask)
+    # without a background channel a pixel is a defect only where its largest channel passes the midpoint
+    def pixel(class_1: float, class_2: float) -> int:
+        x = torch.tensor([0.0, 0.0, 0.0, class_1, class_2]).reshape(1, 5, 1, 1)
+        return int(decode(x, [0, 1, 2], (1, 1), False)[0][1].item())
+
+    assert (pixel(0.4, 0.2), pixel(0.3, 0.7), pixel(0.6, 0.55)) == (0, 2, 1)
 
 
 def ddpm_posterior(alpha_bars: torch.Tensor, t: int, x_t: torch.Tensor, x0: torch.Tensor):

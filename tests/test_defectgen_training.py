@@ -65,6 +65,16 @@ def test_smoke_training_lowers_the_loss_samples_valid_pairs_and_is_cached(task):
     assert {p: p.stat().st_mtime_ns for p in (cache_dir() / "models" / "defectgen").glob(f"*/{CHECKPOINT}")} == mtimes
 
 
+def test_the_paper_reading_fits_and_samples_over_the_defect_channels_only(task):
+    """n_total = n_defect + 3: no background channel in training or sampling, valid pairs out."""
+    train, normals = task
+    generator = build(GeneratorSpec.of("ddpm", reading="paper", **FAST))
+    generator.fit(train, normals, seed=0)
+    assert generator.trained_modules()["large"].in_channels == 3 + len(train.defect_classes)
+    for pair in generator.sample(2, seed=0):
+        check_pair(pair.id, pair.image, pair.mask, train.classes)
+
+
 def test_a_pair_depends_on_its_seed_and_index_only(task):
     """Batch composition changes only the last bits of the convolutions (CPU-dependent), never the pair:
     the same seed and index give the same picture within the determinism contract's tolerance."""
@@ -177,32 +187,90 @@ def test_settings_report_what_each_profile_and_reading_resolve():
     assert released["denoisers"]["large"]["widths"] == (128, 128, 256, 256, 512, 512)
     assert released["denoisers"]["small"]["widths"] == (192, 384, 768)
     assert (released["training"]["iterations"], released["training"]["batch_size"]) == (150_001, 2)
+    assert released["training"]["optimizer"].startswith("AdamW") and released["training"]["pictures_per_type"] == {"large": 5, "small": 50}
     assert released["hand_over"]["mode"] == "released" and released["receptive_field"]["name"] == "small"
-    # the released hand-over: the large model denoises T - u .. 0, the small one restarts at u
-    assert released["sampling"]["calls"] == {"large": 950, "small": 50}
+    # inference.sh's --step_inference 400: the large model denoises T - u .. 0, the small one restarts at u
+    assert released["hand_over"]["u"] == 400 and released["sampling"]["calls"] == {"large": 600, "small": 400}
 
     paper = build(GeneratorSpec.of("defectgen", profile="paper")).settings()
-    assert paper["onehot"] == [-1.0, 1.0] and paper["sampling"]["update"] == "ancestral" and paper["sampling"]["weights"] == "ema"
+    assert paper["onehot"] == [0.0, 1.0] and not paper["reading"]["background"] and "1..max" in paper["in_channels"]
+    assert paper["sampling"]["update"] == "ancestral" and paper["sampling"]["weights"] == "ema"
+    assert paper["training"]["optimizer"].startswith("Adam,") and paper["training"]["pictures_per_type"] == {"large": "all", "small": "all"}
     assert paper["receptive_field"] == {"name": "medium", "downsamplings": 3, "fields": {"small": 2, "medium": 3, "large": 4}}
-    assert paper["sampling"]["calls"] == {"large": 50, "small": 950}
+    assert paper["hand_over"]["u"] == 50 and paper["sampling"]["calls"] == {"large": 50, "small": 950}
+    assert paper["denoisers"]["large"]["attention"] == () and not paper["denoisers"]["large"]["middle_block"]
 
     # a reading is independent of the profile: the paper reading on the released networks
     mixed = build(GeneratorSpec.of("defectgen", profile="released", reading="paper")).settings()
-    assert mixed["onehot"] == [-1.0, 1.0] and mixed["denoisers"]["large"]["widths"][0] == 128
+    assert mixed["reading"]["name"] == "paper" and mixed["denoisers"]["large"]["widths"][0] == 128
 
     ddpm = build(GeneratorSpec.of("ddpm", profile="toy", sampler="fast", steps=25)).settings()
     assert set(ddpm["denoisers"]) == {"large"} and ddpm["sampling"]["steps"] == 25 and ddpm["sampling"]["update"] == "ddim"
+    assert ddpm["training"]["pictures_per_type"] == {"large": 5}
 
 
-def test_deviations_name_the_fast_sampler_the_batch_and_the_resize(task):
-    train, _ = task  # toy images are 64 px
-    assert build(GeneratorSpec.of("defectgen", profile="toy")).deviations(train) == ()
-    deviations = build(GeneratorSpec.of("defectgen", profile="released", sampler="fast", steps=25, batch_size=4)).deviations(train)
-    assert deviations == ("fast sampler (26 strided DDIM steps)", "training batch 4", "resized 256 px <-> 64x64")
+def test_each_denoiser_trains_on_the_first_pictures_of_every_type():
+    from generators.defectgen.generator import first_per_type
+    from tests.helpers.pairs import make_pair
+
+    pairs = [make_pair(f"{g}_{i}", group=g) for g in ("crack", "hole") for i in range(7)]
+    assert [p.id for p in first_per_type(pairs, 5)] == [f"{g}_{i}" for g in ("crack", "hole") for i in range(5)]
+    assert first_per_type(pairs, 50) == first_per_type(pairs, None) == pairs
+
+
+def test_default_profiles_name_every_departure_from_their_reading(tmp_path):
+    """``bench run``'s toy profile and the constructor's released one against the release, the paper profile against
+    the paper: nothing left on 256 px data with the release's 50 pictures per type (the paper's 5)."""
+    from tests.helpers.pairs import pair_set
+
+    toy_data = pair_set(tmp_path / "toy", {"crack": 5, "hole": 5}, size=64)
+    release_data = pair_set(tmp_path / "release", {"crack": 50, "hole": 52}, size=256)
+    paper_data = pair_set(tmp_path / "paper", {"crack": 5, "hole": 5}, size=256)
+
+    assert build(GeneratorSpec("defectgen")).deviations(release_data) == ()
+    assert build(GeneratorSpec("ddpm")).deviations(release_data) == ()
+    assert build(GeneratorSpec.of("defectgen", profile="paper")).deviations(paper_data) == ()
+    assert build(GeneratorSpec.of("ddpm", profile="paper")).deviations(paper_data) == ()
+    assert build(GeneratorSpec("defectgen")).deviations(toy_data) == (
+        "small denoiser on 5 pictures per type (release: 50)", "resized 256 px <-> 64x64")
+
+    toy = ("toy profile: 64 px, its own denoisers, 400 iterations at batch 8, lr 0.002 "
+           "(release: 256 px, 150,001 at batch 2, lr 0.0001)")
+    assert build(GeneratorSpec.of("defectgen", profile="toy", sampler="fast", steps=50)).deviations(toy_data) == (
+        toy, "fast sampler (DDIM at stride 20: 30 large + 20 small steps)", "small denoiser on 5 pictures per type (release: 50)")
+    assert build(GeneratorSpec.of("ddpm", profile="toy", sampler="fast", steps=50)).deviations(toy_data) == (
+        toy, "fast sampler (DDIM at stride 20: 50 large steps)")
+
+
+def test_deviations_name_the_chain_the_batch_the_objective_and_the_resize(task):
+    train, _ = task  # toy images are 64 px, five pictures per type
+    deviations = build(GeneratorSpec.of("defectgen", profile="released", sampler="fast", steps=25, batch_size=4, u=50,
+                                        parameterization="eps", receptive_field="medium")).deviations(train)
+    assert deviations == ("training batch 4 (release: 2)", "u = 50 (release: 400)", "receptive field medium (release: small)",
+                          "fast sampler (DDIM at stride 40: 24 large + 2 small steps)", "eps-prediction (release: x0)",
+                          "small denoiser on 5 pictures per type (release: 50)", "resized 256 px <-> 64x64")
+    # the paper: its hand-over readings (Table 12's numbers, its caption) are the paper's, the release's restart is not;
+    # Table 12's large field has 6 DownSampleBlocks, deeper than the paper's own large model
+    caption = build(GeneratorSpec.of("defectgen", profile="paper", mode="caption")).deviations(train)
+    assert caption == ("resized 256 px <-> 64x64",)
+    restart = build(GeneratorSpec.of("defectgen", profile="paper", mode="released", receptive_field="large")).deviations(train)
+    assert restart[:3] == ("hand-over mode=released (paper: mode=paper)", "receptive field large (paper: medium)",
+                           "large receptive field of 4 DownSampleBlocks (paper: 6)")
 
     from bench.report.frames import generator_label
 
     assert generator_label("ddpm", {"profile": "toy"}, "2", ["training batch 4"]) == "ddpm(profile=toy)@2 [training batch 4]"
+
+
+def test_the_paper_reading_trains_with_adam_the_release_with_adamw(task, tmp_path):
+    """The same start, data and batches: Adam's coupled weight decay and AdamW's decoupled one part ways."""
+    train, _ = task
+    profile = replace(PROFILES.get("smoke"), resolution=16, batch_size=2)
+    data = encode_pairs(list(train), profile.resolution, train.num_classes, (0.0, 1.0))
+    cpu = torch.device("cpu")
+    runs = {name: train_denoiser(tmp_path / name, TINY, profile, data, "x0", 7, cpu, iterations=3, optimizer_name=name)[0]
+            for name in ("adam", "adamw")}
+    assert any(not torch.equal(a, b) for a, b in zip(runs["adam"].state_dict().values(), runs["adamw"].state_dict().values()))
 
 
 def test_a_run_records_every_effective_setting(task, isolated_dirs, monkeypatch):
@@ -220,9 +288,11 @@ def test_a_run_records_every_effective_setting(task, isolated_dirs, monkeypatch)
     spec = RunSpec(generator=GeneratorSpec.of("defectgen", sampler="fast", steps=8), ratio=0.2, category="metal", schedule="smoke")
     record = runner.execute(spec, RecordStore(isolated_dirs / "runs"), progress=False).record
     facts = record["generator"]
-    assert facts["params"]["profile"] == "smoke" and facts["effective"]["u"] == 50
+    assert facts["params"]["profile"] == "smoke" and facts["effective"]["u"] is None
     resolved = facts["resolved"]
-    assert resolved == {**build(GeneratorSpec.of("defectgen", profile="smoke", sampler="fast", steps=8)).settings(),
-                        "deviations": ["fast sampler (9 strided DDIM steps)", "resized 32 px <-> 64x64"]}
+    generator = build(GeneratorSpec.of("defectgen", profile="smoke", sampler="fast", steps=8))
+    assert resolved["hand_over"]["u"] == 400
+    assert resolved == {**generator.settings(), "deviations": list(generator.deviations(task[0]))}
+    assert "fast sampler (DDIM at stride 125: 5 large + 4 small steps)" in resolved["deviations"]
     for key in ("denoisers", "onehot", "training", "sampling", "hand_over", "receptive_field", "reading"):
         assert key in resolved

@@ -15,6 +15,9 @@ from bench.core.registry import Registry
 TIMESTEPS = 1000  # T of the cosine schedule, as in the paper and the released code
 PARAMETERIZATIONS = ("x0", "eps")  # what the denoiser predicts; x0 is the released code's choice
 LAYOUTS = ("tables", "guided")
+# Reading.optimizer -> the torch.optim class: Adam adds the weight decay to the gradient (the paper: "Adam optimizer
+# with a weight decay of 2e-3"), AdamW decouples it (the release).
+OPTIMIZERS = {"adam": "Adam", "adamw": "AdamW"}
 FIELDS = ("small", "medium", "large")  # receptive fields of the small denoiser, named as in Table 12
 
 
@@ -51,16 +54,29 @@ class Reading:
     one difference, docs/defectgen.md says where each comes from."""
 
     name: str
-    onehot: tuple[float, float]  # mask channel values off / on: (-1, 1) like the image channels, or (0, 1) (scatter_)
+    onehot: tuple[float, float]  # mask channel values off / on ({0, 1} in both: the paper's one-hot, the release's scatter_)
+    background: bool  # a mask channel for the background (the release: num_defect + 1 mask channels) or none (paper: n_defect + 3 in all)
     update: str  # the full chain's update rule: "ancestral" (DDPM posterior) or "cold" (ColdDiffusion.p_sample)
-    mode: str  # how u hands over from the large to the small denoiser (plan.HANDOVERS)
+    modes: tuple[str, ...]  # its readings of how u hands over from the large to the small denoiser (plan.HANDOVERS), default first
+    u: int  # the switch parameter's default: Table 12's u = 50, or inference.sh's --step_inference 400
     weights: str  # which weights sample: "ema" or "raw" (the inference script loads ckpt['model'])
     ema_warmup: bool  # EMA decay min(decay, (1 + k) / (10 + k)), or the constant decay from a copy (accumulate)
+    optimizer: str  # OPTIMIZERS: "adam" (the paper) or "adamw" (the release)
+    per_type: tuple[int, int] | None  # training pictures per defect type of the (large, small) denoiser, the first ids of
+    # each (the release's num_image_train 5 / 50 per folder); None: every defect pair of the split (the paper's 5 per type)
+    profile: str  # the profile that is this reading's published configuration, what deviations are measured against
+    objective: str | None  # what the denoisers predict as published (PARAMETERIZATIONS); None: the text is silent
+    source: str  # how a deviation names it: "paper" or "release"
 
 
 READINGS: Registry[Reading] = Registry("defectgen reading", "bench.defectgen_readings", Reading)
-READINGS.register(Reading("paper", onehot=(-1.0, 1.0), update="ancestral", mode="paper", weights="ema", ema_warmup=True))
-READINGS.register(Reading("released", onehot=(0.0, 1.0), update="cold", mode="released", weights="raw", ema_warmup=False))
+READINGS.register(Reading("paper", onehot=(0.0, 1.0), background=False, update="ancestral", modes=("paper", "caption"), u=50,
+                          weights="ema", ema_warmup=True, optimizer="adam", per_type=None, profile="paper", objective=None,
+                          source="paper"))
+READINGS.register(Reading("released", onehot=(0.0, 1.0), background=True, update="cold", modes=("released",), u=400, weights="raw",
+                          ema_warmup=False, optimizer="adamw", per_type=(5, 50), profile="released", objective="x0",
+                          source="release"))
+TABLE_12_FIELDS = {"small": 2, "medium": 3, "large": 6}  # the paper's DownSampleBlocks per receptive field
 
 
 @dataclass(frozen=True)
@@ -115,11 +131,11 @@ PROFILES.register(Profile(
     iterations=150_001, batch_size=2, lr=1e-4, weight_decay=2e-3, ema_decay=0.9999, checkpoint_every=10_000, sample_batch=4,
     reading="released",
 ))
-# paper: Tables 8-11 (widths 96 -> 1536) at 256 px, 150k iterations, batch 2 on each of four GPUs (8 in all); Table 12's
-# fields 2 / 3 / 6 DownSampleBlocks, the last capped at the large model's 4.
+# paper: Tables 8-11 (widths 96 -> 1536) at 256 px as listed, no attention and no middle block; 150k iterations, batch 2 on
+# each of four GPUs (8 in all); Table 12's fields 2 / 3 / 6 DownSampleBlocks, the last capped at the large model's 4.
 PROFILES.register(Profile(
     "paper", resolution=256,
-    large=UNetShape("tables", _tables(96, 1536, 4), attention=(8, 16), middle_block=True),
+    large=UNetShape("tables", _tables(96, 1536, 4)),
     small=UNetShape("tables", _tables(96, 1536, 4)),
     fields=(("small", 2), ("medium", 3), ("large", 4)), field="medium",
     iterations=150_000, batch_size=8, lr=1e-4, weight_decay=2e-3, ema_decay=0.9999, checkpoint_every=5000, sample_batch=8,
@@ -172,7 +188,8 @@ def check_fits(shape: UNetShape, profile: Profile) -> None:
 
 def model_key(role: str, shape: UNetShape, in_channels: int, profile: Profile, reading: Reading, parameterization: str,
               data_hash: str, seed: int) -> str:
-    """Cache key of one trained denoiser: everything that shapes its weights, nothing else."""
+    """Cache key of one trained denoiser: everything that shapes its weights, nothing else (the released reading's
+    choices that earlier keys left implicit stay implicit, so its trained denoisers keep their keys)."""
     return sha256_text(
         canonical_json(
             {
@@ -181,6 +198,8 @@ def model_key(role: str, shape: UNetShape, in_channels: int, profile: Profile, r
                 "training": profile.training_dict(),
                 "onehot": list(reading.onehot),
                 "ema_warmup": reading.ema_warmup,
+                **({} if reading.background else {"background": False}),
+                **({} if reading.optimizer == "adamw" else {"optimizer": reading.optimizer}),
                 "parameterization": parameterization,
                 "timesteps": TIMESTEPS,
                 "schedule": "cosine",

@@ -11,6 +11,7 @@ from dataclasses import asdict, replace
 from typing import Annotated, Iterator
 
 from bench.core.errors import BenchError
+from bench.core.hashing import canonical_json, sha256_text
 from bench.core.pairset import Pair, PairSet
 from bench.core.params import OneOf, Range
 from bench.core.paths import cache_dir
@@ -18,9 +19,11 @@ from generators import GENERATORS
 from generators.base import Generator, defect_pairs
 from generators.defectgen.config import (
     FIELDS,
+    OPTIMIZERS,
     PARAMETERIZATIONS,
     PROFILES,
     READINGS,
+    TABLE_12_FIELDS,
     TIMESTEPS,
     UNetShape,
     check_fits,
@@ -38,7 +41,9 @@ class DiffusionGenerator(Generator):
 
     kind = "learned"
     needs_training = True
-    version = "2"  # the released profile and reading (guided U-Nets, {0, 1} masks, cold update, raw weights)
+    # 3: the paper reading as its text reads (Adam, n_defect + 3 channels in {0, 1}, Tables 10-11 without attention or
+    # middle block), the released reading's u = 400 and its 5 / 50 training pictures per type
+    version = "3"
     # `bench run` on a CPU (schedule short) trains the toy profile; --schedule paper reproduces the release.
     schedule_profiles = {"short": "toy", "paper": "released"}
 
@@ -56,7 +61,6 @@ class DiffusionGenerator(Generator):
         deviation from both the paper and the release, named in the record)."""
         base = PROFILES.get(profile)
         self.profile = base if batch_size is None else replace(base, batch_size=batch_size)
-        self.reference_batch = base.batch_size
         self.reading = READINGS.get(reading or base.reading)
         check_fits(self.profile.large, self.profile)
         self.sampler_name = sampler
@@ -80,50 +84,94 @@ class DiffusionGenerator(Generator):
     def segments(self) -> list[Segment]:
         """The sampling chain (see plan.py)."""
 
+    def per_type(self) -> dict[str, int | None]:
+        """Role -> training pictures per defect type the reading gives it (None: every defect pair of the split)."""
+        counts = dict(zip(("large", "small"), self.reading.per_type or (None, None)))
+        return {role: counts[role] for role in self.shapes()}
+
     # --- settings ---------------------------------------------------------------------------------
     def settings(self) -> dict:
         """Every setting the run uses after profile and reading: shapes, budget, chain, sampler, constants."""
         steps = plan(self.segments(), self.stride)
-        p = self.profile
+        p, r = self.profile, self.reading
+        first = "0" if r.background else "1"
         return {
             "profile": p.name,
-            "reading": asdict(self.reading),
+            "reading": asdict(r),
             "resolution": p.resolution,
             "denoisers": {role: asdict(shape) for role, shape in self.shapes().items()},
-            "in_channels": "3 image channels + one-hot mask over class ids 0..max of the category (background included)",
-            "onehot": list(self.reading.onehot),
+            "in_channels": f"3 image channels + one-hot mask over class ids {first}..max of the category"
+                           + (" (background included)" if r.background else " (a background pixel is off in every channel)"),
+            "onehot": list(r.onehot),
             "training": {
-                "iterations": p.iterations, "batch_size": p.batch_size, "optimizer": "AdamW, constant learning rate",
-                "lr": p.lr, "weight_decay": p.weight_decay, "ema_decay": p.ema_decay, "ema_warmup": self.reading.ema_warmup,
+                "iterations": p.iterations, "batch_size": p.batch_size,
+                "optimizer": f"{OPTIMIZERS[r.optimizer]}, constant learning rate",
+                "lr": p.lr, "weight_decay": p.weight_decay, "ema_decay": p.ema_decay, "ema_warmup": r.ema_warmup,
                 "loss": f"MSE on the predicted {self.parameterization} over all channels",
                 "batches": "drawn with replacement, timesteps and noise seeded by (seed, iteration)",
                 "data": "the split's defect pairs (normals unused), area-resized to the resolution, masks nearest",
+                "pictures_per_type": {role: k if k is not None else "all" for role, k in self.per_type().items()},
             },
             "diffusion": {"timesteps": TIMESTEPS, "schedule": SCHEDULE, "parameterization": self.parameterization,
                           "x0_clip": [-1.0, 1.0]},
             "sampling": {
                 "sampler": self.sampler_name, "update": self.update, "stride": self.stride, "steps": len(steps),
-                "calls": dict(Counter(s.model for s in steps)), "weights": self.reading.weights,
+                "calls": dict(Counter(s.model for s in steps)), "weights": r.weights,
                 "batch": p.sample_batch, "noise": "per sample, seeded by (seed, index)",
-                "mask": "argmax over the mask channels of the category's class ids",
+                "mask": "argmax over the mask channels of the category's class ids" if r.background else
+                        "the largest defect channel's class where it is past the one-hot's midpoint, else background",
                 "output": "resized (bilinear image, nearest mask) to the training pairs' most common size",
             },
             "device": self.device_name,
         }
 
     def deviations(self, train: PairSet) -> tuple[str, ...]:
-        """How this run departs from both the paper and the release: the fast sampler, the training batch and
-        the resize to the training pairs' size."""
-        out = []
+        """How this run departs from its reading's published configuration (the paper's, or the release's, as
+        ``Reading.profile`` names it) and from both: the profile, the chain, the training pictures per type, the
+        fast sampler, the objective and the resize to the training pairs' size."""
+        pairs = defect_pairs(train, self.name)
+        r, source = self.reading, self.reading.source
+        out = [*self._profile_deviations(), *self._chain_deviations()]
         if self.sampler.strided:
-            out.append(f"fast sampler ({len(plan(self.segments(), self.stride))} strided DDIM steps)")
-        if self.profile.batch_size != self.reference_batch:
-            out.append(f"training batch {self.profile.batch_size}")
-        size = _common_size(defect_pairs(train, self.name))
+            calls = Counter(s.model for s in plan(self.segments(), self.stride))
+            out.append(f"fast sampler (DDIM at stride {self.stride}: " + " + ".join(f"{n} {role}" for role, n in calls.items())
+                       + " steps)")
+        if r.objective is not None and self.parameterization != r.objective:
+            out.append(f"{self.parameterization}-prediction ({source}: {r.objective})")
+        per_group = Counter(pair.group for pair in pairs)
+        for role, wanted in self.per_type().items():
+            short = sorted({n for n in per_group.values() if wanted is not None and n < wanted})
+            if short:
+                have = f"{short[0]}" if len(short) == 1 else f"{short[0]}-{short[-1]}"
+                out.append(f"{role} denoiser on {have} pictures per type ({source}: {wanted})")
+        size = _common_size(pairs)
         side = self.profile.resolution
         if size != (side, side):
             out.append(f"resized {side} px <-> {size[1]}x{size[0]}")
         return tuple(out)
+
+    def _profile_deviations(self) -> list[str]:
+        """The profile against the reading's published one: what differs, in a phrase."""
+        p, ref, source = self.profile, PROFILES.get(self.reading.profile), self.reading.source
+        if p.name == ref.name:
+            return [f"training batch {p.batch_size} ({source}: {ref.batch_size})"] if p.batch_size != ref.batch_size else []
+        mine, theirs = [], []
+        if p.resolution != ref.resolution:
+            mine.append(f"{p.resolution} px")
+            theirs.append(f"{ref.resolution} px")
+        if (p.large, p.small, p.fields) != (ref.large, ref.small, ref.fields):
+            mine.append("its own denoisers")
+        if (p.iterations, p.batch_size) != (ref.iterations, ref.batch_size):
+            mine.append(f"{p.iterations:,} iterations at batch {p.batch_size}")
+            theirs.append(f"{ref.iterations:,} at batch {ref.batch_size}")
+        if p.lr != ref.lr:
+            mine.append(f"lr {p.lr:g}")
+            theirs.append(f"lr {ref.lr:g}")
+        return [f"{p.name} profile: {', '.join(mine)}" + (f" ({source}: {', '.join(theirs)})" if theirs else "")]
+
+    def _chain_deviations(self) -> list[str]:
+        """The sampling chain against the reading's (the hand-over and its u, the receptive field); none for DDPM."""
+        return []
 
     # --- fit and sample ---------------------------------------------------------------------------
     def _device(self):
@@ -134,20 +182,23 @@ class DiffusionGenerator(Generator):
         return torch.device("cuda" if self.device_name != "cpu" and torch.cuda.is_available() else "cpu")
 
     def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
-        """Train (or load from the model cache) every denoiser on the defect pairs; normals are not used."""
+        """Train (or load from the model cache) every denoiser on its defect pairs; normals are not used."""
         from generators.defectgen.training import encode_pairs, train_denoiser  # deferred: torch loads to train, not to register
 
         pairs = defect_pairs(train, self.name)
         device = self._device()
-        data = encode_pairs(pairs, self.profile.resolution, train.num_classes, self.reading.onehot)
-        data_hash = train.content_hash()
+        r = self.reading
         models = {}
         for role, shape in self.shapes().items():
-            key = model_key(role, shape, data.shape[1], self.profile, self.reading, self.parameterization, data_hash, seed)
+            chosen = first_per_type(pairs, self.per_type()[role])
+            data = encode_pairs(chosen, self.profile.resolution, train.num_classes, r.onehot, r.background)
+            data_hash = train.content_hash() if len(chosen) == len(pairs) else sha256_text(
+                canonical_json({"of": train.content_hash(), "ids": [pair.id for pair in chosen]}))
+            key = model_key(role, shape, data.shape[1], self.profile, r, self.parameterization, data_hash, seed)
             directory = cache_dir() / "models" / "defectgen" / f"{role}-{key}"
             models[role], _ = train_denoiser(
                 directory, shape, self.profile, data, self.parameterization, seed, device, desc=f"{self.name} {role} denoiser",
-                ema_warmup=self.reading.ema_warmup, weights=self.reading.weights,
+                ema_warmup=r.ema_warmup, weights=r.weights, optimizer_name=r.optimizer,
             )
         self._models = models
         self._classes = sorted(train.classes)
@@ -163,7 +214,8 @@ class DiffusionGenerator(Generator):
         steps = plan(self.segments(), self.stride)
         alpha_bars = cosine_alpha_bars(TIMESTEPS)
         device = next(next(iter(self._models.values())).parameters()).device
-        channels = 3 + max(self._classes) + 1
+        r = self.reading
+        channels = 3 + max(self._classes) + (1 if r.background else 0)
         shape = (channels, self.profile.resolution, self.profile.resolution)
         for start in range(0, n, self.profile.sample_batch):
             indices = range(start, min(n, start + self.profile.sample_batch))
@@ -171,8 +223,22 @@ class DiffusionGenerator(Generator):
                 self._models, steps, alpha_bars, self.parameterization, UPDATES[self.update],
                 sample_generators(seed, indices), shape, device,
             )
-            for index, (image, mask) in zip(indices, decode(x, self._classes, self._size)):
+            for index, (image, mask) in zip(indices, decode(x, self._classes, self._size, r.background, r.onehot)):
                 yield Pair(f"{self.name}_{seed}_{index:05d}", image, mask, group="synthetic")
+
+
+def first_per_type(pairs: list[Pair], k: int | None) -> list[Pair]:
+    """The first ``k`` pairs of every defect type (the pair's group) in the set's order, sorted ids: the release's
+    ``num_image_train`` files per folder; every pair when ``k`` is None."""
+    if k is None:
+        return pairs
+    taken: Counter = Counter()
+    out = []
+    for pair in pairs:
+        if taken[pair.group] < k:
+            taken[pair.group] += 1
+            out.append(pair)
+    return out
 
 
 def _common_size(pairs: list[Pair]) -> tuple[int, int]:
@@ -189,18 +255,19 @@ class DefectGen(DiffusionGenerator):
 
     def __init__(
         self,
-        u: Annotated[int, Range(0, TIMESTEPS)] = 50,
+        u: Annotated[int | None, Range(0, TIMESTEPS)] = None,
         receptive_field: Annotated[str | None, OneOf(*FIELDS)] = None,
         mode: str | None = None,
         **kwargs,
     ):
-        """``receptive_field`` and ``mode`` default to the profile's and the reading's."""
+        """``u``, ``receptive_field`` and ``mode`` default to the reading's (the paper: u = 50, its hand-over; the
+        release: u = 400, its restart) and the profile's field."""
         super().__init__(**kwargs)
         self.receptive_field = receptive_field or self.profile.field
-        self.mode = mode or self.reading.mode
+        self.mode = mode or self.reading.modes[0]
         self.handover = HANDOVERS.get(self.mode)
-        self.handover(TIMESTEPS, u)  # validates u for this mode now, not after hours of training
-        self.u = u
+        self.u = self.reading.u if u is None else u
+        self.handover(TIMESTEPS, self.u)  # validates u for this mode now, not after hours of training
         check_fits(small_shape(self.profile, self.receptive_field), self.profile)
 
     def shapes(self) -> dict[str, UNetShape]:
@@ -208,6 +275,21 @@ class DefectGen(DiffusionGenerator):
 
     def segments(self) -> list[Segment]:
         return self.handover(TIMESTEPS, self.u)
+
+    def _chain_deviations(self) -> list[str]:
+        r, source = self.reading, self.reading.source
+        ref = PROFILES.get(r.profile)
+        out = []
+        if self.mode not in r.modes:
+            out.append(f"hand-over mode={self.mode} ({source}: mode={r.modes[0]})")
+        if self.u != r.u:
+            out.append(f"u = {self.u} ({source}: {r.u})")
+        if self.receptive_field != ref.field:
+            out.append(f"receptive field {self.receptive_field} ({source}: {ref.field})")
+        depth, published = self.profile.downsamplings(self.receptive_field), TABLE_12_FIELDS[self.receptive_field]
+        if self.profile.name == "paper" and depth != published:
+            out.append(f"{self.receptive_field} receptive field of {depth} DownSampleBlocks (paper: {published})")
+        return out
 
     def settings(self) -> dict:
         return {

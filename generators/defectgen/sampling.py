@@ -53,12 +53,20 @@ def run_plan(
     return x.cpu()
 
 
-def decode(x: torch.Tensor, classes: Sequence[int], size: tuple[int, int]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(image H x W x 3 uint8, mask H x W uint8) per sample; the mask is the argmax over the known classes."""
+def decode(x: torch.Tensor, classes: Sequence[int], size: tuple[int, int], background: bool = True,
+           onehot: tuple[float, float] = (0.0, 1.0)) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(image H x W x 3 uint8, mask H x W uint8) per sample. With a background channel the mask is the argmax over
+    the known classes (the release); without one (the paper's n_defect channels) a pixel takes the defect class of
+    its largest channel where that channel is past the middle of the one-hot's off and on values, else background."""
     height, width = size
+    first = 0 if background else 1
     allowed = torch.full((x.shape[1] - 3,), float("-inf"))
-    allowed[list(classes)] = 0.0
-    masks = (x[:, 3:] + allowed[None, :, None, None]).argmax(1).to(torch.uint8).numpy()
+    allowed[[c - first for c in classes if c >= first]] = 0.0
+    scores = x[:, 3:] + allowed[None, :, None, None]
+    masks = scores.argmax(1) + first
+    if not background:
+        masks = torch.where(scores.amax(1) > sum(onehot) / 2, masks, torch.zeros_like(masks))
+    masks = masks.to(torch.uint8).numpy()
     images = ((x[:, :3].clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
     return [
         (

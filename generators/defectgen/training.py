@@ -1,4 +1,4 @@
-"""Training one denoiser: AdamW, EMA, bf16 autocast on CUDA, atomic checkpoints that a rerun resumes.
+"""Training one denoiser: Adam (the paper) or AdamW (the release), EMA, bf16 autocast on CUDA, atomic checkpoints that a rerun resumes.
 
 Every iteration draws its batch, timesteps and noise from a generator seeded by (seed, iteration)
 and the learning rate is constant, so the weights after k iterations do not depend on when training
@@ -20,21 +20,25 @@ from bench.core.atomic import atomic_file
 from bench.core.errors import BenchError
 from bench.core.pairset import Pair
 from bench.core.progress import progress
-from generators.defectgen.config import TIMESTEPS, Profile, UNetShape
+from generators.defectgen.config import OPTIMIZERS, TIMESTEPS, Profile, UNetShape
 from generators.defectgen.diffusion import cosine_alpha_bars, training_loss
 from generators.defectgen.unet import UNet, build_unet
 
 CHECKPOINT = "checkpoint.pt"
 
 
-def encode_pairs(pairs: Sequence[Pair], resolution: int, num_classes: int, onehot: tuple[float, float]) -> torch.Tensor:
-    """N x (3 + num_classes) x R x R: image in [-1, 1] and the one-hot mask with the reading's off / on values."""
+def encode_pairs(pairs: Sequence[Pair], resolution: int, num_classes: int, onehot: tuple[float, float],
+                 background: bool = True) -> torch.Tensor:
+    """N x (3 + mask channels) x R x R: image in [-1, 1] and the one-hot mask with the reading's off / on values, over
+    class ids 0..num_classes - 1 (``background``: the release's num_defect + 1 channels) or 1..num_classes - 1 (the
+    paper's n_defect: a background pixel is off in every channel)."""
     off, on = onehot
+    first = 0 if background else 1
     samples = []
     for pair in pairs:
         image = cv2.resize(pair.image, (resolution, resolution), interpolation=cv2.INTER_AREA)
         mask = cv2.resize(pair.mask, (resolution, resolution), interpolation=cv2.INTER_NEAREST)
-        channels = np.eye(num_classes, dtype=np.float32)[mask].transpose(2, 0, 1) * (on - off) + off
+        channels = np.eye(num_classes, dtype=np.float32)[mask].transpose(2, 0, 1)[first:] * (on - off) + off
         samples.append(np.concatenate([image.transpose(2, 0, 1).astype(np.float32) / 127.5 - 1, channels]))
     return torch.from_numpy(np.stack(samples))
 
@@ -78,6 +82,7 @@ def train_denoiser(
     desc: str = "defectgen",
     ema_warmup: bool = True,
     weights: str = "ema",
+    optimizer_name: str = "adamw",
 ) -> tuple[UNet, list[float]]:
     """Train to ``iterations`` (default: the profile's), resuming from ``directory``'s checkpoint.
 
@@ -89,7 +94,7 @@ def train_denoiser(
     config = {**asdict(shape), "in_channels": data.shape[1]}
     model = build_model(shape, data.shape[1], seed).to(device)
     ema = copy.deepcopy(model).requires_grad_(False)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=profile.lr, weight_decay=profile.weight_decay)
+    optimizer = getattr(torch.optim, OPTIMIZERS[optimizer_name])(model.parameters(), lr=profile.lr, weight_decay=profile.weight_decay)
     losses: list[float] = []
     start = 0
     checkpoint = load_checkpoint(directory)

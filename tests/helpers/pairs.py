@@ -15,3 +15,13 @@ def make_pair(pair_id: str, size: int = 16, class_id: int = 1, seed: int = 0, gr
     if class_id:
         mask[2:6, 3:9] = class_id
     return Pair(pair_id, image, mask, group)
+
+
+def pair_set(root, per_type: dict[str, int], size: int = 16):
+    """A pair set at ``root`` with ``per_type[name]`` pairs of each defect type, class ids 1.. in the order given
+    (a generator's deviations read the pictures' types, counts and size from it)."""
+    from bench.core.pairset import write_pairset
+
+    pairs = [make_pair(f"{name}_{i:03d}", size, class_id, seed=i, group=name)
+             for class_id, (name, count) in enumerate(per_type.items(), start=1) for i in range(count)]
+    return write_pairset(root, pairs, dict(enumerate(per_type, start=1)), {"test": "pair_set"})
