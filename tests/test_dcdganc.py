@@ -66,7 +66,8 @@ def test_registered_and_light():
 
 def test_bad_parameters_are_one_line_errors():
     for params in ({"profile": "huge"}, {"crop": 10}, {"alpha": 2}, {"interpolate_to": "spot"}, {"source": "toy"}, {"position": "a,b"},
-                   {"loss": "hinge"}, {"contents": "tiles"}, {"raw_mask": "otsu"}):
+                   {"loss": "hinge"}, {"contents": "tiles"}, {"raw_mask": "otsu"}, {"class_counts": "hole=0"},
+                   {"class_counts": "hole"}, {"class_counts": "hole=3", "defect_class": "hole"}):
         with pytest.raises(BenchError) as info:
             build(GeneratorSpec.of("dcdganc", **params))
         assert "\n" not in str(info.value)
@@ -147,6 +148,26 @@ def test_defaults_follow_the_paper_and_settings_say_so():
 
     spec = effective_spec(RunSpec(generator=GeneratorSpec("dcdganc"), ratio=1.0, schedule="short"))
     assert dict(spec.generator.params)["profile"] == "toy"
+
+
+def test_default_profiles_name_every_departure_from_the_paper(tmp_path):
+    """The paper profile (the default) and the toy one `bench run` trains: the raw mask the paper does not use, and
+    the budget: the paper's 500 'iterations' as read, against the release's 400 epochs, or the toy's own."""
+    from tests.helpers.pairs import pair_set
+
+    train = pair_set(tmp_path / "train", {"spot": 3, "scratch": 3})
+    budget = ("125,000 steps at batch 20: the paper's 500 'iterations' read as epochs over 5 classes of about 1,000 contents "
+              "(release: 400 epochs)")
+    assert build(GeneratorSpec("dcdganc")).deviations(train) == ("raw mask by threshold (paper: watershed)", budget)
+    assert build(GeneratorSpec.of("dcdganc", raw_mask="watershed", grayscale=True)).deviations(train) == (budget,)
+    assert build(GeneratorSpec.of("dcdganc", profile="toy")).deviations(train) == (
+        "raw mask by threshold (paper: watershed)",
+        "toy profile: 32 px contents, 200 per class, its own networks, 1,200 steps at batch 8 "
+        "(paper: 256 px, about 1,000 per class, 500 epochs at batch 20)")
+    assert build(GeneratorSpec.of("dcdganc", raw_mask="watershed", crop=128, loss="wasserstein", contents="regions",
+                                  band=3)).deviations(train)[1:] == (
+        "contents at 128 px (paper profile: 256)", "wasserstein adversarial loss (paper: eq. 6, log)",
+        "one content per defect region, scaled to fit (paper: constructed native-scale crops)", "blending band 3 px (paper: 5)")
 
 
 def test_content_mask_separates_dark_defects_from_the_black_background():
@@ -259,6 +280,22 @@ def test_blended_pairs_keep_the_background_and_the_mask_covers_the_defect(fitted
     assert all(np.array_equal(p.image, q.image) and np.array_equal(p.mask, q.mask) for p, q in zip(pairs, again))
 
 
+def test_class_counts_fix_each_class_share_and_grayscale_greys_the_content(fitted, monkeypatch):
+    """Table 7's transfer sets: a given count per class (scaled to the pairs asked for, spread over the set), and
+    Fig. 10's grayscale step before the raw mask is cut and the content blended."""
+    from generators.dcdganc.generator import interleaved
+
+    assert interleaved({"hole": 418, "scratch": 913}, 1331).count("hole") == 418
+    assert interleaved({"hole": 1, "scratch": 3}, 8) == ["scratch", "hole", "scratch", "scratch"] * 2
+    counted = _refit(fitted, monkeypatch, class_counts="spot=1+scratch=3", grayscale=True)
+    classes = [int(pair.mask.max()) for pair in counted.sample(4, seed=0)]
+    assert sorted(classes) == [1, 2, 2, 2]
+    content, defect = counted.raw_content(np.eye(2, dtype=np.float32)[0], np.random.default_rng(0), "test")
+    assert defect.any() and np.array_equal(content[..., 0], content[..., 1]) and np.array_equal(content[..., 1], content[..., 2])
+    with pytest.raises(BenchError, match="class_counts names hole"):
+        _refit(fitted, monkeypatch, class_counts="hole=2")
+
+
 def test_chosen_class_and_position(fitted, monkeypatch):
     chosen = _refit(fitted, monkeypatch, defect_class="scratch", position="2,3")
     for pair in chosen.sample(2, seed=0):
@@ -268,7 +305,8 @@ def test_chosen_class_and_position(fitted, monkeypatch):
 
 
 def test_transfer_class_mapping():
-    assert parse_class_map("hole=crack, scratch=rough") == {"hole": "crack", "scratch": "rough"}
+    assert parse_class_map("hole=crack, scratch=rough") == parse_class_map("hole=crack+scratch=rough") == {"hole": "crack", "scratch": "rough"}
+    assert target_classes({3: "hole"}, {0: "background", 1: "crack"}, {"hole": "crack", "color": "-"}, None) == [1]
     assert SOURCE.parse("toy/wood") == TaskRef("toy", "wood", "ds-5shot") and SOURCE.parse("toy/wood/half").split == "half"
     learned, task = {1: "crack", 3: "hole"}, {0: "background", 1: "hole", 2: "stain", 3: "thread"}
     assert target_classes(learned, task, {"crack": "thread"}, None) == [3, 1]
@@ -276,6 +314,16 @@ def test_transfer_class_mapping():
         target_classes(learned, task, {}, TaskRef("toy", "wood", "ds-5shot"))
     with pytest.raises(BenchError, match="not classes of the contents"):
         target_classes(learned, task, {"scratch": "hole"}, None)
+
+
+def test_a_class_mapped_to_a_dash_is_not_learned(fitted, monkeypatch):
+    """The paper transfers wood's hole and scratch only: a source class mapped to ``-`` gets no contents and no
+    class of the GAN; a name that is no class of the contents is an error."""
+    scratch_only = _refit(fitted, monkeypatch, class_map="spot=-")
+    assert scratch_only._learned == {2: "scratch"} and scratch_only._labels == [2]
+    assert {int(pair.mask.max()) for pair in scratch_only.sample(2, seed=0)} == {2}
+    with pytest.raises(BenchError, match="class_map names stain"):
+        _refit(fitted, monkeypatch, class_map="stain=-")
 
 
 def test_run_end_to_end_and_transfer_between_products(capsys, isolated_dirs):

@@ -5,9 +5,11 @@ Torch and the networks are imported inside ``fit`` and ``sample``, so registerin
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict
 from typing import Annotated, Iterator, Mapping
 
+import cv2
 import numpy as np
 
 from bench.core.errors import BenchError
@@ -23,10 +25,11 @@ from generators.dcdganc.compose import blend, content_patch
 from generators.dcdganc.config import CONTENTS, LOSSES, PROFILES, RAW_MASKS, LossWeights, crop_size, model_key
 from generators.dcdganc.contents import cut_contents, sample_crops
 from generators.dcdganc.segment import RAW_MASK_FUNCTIONS, THRESHOLD
-from generators.dcdganc.transfer import SOURCE, parse_class_map, target_classes
+from generators.dcdganc.transfer import NOT_LEARNED, SOURCE, parse_class_map, target_classes
 
 DEVICES = ("auto", "cpu", "cuda")
 DRAWS = 8  # noise draws per pair before giving up on a model whose contents are all background
+PAPER_RAW_MASK = "watershed"  # section 2.3: "the binary mask M ... obtained by watershed segmentation"
 
 
 @GENERATORS.register
@@ -53,10 +56,15 @@ class DCDGANc(Generator):
         mask_dilation: int = 0,
         threshold: int = THRESHOLD,
         band: int = BAND_PX,
+        grayscale: bool = False,
+        class_counts: str | None = None,
         source: Annotated[str | None, SOURCE] = None,
         class_map: str | None = None,
         device: str = "auto",
     ):
+        """``grayscale``: each content turned grey before its mask is cut and it is blended (the wood -> tile
+        transfer, section 3.6 and Fig. 10). ``class_counts``: ``NAME=N+NAME=N``, the learned classes to draw and how
+        many of each, scaled to the pairs asked for (Table 7's 418 / 913), instead of a class drawn at random."""
         self.profile = PROFILES.get(profile)
         self.crop = crop_size(self.profile, crop)
         if not 0.0 <= float(alpha) <= 1.0:
@@ -69,6 +77,10 @@ class DCDGANc(Generator):
             )
         if device not in DEVICES:
             raise BenchError(f"unknown dcdganc device '{device}'", f"choose one of: {', '.join(DEVICES)}")
+        self.class_counts = parse_class_counts(class_counts)
+        if self.class_counts and defect_class is not None:
+            raise BenchError("dcdganc class_counts draws the classes itself", "pass either class_counts or defect_class")
+        self.grayscale = bool(grayscale)
         self.defect_class, self.interpolate_to, self.alpha = defect_class, interpolate_to, float(alpha)
         self.position = _parse_position(position)
         self.mask_dilation, self.threshold, self.band = int(mask_dilation), int(threshold), int(band)
@@ -107,11 +119,20 @@ class DCDGANc(Generator):
 
         contents_from = self._source() if self.source else train
         pairs = list(contents_from)
-        present = sorted({int(v) for pair in pairs for v in np.unique(pair.mask) if v})
+        strays = sorted(set(self.class_map) - set(contents_from.classes.values()))
+        if strays:
+            raise BenchError(f"dcdganc class_map names {', '.join(strays)}, not classes of {contents_from.root}",
+                             f"its classes: {', '.join(v for k, v in sorted(contents_from.classes.items()) if k)}")
+        present = sorted({int(v) for pair in pairs for v in np.unique(pair.mask) if v
+                          and self.class_map.get(contents_from.classes[int(v)]) != NOT_LEARNED})
         if not present:
             raise BenchError(f"dcdganc needs training pairs with defects; {contents_from.root} has none")
         self._learned = {class_id: contents_from.classes[class_id] for class_id in present}
         self._labels = target_classes(self._learned, train.classes, self.class_map, self.source)
+        unknown = sorted(set(self.class_counts) - set(self._learned.values()))
+        if unknown:
+            raise BenchError(f"dcdganc class_counts names {', '.join(unknown)}, not classes of the contents",
+                             f"learned classes: {', '.join(self._learned.values())}")
         index = {class_id: n for n, class_id in enumerate(present)}
         if self.contents_mode == "crops":
             contents = sample_crops(pairs, index, self.crop, self.profile.contents_per_class, seed, self.mask_dilation)
@@ -146,20 +167,49 @@ class DCDGANc(Generator):
             "contents": {"mode": self.contents_mode, "per_class": p.contents_per_class if self.contents_mode == "crops" else None,
                          "scale": "native" if self.contents_mode == "crops" else "whole region, scaled down to fit",
                          "mask_dilation": self.mask_dilation},
-            "raw_mask": {"method": self.raw_mask, "threshold": self.threshold, "redraws": DRAWS},
+            "raw_mask": {"method": self.raw_mask, "threshold": self.threshold, "redraws": DRAWS,
+                         "grayscale": self.grayscale},
+            "classes": dict(self.class_counts) if self.class_counts else ("interpolated" if self.interpolate_to is not None
+                                                                           else self.defect_class or "uniform at random"),
             "blend": {"band": self.band, "position": list(self.position) if self.position else "random",
                       "backgrounds": "the split's normals, else its training pairs"},
             "device": self.device_name,
         }
 
-    def class_weights(self, rng: np.random.Generator) -> np.ndarray:
-        """The class code c: one-hot for one class, or (1 - alpha) c1 + alpha c2 when interpolating."""
+    def deviations(self, train: PairSet) -> tuple[str, ...]:
+        """How this run departs from the paper (the only reading with masks and blending; the release trains the GAN
+        alone): the raw mask, the profile or its budget, the loss, the contents, the crop and the band."""
+        p, paper = self.profile, PROFILES.get("paper")
+        out = []
+        if self.raw_mask != PAPER_RAW_MASK:
+            out.append(f"raw mask by {self.raw_mask} (paper: {PAPER_RAW_MASK})")
+        if p.name == paper.name:
+            out.append(f"{p.iterations:,} steps at batch {p.batch_size}: the paper's 500 'iterations' read as epochs over 5 classes "
+                       f"of about {p.contents_per_class:,} contents (release: 400 epochs)")
+        else:
+            out.append(f"{p.name} profile: {p.crop} px contents, {p.contents_per_class:,} per class, its own networks, "
+                       f"{p.iterations:,} steps at batch {p.batch_size} (paper: {paper.crop} px, about {paper.contents_per_class:,} "
+                       f"per class, 500 epochs at batch {paper.batch_size})")
+        if self.crop != p.crop:
+            out.append(f"contents at {self.crop} px ({p.name} profile: {p.crop})")
+        if self.loss != "log":
+            out.append(f"{self.loss} adversarial loss (paper: eq. 6, log)")
+        if self.contents_mode != "crops":
+            out.append("one content per defect region, scaled to fit (paper: constructed native-scale crops)")
+        if self.band != BAND_PX:
+            out.append(f"blending band {self.band} px (paper: {BAND_PX})")
+        return tuple(out)
+
+    def class_weights(self, rng: np.random.Generator, drawn: str | None = None) -> np.ndarray:
+        """The class code c: one-hot for one class (``drawn``, ``defect_class`` or one at random), or
+        (1 - alpha) c1 + alpha c2 when interpolating."""
         order = list(self._learned)
         weights = np.zeros(len(order), np.float32)
-        if self.defect_class is None:
+        wanted = drawn or self.defect_class
+        if wanted is None:
             weights[rng.integers(len(order))] = 1.0
             return weights
-        start = order.index(resolve_class(self._learned, self.defect_class, self.name))
+        start = order.index(resolve_class(self._learned, wanted, self.name))
         weights[start] = 1.0 - self.alpha if self.interpolate_to is not None else 1.0
         if self.interpolate_to is not None:
             weights[order.index(resolve_class(self._learned, self.interpolate_to, self.name))] += self.alpha
@@ -179,25 +229,53 @@ class DCDGANc(Generator):
             images = model(z, classes)
         return ((images.permute(0, 2, 3, 1).cpu().numpy() + 1.0) * 127.5).round().clip(0, 255).astype(np.uint8)
 
+    def raw_content(self, weights: np.ndarray, rng: np.random.Generator, where: str) -> tuple[np.ndarray, np.ndarray]:
+        """A generated content (grey under ``grayscale``) and its raw defect mask; new noise where the mask comes out
+        empty, up to ``DRAWS`` times."""
+        for _ in range(DRAWS):
+            (content,) = self.contents(weights, [int(rng.integers(2**62))])
+            if self.grayscale:
+                content = np.repeat(cv2.cvtColor(content, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+            defect = RAW_MASK_FUNCTIONS[self.raw_mask](content, self.threshold)
+            if defect.any():
+                return content, defect
+        raise BenchError(f"dcdganc drew {DRAWS} empty defect contents in a row ({where})",
+                         "train longer (profile=short or paper) or lower threshold")
+
     def sample(self, n: int, seed: int) -> Iterator[Pair]:
+        drawn = interleaved(self.class_counts, n) if self.class_counts else [None] * n
         for index in range(n):
             rng = np.random.default_rng([seed, index])
-            weights = self.class_weights(rng)
+            weights = self.class_weights(rng, drawn[index])
             label = self._labels[int(np.argmax(weights))]  # an interpolated content is filed under its larger share
-            for _ in range(DRAWS):
-                (content,) = self.contents(weights, [int(rng.integers(2**62))])
-                defect = RAW_MASK_FUNCTIONS[self.raw_mask](content, self.threshold)
-                if defect.any():
-                    break
-            else:
-                raise BenchError(
-                    f"dcdganc drew {DRAWS} empty defect contents in a row (pair {index}, seed {seed})",
-                    "train longer (profile=short or paper) or lower threshold",
-                )
+            content, defect = self.raw_content(weights, rng, f"pair {index}, seed {seed}")
             base = self._bases[rng.integers(len(self._bases))]
             patch = content_patch(content, defect, label, self.band + 1)
             image, mask = blend(base.image, base.mask, patch, self.position, rng, self.band)
             yield Pair(f"dcdganc_{seed}_{index:05d}", image, mask, group="synthetic")
+
+
+def parse_class_counts(text: str | None) -> dict[str, int]:
+    """``"hole=418+scratch=913"`` (``+`` or ``,`` between entries) -> {"hole": 418, "scratch": 913}."""
+    counts: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in re.split(r"[+,]", text or ""))):
+        name, sep, count = item.partition("=")
+        if not sep or not name.strip() or not count.strip().isdigit() or int(count) < 1:
+            raise BenchError(f"dcdganc class_counts entry {item!r} is not CLASS=N with N >= 1", "pass e.g. class_counts=hole=418+scratch=913")
+        counts[name.strip()] = int(count)
+    return counts
+
+
+def interleaved(counts: Mapping[str, int], n: int) -> list[str]:
+    """The class of each of ``n`` pairs: ``counts`` scaled to ``n`` (largest remainders), each class's pairs spread
+    evenly over the set so that any stretch of it holds the classes in their shares."""
+    total = sum(counts.values())
+    exact = {name: n * count / total for name, count in counts.items()}
+    scaled = {name: int(value) for name, value in exact.items()}
+    for name in sorted(exact, key=lambda k: scaled[k] - exact[k])[: n - sum(scaled.values())]:
+        scaled[name] += 1
+    slots = sorted(((j + 0.5) / k, order, name) for order, (name, k) in enumerate(scaled.items()) for j in range(k))
+    return [name for _, _, name in slots]
 
 
 def _parse_position(position) -> tuple[int, int] | None:
