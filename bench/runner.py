@@ -17,7 +17,7 @@ from bench.core.errors import BenchError
 from bench.core.pairset import PairSet
 from bench.core.params import Task
 from bench.core.specs import GeneratorSpec, TaskRef
-from bench.data.relabel import class_ids, merge_defects, parse_class_map, relabel
+from bench.data.relabel import by_class, class_ids, merge_defects, parse_class_map, relabel, untested, within
 from bench.data.tasks import TaskData, Tasks
 from bench.metrics.benign import DEFAULT_RULES, load_rules
 from bench.metrics.evaluate import evaluate_predictions
@@ -146,15 +146,17 @@ def resolve(spec: RunSpec, data_root: str | Path | None = None, tasks: Tasks | N
     data = tasks.load(TaskRef(spec.dataset, spec.category, spec.split), data_root)
     load_rules(DEFAULT_RULES).check(data.pool.classes, spec.category, spec.dataset)  # a rule that cannot fire fails now
     sources = load_sources(spec.generator, tasks, spec.dataset, data_root) if spec.synthetic else {}
-    transfer = None
+    transfer, scope = None, ""
     if spec.source:
         ref = Task(SOURCE_SPLIT).parse(spec.source)
         transfer = tasks.load(ref, data_root if ref.dataset == spec.dataset else None)
-        class_ids(transfer.pool.classes, data.pool.classes, parse_class_map(spec.class_map), f"transfer {ref} -> {spec.category}")
+        moved = class_ids(transfer.pool.classes, data.pool.classes, parse_class_map(spec.class_map), f"transfer {ref} -> {spec.category}")
+        left_out = untested(moved, data.pool.classes)  # a narrower test than every target defect: a run of its own
+        scope = f"+{transfer.manifest_hash}" + (f"+untested:{','.join(left_out)}" if left_out else "")
     if spec.synthetic and GENERATORS.get(spec.generator.name).kind == "import":
         learn_from = data.train if transfer is None else transfer.train
         check_import(spec, data, tasks, data_root, synthetic_count(spec, len(data.train), len(learn_from)))
-    run_id = versioned_run_id(spec, data.manifest_hash if transfer is None else f"{data.manifest_hash}+{transfer.manifest_hash}")
+    run_id = versioned_run_id(spec, data.manifest_hash + scope)
     return ResolvedRun(spec, segmenter, schedule, data, tuple(sources.items()), run_id, transfer)
 
 
@@ -241,6 +243,12 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
 
     train, normals, test = data.train, data.normals, data.test
     learn_from = run.generator_train  # ratios count pairs of the set the generator learns from
+    types: dict[str, tuple[str, ...]] = {}
+    left_out: tuple[str, ...] = ()
+    if run.transfer is not None:  # learned from the source types it moves, tested and scored on the target types they become
+        moved = class_ids(run.transfer.pool.classes, pool.classes, parse_class_map(spec.class_map), "transfer")
+        learn_from, test, left_out = within(learn_from, moved), within(test, moved.values()), untested(moved, pool.classes)
+        types = by_class(test, {k: pool.classes[k] for k in sorted(set(moved.values()) - {0})})
     # binary labels: the generator still learns every defect type; the segmenter sees one
     train, test = labelled(train, spec.labels), labelled(test, spec.labels)
     classes_of_run = test.classes
@@ -274,7 +282,7 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
 
     rules = load_rules(DEFAULT_RULES) if spec.labels == "classes" else None  # benign rules name defect classes
     evaluation = evaluate_predictions(test, result.predictions, classes_of_run, spec.category, rules,
-                                      dataset=spec.dataset)
+                                      dataset=spec.dataset, types=types)
     classes = {str(k): v for k, v in classes_of_run.items()}
     config = portable_config(result.config)
     return RunRecord(
@@ -307,7 +315,8 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
             "n_train_real": sum(len(t) for t in real),
             "n_synthetic": n_synthetic,
             **({} if run.transfer is None else {"transfer_manifest_hash": run.transfer.manifest_hash,
-                                                 "n_source_train": len(learn_from)}),
+                                                 "n_source_train": len(learn_from),
+                                                 **({"untested_types": list(left_out)} if left_out else {})}),
             **({"import_training": training_facts(spec)} if n_synthetic and GENERATORS.get(spec.generator.name).kind == "import" else {}),
             "n_normal_added": len(added_normals),
             "n_test": len(test),

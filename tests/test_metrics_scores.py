@@ -131,3 +131,19 @@ def test_pixel_and_image_levels_on_masks_match_scikit_learn():
     assert {k: ours[f"image_{k}"] for k in ("AUROC", "AP", "F1max", "F1")} == ours["image_by_score"]["max"]
     pooled = detection_metrics(gt, prob, MetricSettings(image_score="max-avgpool21"))
     assert pooled["image_AUROC"] == ours["image_by_score"]["max-avgpool21"]["AUROC"]
+
+
+def test_each_type_is_scored_on_its_own_pictures_as_scikit_learn_would():
+    """A transfer's per-type block (DCDGANc Table 8): the pixel metrics over the pictures of one type alone."""
+    from bench.metrics.evaluate import metrics_by_type
+
+    gt, prob = _maps()  # pictures 0 and 2 hold class 1, picture 3 class 2
+    ids = [f"p{i}" for i in range(len(gt))]
+    blocks = metrics_by_type(ids, gt, prob, {"crack": ("p0", "p2"), "rough": ("p3",), "oil": ()}, MetricSettings(f1_threshold=0.6))
+    assert set(blocks) == {"crack", "rough"} and (blocks["crack"]["n_images"], blocks["rough"]["n_images"]) == (2, 1)
+    for name, rows in (("crack", [0, 2]), ("rough", [3])):
+        labels, scores = gt[rows].ravel() > 0, prob[rows].ravel().astype(np.float64)
+        assert blocks[name]["pixel_AUROC"] == pytest.approx(roc_auc_score(labels, scores), abs=1e-6)
+        assert blocks[name]["pixel_AP"] == pytest.approx(average_precision_score(labels, scores), abs=1e-6)
+        assert blocks[name]["pixel_F1max"] == pytest.approx(_sk_f1max(labels, scores), abs=1e-6)
+        assert blocks[name]["pixel_F1"] == pytest.approx(f1_score(labels, scores >= 0.6), abs=1e-12)

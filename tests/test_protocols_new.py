@@ -89,3 +89,30 @@ def test_efficiency_times_segmenters_and_generators_on_the_named_device(tmp_path
     assert list(generators.frame["generator"]) == ["copy-paste", "perlin"] and "device: " in generators.caption
     assert "inf. time (ms), batch 1" in segmenters.frame.columns
     assert main(args) == 0 and "0 done, 3 skipped" in capsys.readouterr().out
+
+
+def test_dcdganc_transfer_moves_the_mapped_types_and_scores_each_on_its_own_crops(capsys, isolated_dirs):
+    """DCDGANc section 3.6 on toy data: wood crack -> fabric thread and hole -> hole, stain left out on both sides;
+    a fixed count of grey transferred pairs (Table 7) on crops, binary labels, each transferred type scored alone."""
+    args = ["protocol", "dcdganc-transfer", "--dataset", "toy", "--categories", "fabric", "--sources", "toy/wood",
+            "--class-map", "crack=thread,stain=-", "--split", "zero-shot+crop:32", "--segmenters", "segformer",
+            "--generators", "dcdganc(profile=smoke,grayscale=true,class_counts=crack=4+hole=2)", "--fill-to", "6",
+            "--seeds", "0", "--schedule", "smoke", "--device", "cpu"]
+    assert main(args) == 0
+    (record,) = list(RecordStore(isolated_dirs / "results" / "runs"))
+    spec, data, metrics = record["spec"], record["data"], record["metrics"]
+    assert (spec["labels"], spec["fill_to"], spec["ratio"], spec["split"]) == ("binary", 6, 0.0, "zero-shot+crop:32")
+    assert data["n_synthetic"] == 6 and data["n_train_real"] == 0 and data["untested_types"] == ["stain"]
+    assert data["n_source_train"] == 10, "the wood pictures of the two moved types (ds-5shot: 5 each), not stain's"
+    assert set(metrics["by_type"]) == {"hole", "thread"}
+    assert sum(block["n_images"] for block in metrics["by_type"].values()) == data["n_test"], "only hole and thread crops test"
+    assert record["generator"]["resolved"]["raw_mask"]["grayscale"] is True
+
+    assert main(["report", "--all"]) == 0
+    report = (isolated_dirs / "results" / "report" / "report.md").read_text()
+    transfer = report.split("**Defect transfer**")[1].split("\n\n**")[0]
+    assert "each type is also scored on its own pictures" in transfer and "Raw / Augment / Enlarge" not in report
+    tested = [line.split("|")[1].strip() for line in transfer.splitlines() if line.startswith("| ") and "tested on" not in line]
+    by_type = record["metrics"]["by_type"]
+    assert tested == ["every transferred type", f"hole ({by_type['hole']['n_images']} images)",
+                      f"thread ({by_type['thread']['n_images']} images)"]

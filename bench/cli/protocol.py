@@ -144,12 +144,14 @@ def _run_other(protocol, grid, force: bool, dry_run: bool, say) -> list[dict]:
 @options.multi("--seeds", help="Seeds [default: 0,1,2,3,4]; at least 3 for a verdict.")
 @options.multi("--ratios", help="synthetic-ratio/benign: ratios [default: 0,0.2,0.5,1,2,3; benign 0,1].")
 @options.multi("--normal-ratios", help="normal-data: defect-free images per real pair [default: 0,0.2,1,2,3].")
-@click.option("--fill-to", type=click.IntRange(min=0), help="upsample: training-set size to fill to [default: 150].")
+@click.option("--fill-to", type=click.IntRange(min=0),
+              help="upsample: training-set size to fill to [default: 150]; dcdganc-transfer: transferred pairs [default: 1331].")
 @click.option("--n-generated", type=click.IntRange(min=1), help="quality: images generated per point [default: 50].")
 @click.option("--ic-lpips", help="quality: IC-LPIPS variant: bench, dfmgan, seas, anomalydiffusion [default: bench].")
 @click.option("--lpips-region", type=click.Choice(["image", "defect"]), help="quality: LPIPS on whole images or the defect region.")
-@options.multi("--sources", help="transfer: source tasks DATASET/CATEGORY[/SPLIT] whose defects move onto each category.")
-@click.option("--class-map", help="transfer: SOURCE=TARGET class names where they differ (hole=crack,scratch=rough).")
+@options.multi("--sources", help="transfer, dcdganc-transfer: source tasks DATASET/CATEGORY[/SPLIT] whose defects move onto each category.")
+@click.option("--class-map", help="transfer, dcdganc-transfer: SOURCE=TARGET class names where they differ, SOURCE=- for a "
+                                  "source class left out (hole=crack,scratch=rough,color=-).")
 @click.option("--generator-seed", type=click.IntRange(min=0),
               help="Fit every generator once per task with this seed; the run seeds then vary sampling and the segmenter.")
 @click.option("--synthetic-only/--with-real", default=None,

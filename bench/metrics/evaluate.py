@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -16,6 +16,8 @@ from bench.metrics.scores import ap_from_counts, auroc_from_counts, detection_sc
 from bench.metrics.segmentation import BINARY_CLASSES, binary_confusion, confusion_matrix, segmentation_summary
 
 IGNORE_INDEX = 255
+BY_TYPE = ("the pixel metrics again on the test pictures of each type alone (those holding a pixel of it; no "
+           "defect-free picture), with their count: a transfer's target types, each scored as DCDGANc Table 8 does")
 
 
 @dataclass(frozen=True)
@@ -59,9 +61,9 @@ def metric_variants(settings: MetricSettings = MetricSettings()) -> dict:
     }
 
 
-def detection_metrics(gt_masks: np.ndarray, defect_prob: np.ndarray, settings: MetricSettings = MetricSettings()) -> dict:
-    """``pixel_*`` (one sort for AUROC, AP, F1max and AUPRO; F1 at the threshold), ``image_*`` under the chosen
-    image score, and ``image_by_score`` under every one, for N x H x W masks and defect probabilities."""
+def pixel_metrics(gt_masks: np.ndarray, defect_prob: np.ndarray, settings: MetricSettings = MetricSettings()) -> dict:
+    """``pixel_*``: one sort for AUROC, AP, F1max and AUPRO, F1 at the threshold, for N x H x W masks and defect
+    probabilities."""
     gt, prob = np.asarray(gt_masks), np.asarray(defect_prob)
     curves = pixel_curves(gt, prob, IGNORE_INDEX)
     keep = gt != IGNORE_INDEX
@@ -72,11 +74,31 @@ def detection_metrics(gt_masks: np.ndarray, defect_prob: np.ndarray, settings: M
         "F1": f1_at_threshold(gt[keep] > 0, prob[keep], settings.f1_threshold),
         "AUPRO": curves.aupro(settings.aupro_fpr_limit),
     }
+    return {f"pixel_{k}": v for k, v in pixel.items()}
+
+
+def detection_metrics(gt_masks: np.ndarray, defect_prob: np.ndarray, settings: MetricSettings = MetricSettings()) -> dict:
+    """``pixel_*`` (``pixel_metrics``), ``image_*`` under the chosen image score, and ``image_by_score`` under every
+    one, for N x H x W masks and defect probabilities."""
+    gt, prob = np.asarray(gt_masks), np.asarray(defect_prob)
     labels = image_labels(gt, IGNORE_INDEX)
     by_score = {name: detection_scores(labels, image_scores(prob, name), settings.f1_threshold) for name in IMAGE_SCORES.names()}
-    return {**{f"pixel_{k}": v for k, v in pixel.items()},
+    return {**pixel_metrics(gt, prob, settings),
             **{f"image_{k}": v for k, v in by_score[settings.image_score].items()},
             "image_by_score": by_score}
+
+
+def metrics_by_type(ids, gt_masks: np.ndarray, defect_prob: np.ndarray, types: Mapping[str, Sequence[str]],
+                    settings: MetricSettings = MetricSettings()) -> dict:
+    """Per type, the ``pixel_*`` metrics on the test pictures of that type alone and their count (DCDGANc Table 8
+    scores each transferred type on its own crops): type -> {pixel_*, n_images}; a type without pictures is left out."""
+    index = {pair_id: i for i, pair_id in enumerate(ids)}
+    out = {}
+    for name, chosen in types.items():
+        rows = [index[pair_id] for pair_id in chosen]
+        if rows:
+            out[name] = {**pixel_metrics(gt_masks[rows], defect_prob[rows], settings), "n_images": len(rows)}
+    return out
 
 
 def segmentation_metrics(cm: np.ndarray, classes: Mapping[int, str]) -> dict:
@@ -93,20 +115,22 @@ def accumulate_confusion(gts, labels, num_classes: int) -> np.ndarray:
 
 def evaluate_predictions(
     test: PairSet, predictions, classes: Mapping[int, str], product: str = "", rules: BenignRules | None = None,
-    settings: MetricSettings = MetricSettings(), dataset: str | None = None,
+    settings: MetricSettings = MetricSettings(), dataset: str | None = None, types: Mapping[str, Sequence[str]] | None = None,
 ) -> dict:
-    """``metrics`` (headline, per class, binary, pixel/image detection), ``metric_variants``,
-    ``confusion_matrix``, per-image ``class_areas`` (so benign rules can be re-applied from the record)
-    and, with rules, ``benign``."""
+    """``metrics`` (headline, per class, binary, pixel/image detection and, given ``types`` (name -> test ids),
+    ``by_type``), ``metric_variants``, ``confusion_matrix``, per-image ``class_areas`` (so benign rules can be
+    re-applied from the record) and, with rules, ``benign``."""
     settings = settings.validated()
     num_classes = max(classes) + 1
     gts = np.stack([test.mask(pair_id) for pair_id in predictions.ids])
     cm = accumulate_confusion(gts, predictions.labels, num_classes)
     gt_areas = [class_areas(g, num_classes).tolist() for g in gts]
     pred_areas = [class_areas(p, num_classes).tolist() for p in predictions.labels]
+    by_type = metrics_by_type(predictions.ids, gts, np.asarray(predictions.defect_prob), types, settings) if types else {}
     out = {
-        "metrics": {**segmentation_metrics(cm, classes), **detection_metrics(gts, predictions.defect_prob, settings)},
-        "metric_variants": metric_variants(settings),
+        "metrics": {**segmentation_metrics(cm, classes), **detection_metrics(gts, predictions.defect_prob, settings),
+                    **({"by_type": by_type} if by_type else {})},
+        "metric_variants": {**metric_variants(settings), **({"by_type": BY_TYPE} if by_type else {})},
         "confusion_matrix": cm.tolist(),
         "class_areas": {"ids": list(predictions.ids), "gt": gt_areas, "pred": pred_areas},
     }

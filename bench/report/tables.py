@@ -369,28 +369,53 @@ def synthetic_only_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_fr
                  caption(what, used, points["n"], _family_text(points, alpha)), out, runs_of(used))
 
 
-TRANSFER_METRICS = ("pixel_AUROC", "pixel_F1max", "mIoU_defect")  # DCDGANc Table 8 reports AUC / F1
+# DCDGANc Table 8 reports AUC / F1: F1 at the segmenter's own decision, F1-max beside it, as in the crop table
+TRANSFER_METRICS = ("pixel_AUROC", "pixel_F1", "pixel_F1max", "mIoU_defect")
+BY_TYPE = "by_type"  # the record's block of metrics per transferred target type (bench.metrics.evaluate.metrics_by_type)
+
+
+def transferred_types(runs: pd.DataFrame) -> list[str]:
+    """The target types the runs scored on their own (``by_type.<type>.*`` columns with a value)."""
+    found = {c.split(".")[1] for c in runs.columns if c.startswith(f"{BY_TYPE}.") and c.endswith(".pixel_AUROC")}
+    return sorted(t for t in found if runs[f"{BY_TYPE}.{t}.pixel_AUROC"].notna().any())
 
 
 def transfer_table(frame: pd.DataFrame) -> Table:
     """DCDGANc Table 8 form: per source -> target, generator and segmenter, trained on transferred pairs
-    alone or with target normals, the AUC and F1 on every real target defect image (mean ± std over seeds)."""
+    alone or with target normals, the AUC and F1 on the real target pictures of every transferred type together
+    and, below, of each type alone (mean ± std over seeds)."""
     runs = frame[frame["source"] != ""]
     metrics = [m for m in TRANSFER_METRICS if m in runs.columns and runs[m].notna().any()]
-    board = leaderboard(runs, metrics)
+    types = transferred_types(runs)
+    per_type = {t: [m for m in (*metrics, "n_images") if f"{BY_TYPE}.{t}.{m}" in runs.columns] for t in types}
+    board = leaderboard(runs, metrics + [f"{BY_TYPE}.{t}.{m}" for t, ms in per_type.items() for m in ms])
     extras = needed_columns(runs, ["source", "category", "generator", "segmenter", "normal_ratio"],
                             [c for c in GROUP if c not in ("synthetic_only", "data")])
-    out = pd.DataFrame({
-        "source -> target": [f"{a} -> {b}" for a, b in zip(board["source"], board["category"])],
-        "generator": list(board["generator"]), "segmenter": list(board["segmenter"]),
-        **{c: [v if v == v else "" for v in board[c]] for c in extras},
-        "trained on": ["transferred only" if not p else f"transferred + {number(p)}x target normals" for p in board["normal_ratio"]],
-        **{f"{metric_label(m)} (%)": [mean_std(a, b) for a, b in zip(board[f"{m}_mean"], board[f"{m}_std"])] for m in metrics},
-        "seeds": list(board["seeds"]),
-    })
+    rows = []
+    for _, row in board.iterrows():
+        base = {
+            "source -> target": f"{row['source']} -> {row['category']}", "generator": row["generator"], "segmenter": row["segmenter"],
+            **{c: row[c] if row[c] == row[c] else "" for c in extras},
+            "trained on": "transferred only" if not row["normal_ratio"] else f"transferred + {number(row['normal_ratio'])}x target normals",
+        }
+        scored = [("every transferred type" if types else None, "")] + [
+            (f"{t} ({int(row[f'{BY_TYPE}.{t}.n_images_mean'])} images)", f"{BY_TYPE}.{t}.") for t in types
+            if row.get(f"{BY_TYPE}.{t}.pixel_AUROC_mean") == row.get(f"{BY_TYPE}.{t}.pixel_AUROC_mean")]
+        for tested, prefix in scored:
+            rows.append({
+                **base, **({"tested on": tested} if types else {}),
+                **{f"{metric_label(m)} (%)": mean_std(row[f"{prefix}{m}_mean"], row[f"{prefix}{m}_std"]) if f"{prefix}{m}_mean" in row
+                   else "" for m in metrics},
+                "seeds": row["seeds"],
+            })
+    columns = ["source -> target", "generator", "segmenter", *extras, "trained on", *(["tested on"] if types else []),
+               *[f"{metric_label(m)} (%)" for m in metrics], "seeds"]
+    out = pd.DataFrame(rows, columns=columns)
     what = ("**Defect transfer** (DCDGANc Table 8 form) — a generator learns a source product's defects and puts them "
-            "on the target's normals; the segmenter never sees a real target defect and is tested on all of them; "
-            "mean ± sample std over seeds, percent.")
+            "on the target's normals; the segmenter never sees a real target defect and is tested on the target pictures of "
+            "the types the transfer moves (types nothing moves onto are left out)"
+            + ("; each type is also scored on its own pictures, as Table 8 does" if types else "")
+            + "; mean ± sample std over seeds, percent.")
     return Table("transfer", "Defect transfer (zero-shot)", caption(what, runs, board["seeds"]), out, runs_of(runs))
 
 
@@ -400,7 +425,7 @@ LOCALIZATION_METRICS = ("image_AUROC", "image_AP", "image_F1max", "pixel_AUROC",
 def localization_table(frame: pd.DataFrame) -> Table:
     """AnomalyDiffusion Table 2 form: per category, segmenter and training data, image- and pixel-level AUROC,
     AP and F1-max and AUPRO of binary defect localization (mean ± std over seeds)."""
-    runs = frame[(frame["labels"] == "binary") & ~cropped(frame)]
+    runs = frame[own_binary(frame) & ~cropped(frame)]
     metrics = [m for m in LOCALIZATION_METRICS if m in runs.columns and runs[m].notna().any()]
     board = leaderboard(runs, metrics)
     extras = needed_columns(runs, ["category", "segmenter", "generator", "ratio"], [c for c in GROUP if c != "data"])
@@ -416,6 +441,11 @@ def localization_table(frame: pd.DataFrame) -> Table:
             f"defect probability scored per pixel and per image (image score: {scores}); AUPRO as in MVTec AD; "
             "mean ± sample std over seeds, percent.")
     return Table("localization", "Defect localization (binary)", caption(what, runs, board["seeds"]), out, runs_of(runs))
+
+
+def own_binary(frame: pd.DataFrame) -> pd.Series:
+    """Binary-label runs of the localization and crop tables: not transfers, which the transfer table shows."""
+    return (frame["labels"] == "binary") & (frame["source"] == "")
 
 
 def cropped(frame: pd.DataFrame) -> pd.Series:
@@ -448,7 +478,7 @@ def raw_augment_enlarge_table(frame: pd.DataFrame, alpha: float = stats.ALPHA) -
     """DCDGANc Table 4/6 form: per category and segmenter, Raw (real crops only), Augment and Enlarge (and any
     other generator), pixel AUC and F1 (mean ± std over seeds), each synthetic arm against Raw and against
     Augment at the same ratio, paired by seed, Holm-corrected across the table."""
-    runs = frame[(frame["labels"] == "binary") & cropped(frame)]
+    runs = frame[own_binary(frame) & cropped(frame)]
     metrics = [m for m in CROP_METRICS if runs[m].notna().any()]
     board = leaderboard(runs, metrics)
     baseline = is_baseline(board)
@@ -703,7 +733,7 @@ def build_tables(frame: pd.DataFrame, rules_name: str, quality_records: Iterable
         tables.append(synthetic_only_table(frame, delta_frame, mean_frame, metric, alpha))
     if (frame["source"] != "").any():
         tables.append(transfer_table(frame))
-    binary, crops = frame["labels"] == "binary", cropped(frame)
+    binary, crops = own_binary(frame), cropped(frame)
     if (binary & ~crops).any():
         tables.append(localization_table(frame))
     if (binary & crops).any():
