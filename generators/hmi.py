@@ -239,6 +239,12 @@ class HybridMaskInterpolation(Generator):
         self._masks: HMIMaskSource | None = None
         self._bases: list[Pair] = []
 
+    def deviations(self, train: PairSet) -> tuple[str, ...]:
+        """Where it departs from DefectSynth's HMI, the same for every task (a label that differed by category would
+        part its categories' rows): image space for every class, colours instead of a model's painting."""
+        return (f"image-space interpolation only (DefectSynth: its latent branch for classes of mean area {TAU} or more)",
+                "shapes filled with the sources' nearest defect colours (DefectSynth: painted by its diffusion model)")
+
     def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
         self._masks = HMIMaskSource(train, self.gap)
         if not self._masks.by_class:

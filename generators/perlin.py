@@ -85,6 +85,11 @@ class Perlin(Generator):
     def fingerprint(self) -> str:
         return files_fingerprint(self.texture_dir) if self.texture_dir is not None else ""
 
+    def deviations(self, train: PairSet) -> tuple[str, ...]:
+        """Where the foreign texture departs from DRAEM's: its source, and how it is varied."""
+        source = () if self.texture_dir is not None else ("foreign texture from the task's own pictures (DRAEM: DTD)",)
+        return (*source, "texture turned by 90-degree steps, channels permuted and shifted (DRAEM: 3 random imgaug augmentations)")
+
     def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
         self._class_id = resolve_class(train.classes, self.defect_class, self.name)
         self._bases = backgrounds(train, normals)

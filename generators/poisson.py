@@ -49,6 +49,10 @@ class PoissonBlend(Generator):
         self._bases: list[Pair] = []
         self._masks: HMIMaskSource | None = None
 
+    def deviations(self, train: PairSet) -> tuple[str, ...]:
+        """DCDGANc's blending band is 5 pixels; any other is a departure from it."""
+        return (f"blending band {self.band} px (DCDGANc: {BAND_PX})",) if self.band != BAND_PX else ()
+
     def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
         self._defects = defect_pairs(train, self.name)
         self._bases = backgrounds(train, normals)

@@ -232,12 +232,12 @@ def test_default_profiles_name_every_departure_from_their_reading(tmp_path):
     assert build(GeneratorSpec.of("defectgen", profile="paper")).deviations(paper_data) == ()
     assert build(GeneratorSpec.of("ddpm", profile="paper")).deviations(paper_data) == ()
     assert build(GeneratorSpec("defectgen")).deviations(toy_data) == (
-        "small denoiser on 5 pictures per type (release: 50)", "resized 256 px <-> 64x64")
+        "small denoiser on at most 5 pictures per type (release: 50)", "resized 256 px <-> 64x64")
 
     toy = ("toy profile: 64 px, its own denoisers, 400 iterations at batch 8, lr 0.002 "
            "(release: 256 px, 150,001 at batch 2, lr 0.0001)")
     assert build(GeneratorSpec.of("defectgen", profile="toy", sampler="fast", steps=50)).deviations(toy_data) == (
-        toy, "fast sampler (DDIM at stride 20: 30 large + 20 small steps)", "small denoiser on 5 pictures per type (release: 50)")
+        toy, "fast sampler (DDIM at stride 20: 30 large + 20 small steps)", "small denoiser on at most 5 pictures per type (release: 50)")
     assert build(GeneratorSpec.of("ddpm", profile="toy", sampler="fast", steps=50)).deviations(toy_data) == (
         toy, "fast sampler (DDIM at stride 20: 50 large steps)")
 
@@ -248,7 +248,7 @@ def test_deviations_name_the_chain_the_batch_the_objective_and_the_resize(task):
                                         parameterization="eps", receptive_field="medium")).deviations(train)
     assert deviations == ("training batch 4 (release: 2)", "u = 50 (release: 400)", "receptive field medium (release: small)",
                           "fast sampler (DDIM at stride 40: 24 large + 2 small steps)", "eps-prediction (release: x0)",
-                          "small denoiser on 5 pictures per type (release: 50)", "resized 256 px <-> 64x64")
+                          "small denoiser on at most 5 pictures per type (release: 50)", "resized 256 px <-> 64x64")
     # the paper: its hand-over readings (Table 12's numbers, its caption) are the paper's, the release's restart is not;
     # Table 12's large field has 6 DownSampleBlocks, deeper than the paper's own large model
     caption = build(GeneratorSpec.of("defectgen", profile="paper", mode="caption")).deviations(train)

@@ -157,5 +157,5 @@ def test_a_learned_generator_records_its_fitting_and_the_report_flags_a_refit(ta
     records[2] = {**records[2], "generator": {**records[2]["generator"], "fitted_state": "0123456789abcdef"}}  # refitted elsewhere
     table = run_table(records_frame(RunRecord.from_dict(r) for r in records))
     assert "fitted once but its seeds come from 2 fittings" in table.frame.to_string()
-    assert "1 setting(s) labelled fitted once hold seeds from different fittings (dcdganc(profile=smoke)@2 [fitted once, seed 0])" \
-        in table.caption
+    assert ("1 setting(s) labelled fitted once hold seeds from different fittings (dcdganc(profile=smoke)@2 [fitted once, seed 0; "
+            "raw mask by threshold (paper: watershed); smoke profile: ") in table.caption

@@ -153,3 +153,28 @@ def test_perlin_fills_regions_with_textures_from_a_folder(task, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(BenchError, match="holds no images"):
         fitted("perlin", train, normals, texture_dir=str(tmp_path / "empty"))
+
+
+DEPARTURES = {  # each baseline's departures from the recipe it cites, at its defaults; none where it follows it
+    "augment": (),  # DCDGANc names brightness, rotation and noise, no amounts
+    "copy-paste": (),
+    "cutpaste": (),
+    "perlin": ("foreign texture from the task's own pictures (DRAEM: DTD)",
+               "texture turned by 90-degree steps, channels permuted and shifted (DRAEM: 3 random imgaug augmentations)"),
+    "poisson": (),
+    "poisson-hmi": (),
+    "hmi": ("image-space interpolation only (DefectSynth: its latent branch for classes of mean area 0.053 or more)",
+            "shapes filled with the sources' nearest defect colours (DefectSynth: painted by its diffusion model)"),
+}
+
+
+@pytest.mark.parametrize("name", BASELINES)
+def test_defaults_name_their_departures_from_the_cited_recipe(task, name, tmp_path):
+    _, train, _ = task
+    backend, extra = VARIANTS.get(name, (name, {}))
+    assert build(GeneratorSpec.of(backend, **extra)).deviations(train) == DEPARTURES[name]
+    if name == "perlin":
+        (tmp_path / "textures").mkdir()
+        assert build(GeneratorSpec.of("perlin", texture_dir=str(tmp_path / "textures"))).deviations(train) == DEPARTURES["perlin"][1:]
+    if name == "poisson":
+        assert build(GeneratorSpec.of("poisson", band=3)).deviations(train) == ("blending band 3 px (DCDGANc: 5)",)

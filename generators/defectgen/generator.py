@@ -138,12 +138,9 @@ class DiffusionGenerator(Generator):
                        + " steps)")
         if r.objective is not None and self.parameterization != r.objective:
             out.append(f"{self.parameterization}-prediction ({source}: {r.objective})")
-        per_group = Counter(pair.group for pair in pairs)
-        for role, wanted in self.per_type().items():
-            short = sorted({n for n in per_group.values() if wanted is not None and n < wanted})
-            if short:
-                have = f"{short[0]}" if len(short) == 1 else f"{short[0]}-{short[-1]}"
-                out.append(f"{role} denoiser on {have} pictures per type ({source}: {wanted})")
+        most = max(Counter(pair.group for pair in pairs).values())  # the split's largest type: the same in most categories
+        out += [f"{role} denoiser on at most {most} pictures per type ({source}: {wanted})"
+                for role, wanted in self.per_type().items() if wanted is not None and most < wanted]
         size = _common_size(pairs)
         side = self.profile.resolution
         if size != (side, side):
