@@ -1,8 +1,10 @@
 """Defect transfer (DCDGANc section 3.6 and Table 8, DefectDiffu's zero-shot generation): a generator learns
 the defects of a source product and puts them on the target product's normals; the segmenter trains on
 those pairs alone (normal ratio 0) or with target normals added (p x |source train|), and is tested on
-every real defect image of the target (split ``zero-shot``). Source classes take the target's class of
-the same name or the one ``class_map`` names (``hole=crack,scratch=rough`` for wood -> tile)."""
+every real defect image of the target types the transfer moves onto (split ``zero-shot``), each type also
+scored alone. Source classes take the target's class of the same name or the one ``class_map`` names
+(``hole=crack,scratch=rough`` for wood -> tile), or are left out (``color=-``); ``dcdganc-transfer`` is this
+grid at DCDGANc's values."""
 
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ def transfer_specs(grid: Grid) -> list[RunSpec]:
 PROTOCOLS.register(
     Protocol(
         "transfer",
-        "defects of a source product on the target's normals; trained on them alone or with target normals, tested on all target defects",
+        "defects of a source product on the target's normals; trained on them alone or with target normals, tested on the target types they become",
         transfer_specs,
         defaults={"split": "zero-shot", "ratios": (1.0,), "normal_ratios": (0.0, 1.0)},
     )
