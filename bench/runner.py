@@ -121,7 +121,7 @@ class ResolvedRun:
         synthesizes = spec.ratio > 0 or bool(spec.fill_to)
         if spec.generator_seed is None or not synthesizes or not GENERATORS.get(spec.generator.name).needs_training:
             return None
-        return (spec.generator, spec.dataset, spec.category, spec.split, spec.source, spec.schedule, spec.generator_seed)
+        return (spec.generator, spec.dataset, spec.category, spec.split, spec.image_size, spec.source, spec.schedule, spec.generator_seed)
 
     @property
     def generator_train(self) -> PairSet:
@@ -129,12 +129,19 @@ class ResolvedRun:
         return self.data.train if self.transfer is None else self.transfer.train
 
 
-def load_sources(generator: GeneratorSpec, tasks: Tasks, dataset: str, data_root: str | Path | None) -> dict[TaskRef, PairSet]:
-    """The training pairs of the tasks a generator learns from; a source of the run's own dataset is read
-    from the run's data root, any other from bench's cache or its embedded data."""
+def load_sources(generator: GeneratorSpec, tasks: Tasks, dataset: str, data_root: str | Path | None,
+                 image_size: str = "") -> dict[TaskRef, PairSet]:
+    """The training pairs of the tasks a generator learns from, at the run's picture size; a source of the
+    run's own dataset is read from the run's data root, any other from bench's cache or its embedded data."""
     return {
-        task: tasks.load(task, data_root if task.dataset == dataset else None).train for task in source_tasks(generator)
+        task: tasks.load(sized(task, image_size), data_root if task.dataset == dataset else None).train
+        for task in source_tasks(generator)
     }
+
+
+def sized(task: TaskRef, image_size: str) -> TaskRef:
+    """Another task the run reads (a generator's source, a transfer source) at the run's picture size."""
+    return task if task.image_size or not image_size else replace(task, image_size=image_size)
 
 
 def resolve(spec: RunSpec, data_root: str | Path | None = None, tasks: Tasks | None = None) -> ResolvedRun:
@@ -143,12 +150,12 @@ def resolve(spec: RunSpec, data_root: str | Path | None = None, tasks: Tasks | N
     tasks = tasks or Tasks()
     spec = effective_spec(spec)
     segmenter, schedule = check_spec(spec)
-    data = tasks.load(TaskRef(spec.dataset, spec.category, spec.split), data_root)
+    data = tasks.load(spec.task, data_root)
     load_rules(DEFAULT_RULES).check(data.pool.classes, spec.category, spec.dataset)  # a rule that cannot fire fails now
-    sources = load_sources(spec.generator, tasks, spec.dataset, data_root) if spec.synthetic else {}
+    sources = load_sources(spec.generator, tasks, spec.dataset, data_root, spec.image_size) if spec.synthetic else {}
     transfer, scope = None, ""
     if spec.source:
-        ref = Task(SOURCE_SPLIT).parse(spec.source)
+        ref = sized(Task(SOURCE_SPLIT).parse(spec.source), spec.image_size)
         transfer = tasks.load(ref, data_root if ref.dataset == spec.dataset else None)
         moved = class_ids(transfer.pool.classes, data.pool.classes, parse_class_map(spec.class_map), f"transfer {ref} -> {spec.category}")
         left_out = untested(moved, data.pool.classes)  # a narrower test than every target defect: a run of its own
@@ -173,7 +180,7 @@ def import_training(spec: RunSpec, tasks: Tasks, data_root) -> tuple[list[tuple[
     if trained_on is None:
         return [], facts
     if trained_on.startswith(SPLIT_PREFIX):
-        trained = tasks.load(TaskRef(spec.dataset, spec.category, trained_on.removeprefix(SPLIT_PREFIX)), data_root)
+        trained = tasks.load(replace(spec.task, split=trained_on.removeprefix(SPLIT_PREFIX)), data_root)
         pool = trained.pool
         return [(f"{spec.dataset}/{spec.category}/{i}", pool.image(i)) for i in trained.split.train], facts
     return read_list(Path(trained_on)), facts
@@ -321,6 +328,7 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
             "n_normal_added": len(added_normals),
             "n_test": len(test),
             "n_test_normal": len(split.normal_test),
+            "imported": data.imported,
         },
         metrics=evaluation["metrics"],
         degenerate=degenerate_note(evaluation["confusion_matrix"], classes),

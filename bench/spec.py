@@ -8,7 +8,7 @@ from dataclasses import MISSING, asdict, dataclass, fields, replace
 
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
-from bench.core.specs import BASE_VERSION, GeneratorSpec
+from bench.core.specs import BASE_VERSION, GeneratorSpec, TaskRef, parse_image_size
 
 NO_GENERATOR = GeneratorSpec("none")
 # The schedule a run trains at unless told otherwise: on the toy data the segmenter learns the defects in about
@@ -64,8 +64,12 @@ class RunSpec:
     # variance, not the variance of generator training.
     generator_seed: int | None = None
     labels: str = "classes"  # what the segmenter learns: "classes" (each defect type) or "binary" (defect vs background)
+    # The task's picture size, canonical WxH: every picture and mask is resized to it at import (docs/datasets.md).
+    # Empty: the release's own size, which must then be one size.
+    image_size: str = ""
 
     def __post_init__(self):
+        object.__setattr__(self, "image_size", parse_image_size(self.image_size))  # 256 and 256x256: one run id
         for name in ("ratio", "normal_ratio"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
@@ -87,6 +91,11 @@ class RunSpec:
             raise BenchError("a class map maps a transfer source's classes", "give the source task as well")
         if self.source and len([p for p in self.source.split("/") if p]) not in (2, 3):
             raise BenchError(f"transfer source {self.source!r} is not DATASET/CATEGORY[/SPLIT]", "write e.g. toy/wood")
+
+    @property
+    def task(self) -> TaskRef:
+        """The task's data by name: dataset, category, split and picture size."""
+        return TaskRef(self.dataset, self.category, self.split, self.image_size)
 
     @property
     def synthetic(self) -> bool:

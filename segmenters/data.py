@@ -24,7 +24,8 @@ def stack_pairs(sets: Sequence[PairSet]) -> tuple[np.ndarray, np.ndarray]:
         raise BenchError("no training pairs", "check the split and the generator output")
     shapes = {im.shape for im in images}
     if len(shapes) > 1:
-        raise BenchError(f"training images differ in size ({sorted(shapes)[:3]})", "resize at import so one task has one size")
+        raise BenchError(f"training images differ in size ({sorted(shapes)[:3]})",
+                         "give the task one picture size: --image-size S or WxH (grid key image_size) resizes at import")
     return np.stack(images), np.stack(masks)
 
 

@@ -103,6 +103,29 @@ def test_seg_reports_a_missing_prediction_in_one_line(tmp_path, capsys):
     assert err.startswith("error: no prediction for 'img2'") and "\n" not in err
 
 
+def test_seg_says_a_colour_prediction_must_be_a_class_index_mask(tmp_path, capsys):
+    gts, _ = _gt_and_probs()
+    _write_masks(tmp_path / "gt", gts)
+    _write_masks(tmp_path / "pred", gts[:1] + [np.stack([g * 120] * 3, axis=2) for g in gts[1:]])
+    assert main(["metrics", "seg", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: prediction {tmp_path / 'pred' / 'img1.png'} is a colour image") and "\n" not in err
+    assert "a prediction must be a class-index mask" in err and "Image.fromarray" in err and "bench data import" not in err
+
+
+@pytest.mark.parametrize("side", ["pred", "gt"])
+def test_seg_names_the_file_whose_class_id_is_out_of_range(tmp_path, capsys, side):
+    gts, _ = _gt_and_probs()
+    preds = [g.copy() for g in gts]
+    (preds if side == "pred" else gts)[2][0, 0] = 7
+    _write_masks(tmp_path / "gt", gts)
+    _write_masks(tmp_path / "pred", preds)
+    assert main(["metrics", "seg", "--pred", str(tmp_path / "pred"), "--gt", str(tmp_path / "gt"), "--num-classes", "3"]) == 2
+    err = capsys.readouterr().err.strip()
+    what = "prediction" if side == "pred" else "ground truth"
+    assert err.startswith(f"error: {what} {tmp_path / side / 'img2.png'} has class id [7] outside 0..2") and "\n" not in err
+
+
 def test_benign_per_product_and_overall(tmp_path, capsys):
     rules = tmp_path / "rules.yaml"
     rules.write_text("products:\n  pill:\n    class_1: 0\n    class_2: 5\n  wood:\n    '*': 3\ndefault:\n  '*': 0\n")

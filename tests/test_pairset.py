@@ -90,3 +90,23 @@ def test_open_rejects_foreign_directories(tmp_path):
     (tmp_path / "meta.json").write_text(json.dumps({"format": "other"}))
     with pytest.raises(BenchError, match="expected 'bench.pairset/1'"):
         PairSet.open(tmp_path)
+
+
+def test_a_damaged_cached_file_says_how_to_rebuild_the_cache(tmp_path, isolated_dirs):
+    from bench.data.base import load_pool
+
+    pool = load_pool("toy", "wood")
+    image, mask = pool.image_path(pool.ids[0]), pool.mask_path(pool.ids[1])
+    for path in (image, mask):
+        path.write_bytes(path.read_bytes()[:40])
+    for read, path in ((pool.image, image), (pool.mask, mask)):
+        with pytest.raises(BenchError) as caught:
+            read(path.stem)
+        message = str(caught.value)
+        assert f"truncated {'image' if path == image else 'mask'}: {path}" in message
+        assert f"the cached set {pool.root} is damaged: remove that folder (or the whole cache, `bench cache clean --all`)" in message
+        assert "replace or remove the file" not in message
+    user_set = write_pairset(tmp_path / "mine", [make_pair("a")], CLASSES, {})
+    user_set.image_path("a").write_bytes(b"not a png")
+    with pytest.raises(BenchError, match=f"the pair set {tmp_path / 'mine'} is damaged: write it again"):
+        user_set.image("a")

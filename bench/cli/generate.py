@@ -26,13 +26,14 @@ from generators import GENERATORS, build
 @options.data_root
 @options.category
 @options.split
+@options.image_size
 @options.seed
 @click.option("--schedule", default=None,
               help="Train a learned generator at the profile it declares for this schedule, as `bench run` does "
                    "(short: the CPU toy profile, paper: the published one) [default: the backend's default profile].")
 @click.option("--check", is_flag=True, help="Print the sanity report: empty masks, sizes, class histogram, memorization rate.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary (with the sanity report).")
-def generate(generator, gen_param, import_path, n, out, dataset, data_root, category, split, seed, schedule, check, as_json):
+def generate(generator, gen_param, import_path, n, out, dataset, data_root, category, split, image_size, seed, schedule, check, as_json):
     """Generate N pairs with a generator fitted on a task's training split and write them as a pair set."""
     # deferred: generating and its sanity report load torch and OpenCV, which `bench --help` does without
     from bench.data.tasks import Tasks
@@ -50,9 +51,10 @@ def generate(generator, gen_param, import_path, n, out, dataset, data_root, cate
     out = _writable_out(Path(out))
 
     tasks = Tasks(progress=True)
-    data = tasks.load(TaskRef(dataset, category, split), data_root)
+    task = TaskRef(dataset, category, split, image_size)
+    data = tasks.load(task, data_root)
     train, normals = data.train, data.normals
-    sources = load_sources(spec, tasks, dataset, data_root)
+    sources = load_sources(spec, tasks, dataset, data_root, image_size)
     t0 = time.perf_counter()
     generated, cache_hit = synthesize(spec, train, normals, n, seed, progress=True, sources=sources)
     seconds = time.perf_counter() - t0
@@ -63,7 +65,7 @@ def generate(generator, gen_param, import_path, n, out, dataset, data_root, cate
         "generator": spec.to_dict(),
         "n": len(generated),
         "seed": seed,
-        "task": f"{dataset}/{category}/{split}",
+        "task": str(task),
         "cache_hit": cache_hit,
         "seconds": round(seconds, 4),
         "out": str(target),

@@ -103,13 +103,14 @@ def benign(rules, pred_dir, gt_dir, product, dataset, as_json):
 @options.data_root
 @options.category
 @options.split
+@options.image_size
 @click.option("--segmenter", default="segformer", show_default=True, help="The segmenter that measures alignment.")
 @click.option("--schedule", default=DEFAULT_SCHEDULE, show_default=True, help="Its training schedule.")
 @options.seed
 @options.device
 @click.option("--pretrained/--from-scratch", default=False, show_default=True, help="Start from local ImageNet weights.")
 @options.as_json
-def align(pairs_dir, dataset, data_root, category, split, segmenter, schedule, seed, device, pretrained, as_json):
+def align(pairs_dir, dataset, data_root, category, split, image_size, segmenter, schedule, seed, device, pretrained, as_json):
     """Do the masks mark what the images show? Mask alignment (a segmenter trained on the task's real
     training pairs predicts the pairs; IoU with their masks, beside the same on the real test defects)
     and defect contrast, as part of the pair set's sanity report."""
@@ -123,7 +124,7 @@ def align(pairs_dir, dataset, data_root, category, split, segmenter, schedule, s
     setup = AlignmentSetup(segmenter, SCHEDULES.get(schedule), seed, resolve_device(device).type, pretrained)
     setup.check()
     generated = PairSet.open(Path(pairs_dir))
-    task = load_task(TaskRef(dataset, category, split), data_root, progress=not as_json)
+    task = load_task(TaskRef(dataset, category, split, image_size), data_root, progress=not as_json)
     report = {**sanity_report(generated, task.train, progress=not as_json),
               "alignment": mask_alignment(generated, task.train, setup, task.pool.subset(task.split.test), progress=not as_json)}
     if as_json:

@@ -7,7 +7,7 @@ import math
 import click
 
 from bench.core.errors import BenchError
-from bench.core.specs import GeneratorSpec, param_value, parse_generator, split_top_level
+from bench.core.specs import IMAGE_SIZE_FORM, GeneratorSpec, param_value, parse_generator, parse_image_size, split_top_level
 from bench.spec import MAX_RATIO
 
 
@@ -34,6 +34,18 @@ dataset = click.option("--dataset", default="toy", show_default=True, help="Data
 data_root = click.option("--data-root", default=None, help="Root of the dataset release on disk (not needed for toy).")
 category = click.option("--category", default="wood", show_default=True, help="Product category = one segmentation task.")
 split = click.option("--split", default="ds-5shot", show_default=True, help="Split preset.")
+
+
+def _image_size(ctx, param, value):
+    """A picture size in its canonical WxH form; a malformed one fails before any data is read."""
+    return parse_image_size(value)
+
+
+image_size = click.option(
+    "--image-size", default=None, callback=_image_size, metavar="S|WxH",
+    help=f"Resize every picture (area) and mask (nearest) of the category to this size at import: {IMAGE_SIZE_FORM}. "
+         "Part of the task: its own pool, run id and table rows. Needed when a release's pictures differ in size "
+         "[default: the release's own size].")
 seed = click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Seed of generation and training.")
 device = click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]), help="Where to train.")
 records = click.option("--records", default=None, help="Records folder [default: results/runs].")

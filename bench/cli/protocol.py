@@ -95,6 +95,7 @@ def run_protocol(
     if dry_run:
         rows = [{"generator": str(s.generator), "ratio": s.ratio, "fill_to": s.fill_to, "normal_ratio": s.normal_ratio,
                  "segmenter": s.segmenter, "dataset": s.dataset, "category": s.category, "seed": s.seed,
+                 **({"image_size": s.image_size} if s.image_size else {}),
                  **({"synthetic_only": s.synthetic_only} if s.synthetic_only else {}), **({"source": s.source} if s.source else {}),
                  **({"generator_seed": s.generator_seed} if s.generator_seed is not None else {})}
                 for s in runs]
@@ -160,6 +161,8 @@ def _run_other(protocol, grid, force: bool, dry_run: bool, say) -> list[dict]:
 @click.option("--data-root", help="Root of the dataset release on disk.")
 @click.option("--original-root", help="annotations: the MVTec AD release DS-MVTec re-annotates [default: --data-root].")
 @click.option("--split", help="Split preset [default: ds-5shot].")
+@click.option("--image-size", metavar="S|WxH", help="The tasks' picture size: every picture and mask resized to it at import, "
+              "S (square) or WxH; needed when a release's pictures differ in size [default: the release's own].")
 @click.option("--schedule", help=f"Training schedule [default: {DEFAULT_SCHEDULE}].")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="Where to train [default: auto].")
 @click.option("--pretrained/--from-scratch", default=None, help="Start from local ImageNet weights [default: from scratch].")

@@ -25,6 +25,7 @@ from segmenters import SEGMENTERS
 @options.data_root
 @options.category
 @options.split
+@options.image_size
 @options.seed
 @click.option("--generator-seed", default=None, type=click.IntRange(min=0),
               help="Seed the generator fits with [default: --seed]; fixed, runs of several seeds share one trained generator.")
@@ -37,8 +38,8 @@ from segmenters import SEGMENTERS
 @options.strict
 @options.max_ratio
 @options.as_json
-def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, data_root, category, split, seed, generator_seed, schedule,
-        device, pretrained, force, records, strict, max_ratio, as_json):
+def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, data_root, category, split, image_size, seed, generator_seed,
+        schedule, device, pretrained, force, records, strict, max_ratio, as_json):
     """Train a segmenter on real + synthetic pairs of one category and record its test metrics."""
     from bench.runner import check_spec, execute, resolve_device  # deferred: a run loads torch and the model stack
 
@@ -58,6 +59,7 @@ def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, 
         normal_ratio=normal_ratio,
         fill_to=fill_to,
         generator_seed=generator_seed,
+        image_size=image_size,
     )
     check_spec(spec)
     store = RecordStore(writable_dir(records or results_dir() / "runs", "--records"), strict=strict)
@@ -69,7 +71,7 @@ def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, 
     status = "skipped (record exists; --force to rerun)" if outcome.skipped else "done"
     click.echo(
         f"{status}: {outcome.record['run_id']}  {outcome.spec.generator} ratio={ratio:g} {spec.segmenter} "
-        f"{dataset}/{category} seed={seed}  mIoU={percent(m['mIoU'], sign='%')}  mIoU_defect={percent(m['mIoU_defect'], sign='%')}  -> {outcome.path}"
+        f"{dataset}/{category}{'@' + spec.image_size if spec.image_size else ''} seed={seed}  mIoU={percent(m['mIoU'], sign='%')}  mIoU_defect={percent(m['mIoU_defect'], sign='%')}  -> {outcome.path}"
     )
 
 

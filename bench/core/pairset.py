@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, pixel_hash, sha256_text
 from bench.core.images import read_index_mask, read_rgb, write_png
 from bench.core.jsonfile import dumps
+from bench.core.paths import cache_dir
 from bench.core.progress import progress as progress_bar
 
 FORMAT = "bench.pairset/1"
@@ -37,6 +38,7 @@ class Pair:
     mask: np.ndarray  # H x W uint8 class index
     group: str = ""  # defect type the pair was filed under, NORMAL_GROUP for defect-free images
     origin: str = ""  # the release's own split ("train"/"test") where it has one, else ""
+    mode: str = ""  # the mode the release stored the picture in (PIL's), before bench.core.images.to_rgb; "" when not read from a file
 
 
 class PairSet:
@@ -89,10 +91,19 @@ class PairSet:
         return self.root / "masks" / f"{pair_id}.png"
 
     def image(self, pair_id: str) -> np.ndarray:
-        return read_rgb(self.image_path(pair_id))
+        return read_rgb(self.image_path(pair_id), self.repair_hint())
 
     def mask(self, pair_id: str) -> np.ndarray:
-        return read_index_mask(self.mask_path(pair_id))
+        return read_index_mask(self.mask_path(pair_id), self.repair_hint())
+
+    def repair_hint(self) -> str:
+        """How to rebuild this set when one of its files is damaged: bench writes a cached set again on the
+        next command that needs it; a set written to a folder of the user's is written again by its command."""
+        cache = cache_dir().expanduser().resolve()
+        if self.root.resolve().is_relative_to(cache):
+            return (f"the cached set {self.root} is damaged: remove that folder (or the whole cache, `bench cache clean --all`) "
+                    "and run the command again, which rebuilds it")
+        return f"the pair set {self.root} is damaged: write it again (e.g. `bench data toy --out` or `bench generate --out`)"
 
     def pair(self, pair_id: str) -> Pair:
         return Pair(pair_id, self.image(pair_id), self.mask(pair_id), self.group(pair_id), self.origin(pair_id))
@@ -164,8 +175,11 @@ def write_pairset(
     source: Mapping,
     seed: int | None = None,
     progress: bool = False,
+    notes: Callable[[], Mapping] | None = None,
 ) -> PairSet:
-    """Write pairs as a pair set at ``root``, atomically (temp dir + rename), replacing any old set."""
+    """Write pairs as a pair set at ``root``, atomically (temp dir + rename), replacing any old set. ``notes``,
+    called after the last pair, adds what was tallied while the pairs streamed to the meta (an import's
+    picture sizes and modes)."""
     root = Path(root)
     classes = {int(k): str(v) for k, v in classes.items()}
     if 0 not in classes:
@@ -202,6 +216,7 @@ def write_pairset(
             "groups": groups,
             "origins": origins,
             "hashes": hashes,
+            **(dict(notes()) if notes is not None else {}),
         }
         (tmp / "meta.json").write_text(dumps(meta, indent=1))  # inside the atomic folder
     return PairSet(root, meta)

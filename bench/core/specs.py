@@ -104,13 +104,43 @@ def generator_from_value(value: Any) -> GeneratorSpec:
             raise BenchError(f"{dict(value)!r} is not a generator spec", "write {name: NAME, params: {key: value}} or " + SPEC_SYNTAX)
         return GeneratorSpec.of(value["name"], **{str(k): v for k, v in params.items()})
     raise BenchError(f"{value!r} is not a generator spec", f"write {SPEC_SYNTAX}")
+# A task's picture size: every picture and mask of its category is brought to it when the pool is imported.
+IMAGE_SIZE_FORM = "S (a square S x S) or WxH, e.g. 256 or 384x160"
+IMAGE_SIDES = (8, 8192)  # pixels: below, nothing is left to segment; above, a typo (2560000)
+_SIZE = re.compile(r"^\s*(\d+)\s*(?:[xX]\s*(\d+))?\s*$")
+
+
+def parse_image_size(value: Any, where: str = "--image-size") -> str:
+    """The canonical ``WxH`` of a picture size written ``S`` or ``WxH`` (an int from a grid file too); ``""``
+    for none. One canonical form, so ``256`` and ``256x256`` are one task and one run id."""
+    if value is None or value == "":
+        return ""
+    found = _SIZE.match(str(value)) if not isinstance(value, bool) else None
+    if found is None:
+        raise BenchError(f"{where} {value!r} is not a picture size", f"write {IMAGE_SIZE_FORM}")
+    width = int(found.group(1))
+    height = int(found.group(2) or width)
+    low, high = IMAGE_SIDES
+    if not (low <= width <= high and low <= height <= high):
+        raise BenchError(f"{where} {value!r}: each side must be {low} to {high} pixels", f"write {IMAGE_SIZE_FORM}")
+    return f"{width}x{height}"
+
+
+def image_size_pixels(size: str) -> tuple[int, int]:
+    """(width, height) of a canonical ``WxH`` size."""
+    width, height = parse_image_size(size).split("x")
+    return int(width), int(height)
+
+
 @dataclass(frozen=True)
 class TaskRef:
-    """One task's data by name: a category of a dataset under a split preset."""
+    """One task's data by name: a category of a dataset under a split preset, at a picture size (``WxH``;
+    empty: the release's own size, which must then be one size)."""
 
     dataset: str
     category: str
     split: str
+    image_size: str = ""
 
     def __str__(self) -> str:
-        return f"{self.dataset}/{self.category}/{self.split}"
+        return f"{self.dataset}/{self.category}/{self.split}" + (f"@{self.image_size}" if self.image_size else "")

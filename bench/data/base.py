@@ -13,9 +13,11 @@ from typing import ClassVar, Iterable, Iterator
 
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, files_fingerprint, sha256_text
+from bench.core.images import CONVERSION
 from bench.core.pairset import Pair, PairSet, write_pairset
 from bench.core.paths import cache_dir
 from bench.core.registry import Registry
+from bench.data.sizing import RESIZE, Sizing, check_one_size
 
 
 class DatasetAdapter(ABC):
@@ -43,6 +45,11 @@ class DatasetAdapter(ABC):
         base = Path(root) / category if root is not None else None
         return files_fingerprint(base) if base is not None and base.exists() else ""
 
+    def notes(self, root: Path | None, category: str) -> dict:
+        """What the pool's meta records of how the release was read, besides dataset, category and root (a
+        layout's file and content)."""
+        return {}
+
 
 DATASETS: Registry[DatasetAdapter] = Registry("dataset", "bench.datasets", DatasetAdapter, discover="bench.data.adapters")
 
@@ -58,8 +65,11 @@ def resolve_root(adapter: DatasetAdapter, data_root: str | Path | None) -> Path 
     return root.resolve()
 
 
-def load_pool(dataset: str, category: str, data_root: str | Path | None = None, progress: bool = False) -> PairSet:
-    """The normalized pool of one category, imported into the cache on first use."""
+def load_pool(dataset: str, category: str, data_root: str | Path | None = None, progress: bool = False,
+              image_size: str = "", one_size: bool = False) -> PairSet:
+    """The normalized pool of one category, imported into the cache on first use: at ``image_size`` (canonical
+    ``WxH``, ``bench.data.sizing``) when given, each size a pool of its own. ``one_size`` (a task on whole
+    pictures without a size) refuses a release of several picture sizes with one line naming two of them."""
     adapter = DATASETS.get(dataset)
     root = resolve_root(adapter, data_root)
     available = adapter.categories(root)
@@ -77,18 +87,26 @@ def load_pool(dataset: str, category: str, data_root: str | Path | None = None, 
                 "version": adapter.version,
                 "root": str(root) if root else None,
                 "fingerprint": adapter.fingerprint(root, category),
+                "conversion": CONVERSION,
+                **({"image_size": image_size, "resize": RESIZE} if image_size else {}),
             }
         )
     )[:16]
+    what = f"category '{category}' of dataset '{dataset}'{where}"
     target = cache_dir() / "data" / adapter.name / key / category
     if (target / "meta.json").is_file():
-        return PairSet.open(target)
+        pool = PairSet.open(target)
+        if one_size and not image_size:
+            check_one_size(pool.meta.get("picture_sizes", {}), what)
+        return pool
     classes = adapter.classes(root, category)
-    pairs = require_pairs(adapter.pairs(root, category), f"category '{category}' of dataset '{dataset}'{where}")
-    source = {"dataset": adapter.name, "category": category, "root": str(root) if root else None}
+    sizing = Sizing(image_size, one_size, what)
+    pairs = sizing(require_pairs(adapter.pairs(root, category), what))
+    source = {"dataset": adapter.name, "category": category, "root": str(root) if root else None, "conversion": CONVERSION,
+              **({"image_size": image_size, "resize": RESIZE} if image_size else {}), **adapter.notes(root, category)}
     created = missing_dirs(target.parent)
     try:
-        return write_pairset(target, pairs, classes, source, progress=progress)
+        return write_pairset(target, pairs, classes, source, progress=progress, notes=sizing.notes)
     except BaseException:
         for folder in reversed(created):  # a failed import leaves no trace in the cache
             if folder.is_dir() and not any(folder.iterdir()):

@@ -11,13 +11,13 @@ from __future__ import annotations
 from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping
 
 import numpy as np
 
 from bench.core.errors import BenchError
 from bench.core.hashing import files_fingerprint
-from bench.core.images import read_rgb
+from bench.core.images import read_picture
 from bench.core.pairset import NORMAL_GROUP, Pair
 from bench.data.base import DatasetAdapter
 from bench.data.masks import binary_mask, index_mask
@@ -35,6 +35,9 @@ class Source:
     group: str | None = None  # defect type; None: named after the class covering most mask pixels
     origin: str = ""  # the release's own split, "train"/"test", where it has one
     binary_class: int | None = None  # set for 0/255 masks: the class id their defect pixels get
+    # A mask reader of its own (a layout's thresholded masks, LabelMe or COCO shapes): (mask file, picture H x W)
+    # -> class-index mask. None: the adapter's encoding (binary_class, else an index mask).
+    reader: Callable[[Path | None, tuple[int, int]], np.ndarray] | None = None
 
 
 def image_files(folder: Path) -> dict[str, Path]:
@@ -111,8 +114,10 @@ def dominant_group(mask: np.ndarray, classes: Mapping[int, str]) -> str:
 
 
 def load_source(source: Source, classes: Mapping[int, str]) -> Pair:
-    image = read_rgb(source.image)
-    if source.mask is None:
+    image, mode = read_picture(source.image)
+    if source.reader is not None:
+        mask = source.reader(source.mask, image.shape[:2])
+    elif source.mask is None:
         mask = np.zeros(image.shape[:2], np.uint8)
     elif source.binary_class is not None:
         mask = binary_mask(source.mask, source.binary_class)
@@ -125,7 +130,7 @@ def load_source(source: Source, classes: Mapping[int, str]) -> Pair:
             "masks must have the size of their image",
         )
     group = source.group if source.group is not None else dominant_group(mask, classes)
-    return Pair(source.id, image, mask, group, source.origin)
+    return Pair(source.id, image, mask, group, source.origin, mode)
 
 
 def check_unique_ids(sources: list[Source]) -> None:

@@ -76,8 +76,8 @@ def index_mask(path: Path, classes: Mapping[int, str]) -> np.ndarray:
     return pixels
 
 
-def binary_mask(path: Path, class_id: int) -> np.ndarray:
-    """A one-defect-type mask: non-zero pixels (255 in the releases) become ``class_id``."""
+def grey_mask_pixels(path: Path) -> np.ndarray:
+    """The single-channel values of a binary (0/255, or anti-aliased 0..255) mask; grey RGB files are read as grey."""
     pixels = read_mask_pixels(path)
     if pixels.ndim == 3:
         grey = _grey_or_none(pixels)
@@ -87,7 +87,12 @@ def binary_mask(path: Path, class_id: int) -> np.ndarray:
                 "save the mask as a single-channel PNG with 0 = background and 255 = defect",
             )
         pixels = grey
-    return np.where(pixels > 0, np.uint8(class_id), np.uint8(0))
+    return pixels
+
+
+def binary_mask(path: Path, class_id: int) -> np.ndarray:
+    """A one-defect-type mask: non-zero pixels (255 in the releases) become ``class_id``."""
+    return np.where(grey_mask_pixels(path) > 0, np.uint8(class_id), np.uint8(0))
 
 
 def check_class_ids(mask: np.ndarray, classes: Mapping[int, str], path: Path) -> None:

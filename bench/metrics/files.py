@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.core.errors import BenchError
-from bench.core.images import read_index_mask
+from bench.core.images import read_mask_pixels
 from bench.core.pairset import PairSet
 
 
@@ -37,7 +37,22 @@ def read_ground_truth(root: Path) -> tuple[dict[str, np.ndarray], dict[int, str]
     files = sorted(root.glob("*.png"))
     if not files:
         raise BenchError(f"no mask PNGs in {root}", "pass --gt a pair set or a folder of <id>.png class-index masks")
-    return {p.stem: read_index_mask(p) for p in files}, None
+    return {p.stem: single_channel(p, "ground-truth mask", "import the release with `bench data import` and pass the pair set "
+                                   "(its masks are class-index masks), or write class ids (0 = background) in one channel")
+            for p in files}, None
+
+
+WRITE_LABELS = ("write the predicted class id of every pixel (0 = background) into a single-channel PNG, e.g. "
+                "PIL.Image.fromarray(labels.astype(numpy.uint8)).save(path), or save the H x W ids or C x H x W "
+                "probabilities as <id>.npy")
+
+
+def single_channel(path: Path, what: str, fix: str) -> np.ndarray:
+    """A single-channel class-index PNG; a colour file is refused with ``fix``."""
+    pixels = read_mask_pixels(path)
+    if pixels.ndim != 2:
+        raise BenchError(f"{what} {path} is a colour image, not a single-channel mask of class ids", fix)
+    return pixels
 
 
 def read_prediction(root: Path, pair_id: str, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -53,7 +68,7 @@ def read_prediction(root: Path, pair_id: str, shape: tuple[int, int]) -> tuple[n
         else:
             raise BenchError(f"prediction {npy} has shape {array.shape}", "save H x W class ids or C x H x W probabilities")
     elif png.is_file():
-        labels = read_index_mask(png)
+        labels = single_channel(png, "prediction", "a prediction must be a class-index mask: " + WRITE_LABELS)
         prob = (labels > 0).astype(np.float64)
     else:
         raise BenchError(f"no prediction for '{pair_id}' in {root}", f"write {pair_id}.png or {pair_id}.npy there")
@@ -70,10 +85,28 @@ def load_predictions(pred_dir: Path, gt_dir: Path, num_classes: int | None = Non
     masks, classes = read_ground_truth(Path(gt_dir))
     ids = tuple(sorted(masks))
     loaded = [read_prediction(pred_dir, i, masks[i].shape) for i in ids]
+    if classes is None and num_classes is not None:
+        classes = {0: "background", **{k: f"class_{k}" for k in range(1, max(num_classes, 2))}}
+    if classes is not None:
+        n = max(classes) + 1
+        pair_set = (Path(gt_dir) / "meta.json").is_file()
+        for i, (labels, _) in zip(ids, loaded):
+            check_ids(masks[i], n, Path(gt_dir) / "masks" / f"{i}.png" if pair_set else Path(gt_dir) / f"{i}.png", "ground truth")
+            check_ids(labels, n, pred_dir / f"{i}.npy" if (pred_dir / f"{i}.npy").is_file() else pred_dir / f"{i}.png", "prediction")
     gt = np.stack([masks[i] for i in ids])
     labels = np.stack([lab for lab, _ in loaded])
     if classes is None:
         valid = gt[gt != 255]
-        n = num_classes or int(max(valid.max(initial=0), labels.max(initial=0))) + 1
+        n = int(max(valid.max(initial=0), labels.max(initial=0))) + 1
         classes = {0: "background", **{k: f"class_{k}" for k in range(1, max(n, 2))}}
     return LoadedPredictions(ids, gt, labels, np.stack([p for _, p in loaded]), classes)
+
+
+def check_ids(labels: np.ndarray, n: int, path: Path, what: str) -> None:
+    """Class ids of one file within 0..n-1 (255 in ground truth: ignored pixels), else an error naming the file."""
+    values = np.unique(labels)
+    bad = [int(v) for v in values if v >= n and not (what == "ground truth" and v == 255)]
+    if bad:
+        fix = ("the ground truth has classes 0.." + str(n - 1) + ": predict only those ids" if what == "prediction"
+               else "pass --num-classes with the number of classes, background included")
+        raise BenchError(f"{what} {path} has class id{'s' if len(bad) > 1 else ''} {bad[:5]} outside 0..{n - 1}", fix)

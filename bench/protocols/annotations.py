@@ -96,6 +96,9 @@ def run_annotations(grid: Grid, force: bool = False, progress: bool = True, root
     from bench.runner import resolve_device
     from segmenters.train import train_and_evaluate
 
+    if grid.image_size:
+        raise BenchError(f"protocol annotations compares {REFINED} with {ORIGINAL} at their own picture size, not {grid.image_size}",
+                         "remove image_size (both releases have one size per category)")
     if grid.dataset != REFINED:
         raise BenchError(f"protocol annotations compares {REFINED} with {ORIGINAL}, not dataset {grid.dataset!r}",
                          f"leave --dataset out: --data-root is the {REFINED} release, --original-root the {ORIGINAL} one")

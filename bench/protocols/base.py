@@ -11,7 +11,7 @@ from bench.core.hashing import canonical_json, sha256_text
 from bench.core.params import Range
 from bench.core.progress import progress as progress_bar
 from bench.core.registry import Registry
-from bench.core.specs import GeneratorSpec, TaskRef, generator_from_value, split_top_level
+from bench.core.specs import GeneratorSpec, TaskRef, generator_from_value, parse_image_size, split_top_level
 from bench.spec import DEFAULT_SCHEDULE, MAX_RATIO, NO_GENERATOR, RunSpec, check_ratio
 
 
@@ -31,6 +31,7 @@ class Grid:
     dataset: str = "toy"
     data_root: str | None = None
     split: str = "ds-5shot"
+    image_size: str = ""  # the task's picture size, S or WxH (RunSpec.image_size); empty: the release's own size
     schedule: str = DEFAULT_SCHEDULE
     device: str = "auto"
     pretrained: bool = False
@@ -56,7 +57,7 @@ class Grid:
         for key, value in values.items():
             if value is None:
                 continue
-            convert = _generators if key == "generators" else _convert
+            convert = {"generators": _generators, "image_size": _image_size}.get(key, _convert)
             converted[key] = convert(key, value, known[key].type, where)
         grid = replace(base or cls(), **converted)
         for ratio in grid.ratios:
@@ -75,8 +76,13 @@ class Grid:
             device=self.device,
             pretrained=self.pretrained,
             generator_seed=self.generator_seed,
+            image_size=self.image_size,
             **values,
         )
+
+    def task(self, dataset: str, category: str, split: str) -> TaskRef:
+        """A task of this grid's picture size."""
+        return TaskRef(dataset, category, split, self.image_size)
 
     def cells(self):
         """Every segmenter x category x seed, the part all run protocols share."""
@@ -95,12 +101,16 @@ class Grid:
         ]
 
 
+ADDED_LATER = ("image_size",)  # point fields hashed only where they differ from their default, so older ids hold
+
+
 class Point:
     """A point of a protocol that writes its own records (a frozen dataclass subclass): its fields and its
     task's manifest hash make the run id, so a rerun finds the record and skips the point."""
 
     def run_id(self, manifest_hash: str) -> str:
-        return sha256_text(canonical_json({"spec": asdict(self), "data": manifest_hash}))[:16]
+        spec = {k: v for k, v in asdict(self).items() if not (k in ADDED_LATER and v == "")}
+        return sha256_text(canonical_json({"spec": spec, "data": manifest_hash}))[:16]
 
 
 def stored(points, store, tasks, data_root, force: bool, desc: str, progress: bool, point_of=lambda item: item):
@@ -108,7 +118,7 @@ def stored(points, store, tasks, data_root, force: bool, desc: str, progress: bo
     task's data, its run id and its stored record, None when it is to be computed (always, with ``force``)."""
     for item in progress_bar(points, desc=desc, unit="point", enabled=progress):
         point = point_of(item)
-        data = tasks.load(TaskRef(point.dataset, point.category, point.split), data_root)
+        data = tasks.load(TaskRef(point.dataset, point.category, point.split, getattr(point, "image_size", "")), data_root)
         run_id = point.run_id(data.manifest_hash)
         yield item, data, run_id, None if force else store.get(run_id)
 
@@ -170,6 +180,10 @@ def _generators(key: str, value, type_name: str, where: str) -> tuple[GeneratorS
     if not out:
         raise BenchError(f"grid key '{key}' in {where} is empty", "give at least one value")
     return out
+
+
+def _image_size(key: str, value, type_name: str, where: str) -> str:
+    return parse_image_size(value, f"grid key '{key}' in {where}:")
 
 
 def _convert(key: str, value, type_name: str, where: str):

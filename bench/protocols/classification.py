@@ -43,6 +43,7 @@ class ClassificationPoint(Point):
     schedule: str
     device: str
     pretrained: bool
+    image_size: str = ""  # the task's picture size (Grid.image_size)
 
 
 def classification_points(grid: Grid, device: str) -> list[ClassificationPoint]:
@@ -56,7 +57,7 @@ def classification_points(grid: Grid, device: str) -> list[ClassificationPoint]:
                 for ratio in grid.ratios:
                     spec = scheduled(generator, grid.schedule) if ratio > 0 else NO_GENERATOR
                     point = ClassificationPoint(spec.to_dict(), float(ratio), grid.dataset, category, split, seed, grid.schedule,
-                                                device, grid.pretrained)
+                                                device, grid.pretrained, grid.image_size)
                     points.setdefault(canonical_json(asdict(point)), point)
     return list(points.values())
 
@@ -75,8 +76,9 @@ def run_classification(grid: Grid, force: bool = False, progress: bool = True, r
     for point in points:  # a leaking import fails the grid before anything trains
         spec = GeneratorSpec.from_dict(point.generator)
         if point.ratio > 0 and GENERATORS.get(spec.name).kind == "import":
-            data = tasks.load(TaskRef(point.dataset, point.category, point.split), grid.data_root)
-            check_import(RunSpec(generator=spec, ratio=point.ratio, dataset=point.dataset, category=point.category, split=point.split),
+            data = tasks.load(TaskRef(point.dataset, point.category, point.split, point.image_size), grid.data_root)
+            check_import(RunSpec(generator=spec, ratio=point.ratio, dataset=point.dataset, category=point.category, split=point.split,
+                                 image_size=point.image_size),
                          data, tasks, grid.data_root, int(round(point.ratio * len(data.train))))
     out = []
     for point, data, run_id, existing in stored(points, store, tasks, grid.data_root, force, "classification", progress):
@@ -88,7 +90,7 @@ def run_classification(grid: Grid, force: bool = False, progress: bool = True, r
         n_synthetic = int(round(point.ratio * len(data.train)))
         spec = GeneratorSpec.from_dict(point.generator)
         if n_synthetic:
-            sources = load_sources(spec, tasks, point.dataset, grid.data_root)
+            sources = load_sources(spec, tasks, point.dataset, grid.data_root, point.image_size)
             sets.append(synthesize(spec, data.train, data.normals, n_synthetic, point.seed, sources=sources)[0])
         labels = np.concatenate([image_labels(s, defect_ids) for s in sets])
         images = torch.cat([as_batch(s, schedule.size) for s in sets])

@@ -38,6 +38,7 @@ class EfficiencyPoint(Point):
     seed: int
     device: str
     n_generated: int = 0
+    image_size: str = ""  # the task's picture size (Grid.image_size)
 
 
 def _on_device(spec, device: torch.device):
@@ -70,7 +71,8 @@ def efficiency_points(grid: Grid, device: torch.device) -> list[tuple[Efficiency
     points = []
     for category in grid.categories:
         for seed in grid.seeds:
-            common = dict(dataset=grid.dataset, category=category, split=grid.split, seed=seed, device=device.type)
+            common = dict(dataset=grid.dataset, category=category, split=grid.split, seed=seed, device=device.type,
+                          image_size=grid.image_size)
             points += [(EfficiencyPoint("segmenter", s, **common), None) for s in grid.segmenters]
             for g in grid.generators:
                 if g.name == "none":
@@ -98,7 +100,7 @@ def run_efficiency(grid: Grid, force: bool = False, progress: bool = True, root:
             variants = {"timing": f"model.test_step, fp32, random weights, input {size} px, batch 1 latency (median of {ITERS}) "
                                   f"and batch {BATCH} throughput, {WARMUP} warm-up calls"}
         else:
-            sources = load_sources(spec, tasks, point.dataset, grid.data_root)
+            sources = load_sources(spec, tasks, point.dataset, grid.data_root, point.image_size)
             metrics = time_generator(spec, data.train, data.normals, sources, point.n_generated, point.seed)
             metrics["n_train"] = len(data.train)
             variants = {"timing": "generic interface: fit on the training pairs from a cold cache, then sample n pairs; "

@@ -46,6 +46,7 @@ class QualitySpec:
     alignment_segmenter: str | None = None  # None: no mask alignment
     schedule: str = ""  # of the alignment segmenter
     pretrained: bool = False  # of the alignment segmenter
+    image_size: str = ""  # the task's picture size (Grid.image_size); hashed only when set, so older ids hold
 
     def to_dict(self) -> dict:
         return {**asdict(self), "generator": self.generator.to_dict()}
@@ -53,7 +54,8 @@ class QualitySpec:
     def run_id(self, manifest_hash: str) -> str:
         """A generator without parameters hashes as its bare name, so records from before specs keep their ids."""
         generator = self.generator.to_dict() if self.generator.params else self.generator.name
-        return sha256_text(canonical_json({"spec": {**asdict(self), "generator": generator}, "data": manifest_hash}))[:16]
+        spec = {k: v for k, v in asdict(self).items() if not (k == "image_size" and v == "")}
+        return sha256_text(canonical_json({"spec": {**spec, "generator": generator}, "data": manifest_hash}))[:16]
 
 
 def _arrays(pairs: PairSet, region: str) -> tuple[np.ndarray, np.ndarray]:
@@ -81,7 +83,7 @@ def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, devi
     if setup is not None:
         setup.check()
     tasks = Tasks(progress)
-    data = tasks.load(TaskRef(spec.dataset, spec.category, spec.split), data_root)
+    data = tasks.load(TaskRef(spec.dataset, spec.category, spec.split, spec.image_size), data_root)
     manifest_hash = data.manifest_hash
     run_id = spec.run_id(manifest_hash)
     existing = None if force else store.get(run_id)
@@ -89,7 +91,7 @@ def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, devi
         return existing, True
     train, real_test = data.train, data.pool.subset(data.split.test)
     generator = spec.generator
-    sources = load_sources(generator, tasks, spec.dataset, data_root)
+    sources = load_sources(generator, tasks, spec.dataset, data_root, spec.image_size)
     generated, cache_hit = synthesize(generator, train, data.normals, spec.n_generated, spec.seed, progress, sources)
     gen_images, gen_lpips = _arrays(generated, spec.region)
     real_images, _ = _arrays(real_test, spec.region)
@@ -139,7 +141,8 @@ def quality_specs(grid: Grid) -> list[QualitySpec]:
     aligned = grid.alignment and bool(grid.segmenters)
     alignment = (grid.segmenters[0], grid.schedule, grid.pretrained) if aligned else (None, "", False)
     return [
-        QualitySpec(scheduled(g, grid.schedule), grid.dataset, category, grid.split, seed, grid.n_generated, grid.ic_lpips, grid.lpips_region, *alignment)
+        QualitySpec(scheduled(g, grid.schedule), grid.dataset, category, grid.split, seed, grid.n_generated, grid.ic_lpips, grid.lpips_region,
+                    *alignment, image_size=grid.image_size)
         for g in grid.generators
         for category in grid.categories
         for seed in grid.seeds

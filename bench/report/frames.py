@@ -21,7 +21,7 @@ from bench.report.format import number
 log = logging.getLogger("bench.report")
 
 # The task a setting is compared within: a baseline must match it in every one of these.
-TASK = ["dataset", "category", "split", "labels", "segmenter", "schedule", "device", "pretrained", "data"]
+TASK = ["dataset", "category", "split", "image_size", "labels", "segmenter", "schedule", "device", "pretrained", "data"]
 # What a protocol varies: the training data a run adds to the real pairs.
 SETTING = ["generator", "ratio", "fill_to", "normal_ratio", "synthetic_only", "source", "class_map"]
 GROUP = TASK + SETTING
@@ -108,7 +108,7 @@ def records_frame(records: Iterable[RunRecord], rules: BenignRules | None = None
     for r in records:
         spec = r.spec
         rows.append({
-            "dataset": spec.dataset, "category": spec.category, "split": spec.split, "labels": spec.labels,
+            "dataset": spec.dataset, "category": spec.category, "split": spec.split, "image_size": spec.image_size, "labels": spec.labels,
             "segmenter": spec.segmenter,
             "schedule": spec.schedule, "device": spec.device, "pretrained": spec.pretrained,
             "data": str(r.data.get("manifest_hash", ""))[:8],

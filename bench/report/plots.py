@@ -17,7 +17,7 @@ import pandas as pd
 from bench.report.frames import TASK
 from bench.report.tables import metric_label
 
-FIGURE_KEY = ["dataset", "segmenter", "split", "schedule", "device", "pretrained"]  # one figure each
+FIGURE_KEY = ["dataset", "segmenter", "split", "image_size", "schedule", "device", "pretrained"]  # one figure each
 PANEL_KEY = ["category", "data"]  # one panel each
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
 LINESTYLES = ("-", "--", "-.", ":")
@@ -103,11 +103,12 @@ def ratio_figures(curves: pd.DataFrame, metric: str = "mIoU") -> list[tuple[str,
         for ax in list(axes.flat)[len(panels):]:
             ax.set_visible(False)
         start = "pretrained" if t["pretrained"] else "from scratch"
-        fig.suptitle(f"{metric_label(metric)} vs synthetic ratio: {t['segmenter']} · {t['dataset']} · split {t['split']} · "
+        size = f" · {t['image_size']} px" if t["image_size"] else ""
+        fig.suptitle(f"{metric_label(metric)} vs synthetic ratio: {t['segmenter']} · {t['dataset']} · split {t['split']}{size} · "
                      f"{t['schedule']} schedule · {t['device']} · {start}", fontsize=12)
         fig.tight_layout()
-        name = "_".join(["ratio", t["dataset"], t["segmenter"], t["split"], t["schedule"], t["device"],
-                         "pretrained" if t["pretrained"] else "scratch"])
+        name = "_".join(["ratio", t["dataset"], t["segmenter"], t["split"], *([t["image_size"]] if t["image_size"] else []),
+                         t["schedule"], t["device"], "pretrained" if t["pretrained"] else "scratch"])
         figures.append((name.replace("/", "-").replace(":", "-"), fig))
     return figures
 

@@ -7,6 +7,7 @@ by pixel hash). Masks are small squares (``blob``) of the class id the layout ca
 
 from __future__ import annotations
 
+import json
 import zlib
 from pathlib import Path
 
@@ -176,3 +177,120 @@ def annotated_twins(mvtec_root: Path, ds_root: Path, category: str = "wood", per
     save_image(ds_root / category / "image" / "scratch" / "900.png", size, seed)  # only in DS-MVTec
     save(ds_root / category / "mask" / "scratch" / "900_mask.png", blob(names.index("scratch") + 1, size))
     return mvtec_root, ds_root
+
+
+# --- releases described by a layout file (bench.data.layout_file): one builder family for every layout kind ----
+
+
+def write_layout(root: Path, layout: dict) -> Path:
+    """``layout.yaml`` in ``root``, from a mapping (JSON is YAML)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "layout.yaml").write_text(json.dumps(layout, indent=1))
+    return root
+
+
+def soft_disc(size: tuple[int, int], centre: tuple[int, int], radius: float) -> np.ndarray:
+    """An anti-aliased 0..255 disc, the way mask painters draw edges: 255 inside, a ramp over 2 px outside."""
+    h, w = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    distance = np.hypot(yy - centre[0], xx - centre[1])
+    return np.clip(np.round(255 * (radius + 1 - distance) / 2), 0, 255).astype(np.uint8)
+
+
+MASK_BESIDE = {"images": "MT_{class}/Imgs/{stem}.jpg", "masks": "MT_{class}/Imgs/{stem}.png"}
+MASK_KINDS = {  # kind -> (images pattern, masks pattern) of the picture files a class-folder release uses
+    "beside": MASK_BESIDE,  # masks beside the pictures, same stem, another extension
+    "parallel": {"images": "images/{class}/{stem}.png", "masks": "masks/{class}/{stem}.png"},  # a parallel tree
+    "suffix": {"images": "{class}/{stem}.png", "masks": "{class}/{stem}_GT.png"},  # a suffix in one folder
+}
+
+
+def class_folder_release(root: Path, kind: str = "beside", classes=("Crack", "Hole"), per_class: int = 3, normals: int = 2,
+                         sizes=((20, 16),), antialiased: bool = False, seed: int = 0, layout: dict | None = None) -> Path:
+    """A release with a folder per defect type and a defect-free ``Free`` folder, binary masks (0/255, or
+    anti-aliased 0..255 discs with ``antialiased``) paired by the ``kind`` of pattern, pictures cycling through
+    ``sizes`` ((W, H) each: several make a release of mixed sizes), and its layout.yaml (``layout`` adds keys)."""
+    patterns = MASK_KINDS[kind]
+    k = 0
+    for value in (*classes, "Free"):
+        for i in range(per_class if value != "Free" else normals):
+            width, height = sizes[k % len(sizes)]
+            k += 1
+            fields = {"class": value, "stem": f"{value.lower()}{i:02d}"}
+            image = picture(Path(value, fields["stem"]), max(width, height), seed)[:height, :width]
+            save(root / patterns["images"].format(**fields), image, **({"quality": 95} if patterns["images"].endswith(".jpg") else {}))
+            if value == "Free":
+                mask = np.zeros((height, width), np.uint8)
+            elif antialiased:
+                mask = soft_disc((height, width), (height // 2, width // 2), 3 + i)
+            else:
+                mask = blob(255, max(width, height), at=2 + i, extent=4)[:height, :width]
+            save(root / patterns["masks"].format(**fields), mask)
+    return write_layout(root, {**patterns, "mask": "binary", "normal": ["Free"], **({"threshold": 128} if antialiased else {}),
+                               **(layout or {})})
+
+
+LABELME_SHAPES = (  # per labelled picture: the shapes LabelMe wrote (label, shape_type, points)
+    (("scratch", "polygon", [[2, 2], [12, 3], [9, 10]]),),
+    (("dent", "rectangle", [[14, 11], [4, 3]]), ("scratch", "circle", [[9, 7], [9, 10]])),  # corners given reversed
+    (("scratch", "polygon", [[6.5, 6.5], [10.5, 6.2], [9.7, 10.8]]), ("dent", "circle", [[8, 8], [13, 8]]),  # small one first
+     ("scratch", "line", [[0, 0], [5, 5]]), ("dent", "point", [[3, 3]])),
+)
+
+
+def labelme_release(root: Path, size=(18, 14), unlabelled: int = 2, seed: int = 0, layout: dict | None = None) -> Path:
+    """A LabelMe release: ``data/<stem>.jpg`` pictures, ``label/<stem>.json`` for those showing defects
+    (``LABELME_SHAPES``), none for ``unlabelled`` defect-free ones, as LabelMe writes them (imageData included)."""
+    width, height = size
+    for i, shapes in enumerate(LABELME_SHAPES):
+        stem = f"p{i:02d}"
+        save(root / "data" / f"{stem}.jpg", picture(Path("data", stem), max(size), seed)[:height, :width], quality=95)
+        doc = {"version": "5.2.1", "flags": {}, "imagePath": f"..\\data\\{stem}.jpg", "imageData": "aGVsbG8=",
+               "imageHeight": height, "imageWidth": width,
+               "shapes": [{"label": label, "points": points, "group_id": None, "shape_type": kind, "flags": {}}
+                          for label, kind, points in shapes]}
+        (root / "label").mkdir(parents=True, exist_ok=True)
+        (root / "label" / f"{stem}.json").write_text(json.dumps(doc))
+    for i in range(unlabelled):
+        stem = f"q{i:02d}"
+        save(root / "data" / f"{stem}.jpg", picture(Path("data", stem), max(size), seed)[:height, :width], quality=95)
+    return write_layout(root, {"images": "data/{stem}.jpg", "masks": "label/{stem}.json", "mask": "labelme", "unmatched": "normal",
+                               **(layout or {})})
+
+
+def coco_release(root: Path, size=(20, 16), seed: int = 0, layout: dict | None = None) -> Path:
+    """A COCO instance-segmentation release: ``images/<stem>.png`` and one ``annotations/instances.json`` with
+    polygons, uncompressed RLE and compressed RLE (two classes overlapping in one picture), a picture the
+    file lists with no annotation (a normal) and an entry whose picture is missing."""
+    from pycocotools import mask as mask_utils
+
+    width, height = size
+    for i in range(4):
+        save(root / "images" / f"c{i:02d}.png", picture(Path("images", f"c{i:02d}"), max(size), seed)[:height, :width])
+    disc = soft_disc((height, width), (8, 9), 4) >= 128
+    compressed = mask_utils.encode(np.asfortranarray(disc.astype(np.uint8)))
+    compressed["counts"] = compressed["counts"].decode("ascii")
+    column = np.zeros((height, width), np.uint8)
+    column[2:14, 3:6] = 1
+    runs, current, count = [], 0, 0  # uncompressed RLE counts, column-major, starting with background
+    for value in column.ravel(order="F"):
+        if value != current:
+            runs.append(count)
+            current, count = value, 0
+        count += 1
+    runs.append(count)
+    annotations = [
+        {"id": 1, "image_id": 1, "category_id": 7, "segmentation": [[6, 4, 11, 5, 8, 10]], "iscrowd": 0},  # small triangle first
+        {"id": 2, "image_id": 1, "category_id": 3, "segmentation": [[2, 2, 15, 2, 15, 12, 2, 12]], "iscrowd": 0},  # large box over it
+        {"id": 3, "image_id": 2, "category_id": 7, "segmentation": compressed, "iscrowd": 1},
+        {"id": 4, "image_id": 2, "category_id": 3, "segmentation": {"size": [height, width], "counts": runs}, "iscrowd": 1},
+        {"id": 5, "image_id": 3, "category_id": 3, "segmentation": [[1, 1, 5, 1, 3, 4], [12, 9, 18, 9, 18, 14, 12, 14]], "iscrowd": 0},
+    ]
+    images = [{"id": i + 1, "file_name": f"c{i:02d}.png", "height": height, "width": width} for i in range(4)]
+    images.append({"id": 9, "file_name": "gone.png", "height": height, "width": width})
+    coco = {"images": images, "annotations": annotations,
+            "categories": [{"id": 7, "name": "scratch"}, {"id": 3, "name": "pit"}]}
+    (root / "annotations").mkdir(parents=True, exist_ok=True)
+    (root / "annotations" / "instances.json").write_text(json.dumps(coco))
+    return write_layout(root, {"images": "images/{stem}.png", "mask": "coco", "annotations": "annotations/instances.json",
+                               "unmatched": "normal", **(layout or {})})
