@@ -68,6 +68,8 @@ def test_the_protocol_runs_partitions_and_the_report_renders_table_viii(capsys, 
         p = r["predictions"]
         assert r["metrics"]["accuracy"] == pytest.approx(accuracy_score(p["truth"], p["predicted"]))
         assert r["data"]["n_test"] == len(p["ids"]) > 0 and r["data"]["n_synthetic"] == (r["data"]["n_train_real"] if r["spec"]["ratio"] else 0)
+        if r["spec"]["ratio"]:
+            assert r["variants"]["size"].startswith("small: ") and r["generator"]["version"] == "1" and "resolved" in r["generator"]
     assert main(args) == 0
     assert "0 done, 4 skipped" in capsys.readouterr().out
 
@@ -78,6 +80,31 @@ def test_the_protocol_runs_partitions_and_the_report_renders_table_viii(capsys, 
     text = render(table, "markdown")
     assert "DefectSynth Table VIII form" in text and "partition random:K" in text
     assert list(table.frame["trained on"]) == ["real + copy-paste x1", "real only (w/o augmentation)"]
+    assert "not Table VIII's 1,000 per category" in table.caption
     by_seed = {(r["spec"]["seed"], r["spec"]["ratio"]): r["metrics"]["accuracy"] for r in records}
     delta = np.mean([by_seed[(k, 1.0)] - by_seed[(k, 0.0)] for k in (0, 1)])
     assert table.frame["Δ accuracy (%)"].iloc[0] == f"{100 * delta:+.2f}"
+
+
+def test_the_paper_size_adds_1000_generated_images_per_category_and_old_points_keep_their_ids():
+    """Size paper (the default at the paper schedule): real only and real + 1,000 generated, as Sec. V-A;
+    size small (elsewhere): r x |real| per ratio. A point of the old form hashes as before."""
+    from dataclasses import asdict
+
+    from bench.core.hashing import canonical_json, sha256_text
+    from bench.protocols import PROTOCOLS
+    from bench.protocols.classification import classification_points
+
+    protocol = PROTOCOLS.get("classification")
+
+    def arms(values):
+        return sorted((p.generator["name"], p.ratio, p.n_generated) for p in classification_points(protocol.grid({"seeds": "0", **values}, "t"), "cpu"))
+
+    assert arms({}) == [("copy-paste", 1.0, 0), ("none", 0.0, 0)]
+    assert arms({"schedule": "paper"}) == arms({"size": "paper"}) == [("copy-paste", 0.0, 1000), ("none", 0.0, 0)]
+    assert arms({"schedule": "paper", "size": "small", "ratios": "0,2"}) == [("copy-paste", 2.0, 0), ("none", 0.0, 0)]
+    small, paper = (classification_points(protocol.grid({"seeds": "0", "size": s}, "t"), "cpu") for s in ("small", "paper"))
+    old = next(p for p in small if p.ratio)
+    legacy = {k: v for k, v in asdict(old).items() if k not in ("n_generated", "image_size")}
+    assert old.run_id("m") == sha256_text(canonical_json({"spec": legacy, "data": "m"}))[:16]
+    assert len({p.run_id("m") for p in [*small, *paper]}) == 3, "the real-only point is shared, the two generated arms are not"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -71,5 +73,12 @@ def test_the_protocol_runs_binary_unets_on_the_third_split():
         (seg, r, "third", "binary") for seg in ("unet", "draem") for r in (0.0, 1.0)}
     papers = PROTOCOLS.get("localization").grid({"generators": "copy-paste", "seeds": "0", "synthetic_only": True}, "test")
     assert {(s.ratio, s.synthetic_only) for s in PROTOCOLS.get("localization").specs(papers)} == {(0.0, False), (1.0, True)}
+    # Table IX's count: 500 generated pairs alone at size paper (the default at the paper schedule), whatever the ratios
+    table_ix = PROTOCOLS.get("localization").grid({"generators": "copy-paste", "seeds": "0", "synthetic_only": True,
+                                                    "schedule": "paper", "ratios": "0,1,2"}, "test")
+    assert {(s.ratio, s.fill_to, s.synthetic_only) for s in PROTOCOLS.get("localization").specs(table_ix)} == {
+        (0.0, 0, False), (0.0, 500, True)}
+    with_real = replace(table_ix, synthetic_only=False)
+    assert {(s.ratio, s.fill_to) for s in PROTOCOLS.get("localization").specs(with_real)} == {(0.0, 0), (1.0, 0), (2.0, 0)}
     with pytest.raises(Exception, match="labels 'multi' is not one of classes, binary"):
         RunSpec(labels="multi")

@@ -64,6 +64,8 @@ def test_quality_protocol_records_metrics_and_fid_matches_direct_computation(wei
     m = record["metrics"]
     assert m["kid_subset_size"] == 8, "KID subsets fitted to the smaller set"
     assert record["variants"]["ic_lpips"] == "bench" and record["variants"]["ic_lpips_detail"]["net"] == "alex"
+    assert record["spec"]["lpips"] == record["variants"]["lpips_variant"] == "diversity"
+    assert record["variants"]["n_generated"] == "8 (given; the papers generate 1,000)" and record["generator"]["version"] == "1"
     assert 0 < m["LPIPS"] and np.isfinite(m["IC_LPIPS"]) and m["IS_mean"] >= 1.0 - 1e-6
     alignment = record["alignment"]
     assert alignment["generated"]["pairs"] == 8 and alignment["setup"]["segmenter"] == "segformer"
@@ -123,3 +125,50 @@ def test_ic_lpips_variants_differ_only_as_named(weights):
     assert zero["IC_LPIPS"] == pytest.approx(drop["IC_LPIPS"] * 2 / 3)
     within = [q.mean_pairwise(model, generated[s], torch.device("cpu")) for s in (slice(0, 3), slice(3, 6))]
     assert drop["IC_LPIPS"] == pytest.approx(np.mean(within))
+
+
+def test_lpips_to_real_is_the_mean_over_every_generated_and_real_pair(weights):
+    """DefectSynth's LPIPS against a slow obvious loop with the same network; the diversity variant beside it."""
+    device = torch.device("cpu")
+    model = q.lpips_model("alex", weights / "checkpoints" / q.BACKBONE_FILES["alex"], device)
+    rng = np.random.default_rng(3)
+    generated, real = rng.integers(0, 256, (5, 32, 32, 3), dtype=np.uint8), rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8)
+
+    def one(a, b):
+        as_tensor = lambda x: torch.from_numpy(x.transpose(2, 0, 1).copy()).float()[None] / 127.5 - 1  # noqa: E731
+        with torch.no_grad():
+            return float(model(as_tensor(a), as_tensor(b)))
+
+    slow = np.mean([one(g, r) for g in generated for r in real])
+    to_real = q.lpips_variant("to-real")
+    assert to_real.measure(model, generated, real, device) == pytest.approx(slow, rel=1e-5)
+    within = np.mean([one(generated[i], generated[j]) for i in range(5) for j in range(i + 1, 5)])
+    assert q.lpips_variant("diversity").measure(model, generated, real, device) == pytest.approx(within, rel=1e-5)
+    assert abs(slow - within) > 1e-4, "the two variants measure different pairs"
+    with pytest.raises(BenchError, match="unknown LPIPS variant 'x'; choose one of: diversity, to-real"):
+        q.lpips_variant("x")
+
+
+def test_quality_sizes_name_the_papers_count_and_keep_old_ids():
+    """Size paper (the default at the paper schedule) generates 1,000 pictures per point, small (elsewhere) 50;
+    an explicit n_generated wins. Ids of points at the old defaults do not change; the LPIPS variant and a
+    backend past its first version join them."""
+    from bench.core.hashing import canonical_json, sha256_text
+    from bench.core.specs import GeneratorSpec
+    from bench.protocols import PROTOCOLS
+    from bench.protocols.quality import QualitySpec, quality_specs, size_note
+
+    quality = PROTOCOLS.get("quality")
+    n = lambda values: {s.n_generated for s in quality_specs(quality.grid({"seeds": "0", **values}, "test"))}  # noqa: E731
+    assert n({}) == {50} and n({"schedule": "paper"}) == {1000} and n({"size": "paper"}) == {1000}
+    assert n({"schedule": "paper", "size": "small"}) == {50} and n({"size": "paper", "n_generated": 8}) == {8}
+    assert size_note(1000) == "1000 (paper)" and size_note(50) == "50 (small; the papers generate 1,000)"
+    with pytest.raises(BenchError, match="grid key 'size' in test has a bad value 'huge'; choose one of: paper, small"):
+        quality.grid({"size": "huge"}, "test")
+    spec = QualitySpec(GeneratorSpec("copy-paste"), "toy", "wood", "ds-5shot", 0, 50, "bench", "image", "segformer", "short")
+    old = {"spec": {**{k: v for k, v in spec.to_dict().items() if k not in ("lpips", "image_size")}, "generator": "copy-paste"}, "data": "m"}
+    assert spec.run_id("m") == sha256_text(canonical_json(old))[:16]
+    from dataclasses import replace
+
+    assert len({spec.run_id("m"), replace(spec, lpips="to-real").run_id("m"),
+                replace(spec, generator=GeneratorSpec("defectsynth")).run_id("m")}) == 3

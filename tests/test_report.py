@@ -176,12 +176,23 @@ def test_runs_that_differ_in_one_field_land_in_separate_rows_of_every_table_form
 
 @pytest.mark.parametrize("key, value", [("generator", {"name": "augment", "params": {}}), ("dataset", "mvtec-ad"),
                                         ("category", "pill"), ("split", "third"), ("n_generated", 100),
-                                        ("ic_lpips", "seas"), ("region", "defect")])
+                                        ("ic_lpips", "seas"), ("region", "defect"), ("lpips", "to-real")])
 def test_quality_records_that_differ_in_one_field_land_in_separate_rows(key, value):
     other = [{**r, "spec": {**r["spec"], key: value}, "metrics": {**r["metrics"], "FID": 50.0}} for r in QUALITY]
     table = quality_table(QUALITY + other)
     points = table.frame[~table.frame["category"].str.startswith("mean")]
     assert len(points) == 2 and {"10.5 ± 0.71", "50 ± 0"} <= set(points["FID"])
+
+
+def test_the_quality_table_names_the_lpips_variant_the_size_and_the_generators_deviations():
+    records = [{**r, "spec": {**r["spec"], "lpips": "to-real"}, "generator": {"version": "2", "resolved": {"deviations": ["64 px, not 512"]}},
+                "variants": {**r["variants"], "lpips_variant": "to-real", "n_generated": "50 (small; the papers generate 1,000)"}}
+               for r in QUALITY]
+    table = quality_table(records)
+    assert list(table.frame["generator"]) == ["copy-paste@2 [64 px, not 512]"]
+    assert "lpips: to-real" in table.caption and "LPIPS: to-real (diversity: within the generated set" in table.caption
+    assert "generated per point: 50 (small; the papers generate 1,000)" in table.caption
+    assert "LPIPS: diversity" in quality_table(QUALITY).caption, "records from before the variants measured diversity"
 
 
 def test_the_protocol_that_asked_is_provenance_not_a_separate_row():

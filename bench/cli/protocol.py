@@ -143,12 +143,21 @@ def _run_other(protocol, grid, force: bool, dry_run: bool, say) -> list[dict]:
 @options.multi("--segmenters", help="Segmenters [default: segformer].")
 @options.multi("--categories", help="Categories [default: wood].")
 @options.multi("--seeds", help="Seeds [default: 0,1,2,3,4]; at least 3 for a verdict.")
-@options.multi("--ratios", help="synthetic-ratio/benign: ratios [default: 0,0.2,0.5,1,2,3; benign 0,1].")
+@options.multi("--ratios", help="Synthetic ratios [default: 0,0.2,0.5,1,2,3, or the protocol's own: docs/protocols.md]; "
+                                 "classification and localization --synthetic-only at --size paper use the papers' counts instead.")
 @options.multi("--normal-ratios", help="normal-data: defect-free images per real pair [default: 0,0.2,1,2,3].")
 @click.option("--fill-to", type=click.IntRange(min=0),
               help="upsample: training-set size to fill to [default: 150]; dcdganc-transfer: transferred pairs [default: 1331].")
-@click.option("--n-generated", type=click.IntRange(min=1), help="quality: images generated per point [default: 50].")
+@click.option("--size", type=click.Choice(["paper", "small"]),
+              help="classification, localization --synthetic-only, quality: the papers' counts of generated pictures (1,000 per "
+                   "category; 500; 1,000 per point) or small ones for a CPU (r x |real|; r x |real|; 50) "
+                   "[default: paper at --schedule paper, else small].")
+@click.option("--n-generated", type=click.IntRange(min=1),
+              help="quality: images generated per point [default: by --size: 1000 or 50]; efficiency: pairs sampled [default: 8].")
 @click.option("--ic-lpips", help="quality: IC-LPIPS variant: bench, dfmgan, seas, anomalydiffusion [default: bench].")
+@click.option("--lpips",
+              help="quality: LPIPS variant: diversity (within the generated set, DefectDiffu's) or to-real (generated vs real "
+                   "test defects, DefectSynth's) [default: diversity].")
 @click.option("--lpips-region", type=click.Choice(["image", "defect"]), help="quality: LPIPS on whole images or the defect region.")
 @options.multi("--sources", help="transfer, dcdganc-transfer: source tasks DATASET/CATEGORY[/SPLIT] whose defects move onto each category.")
 @click.option("--class-map", help="transfer, dcdganc-transfer: SOURCE=TARGET class names where they differ, SOURCE=- for a "
@@ -156,7 +165,8 @@ def _run_other(protocol, grid, force: bool, dry_run: bool, say) -> list[dict]:
 @click.option("--generator-seed", type=click.IntRange(min=0),
               help="Fit every generator once per task with this seed; the run seeds then vary sampling and the segmenter.")
 @click.option("--synthetic-only/--with-real", default=None,
-              help="localization: train the U-Net on the generated pairs alone (DefectSynth's reading) [default: with real].")
+              help="localization: train the U-Net on the generated pairs alone, 500 of them at --size paper (DefectSynth's reading) "
+                   "[default: with real].")
 @click.option("--dataset", help="Dataset adapter [default: toy].")
 @click.option("--data-root", help="Root of the dataset release on disk.")
 @click.option("--original-root", help="annotations: the MVTec AD release DS-MVTec re-annotates [default: --data-root].")

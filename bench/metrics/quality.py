@@ -1,16 +1,20 @@
-"""Image-quality metrics of generated sets: FID, KID and IS through torch-fidelity; LPIPS diversity and
-IC-LPIPS through the lpips package. Weights come only from the local weights folder (torch hub layout,
+"""Image-quality metrics of generated sets: FID, KID and IS through torch-fidelity; LPIPS (within the
+generated set, or generated vs real) and IC-LPIPS through the lpips package. Weights come only from the local weights folder (torch hub layout,
 ``$BENCH_WEIGHTS/checkpoints/<file>``); nothing is downloaded.
 
 IC-LPIPS has several incompatible public implementations, so the variant is chosen by name and written
 into every record: the LPIPS backbone, the cap on images per cluster, the pair order and what an empty
-(or single-image) cluster contributes.
+(or single-image) cluster contributes. LPIPS itself is read two ways, named the same way: the diversity
+of the generated set (DefectDiffu: "a higher LPIPS indicates better diversity") or the distance of the
+generated pictures to the real ones (DefectSynth IV-A3: each metric "computed between these images and
+the real defective images").
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -116,12 +120,15 @@ def lpips_model(net: str, backbone_weights: Path, device: torch.device):
 
 
 @torch.no_grad()
-def lpips_distances(model, a: np.ndarray, b: np.ndarray, device: torch.device, batch: int = 32) -> np.ndarray:
-    """LPIPS between a[i] and b[i] for uint8 H x W x 3 images."""
+def lpips_distances(model, a: np.ndarray, b: np.ndarray, device: torch.device, batch: int = 32,
+                    pairs: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """LPIPS between a[i] and b[i] for uint8 H x W x 3 images; with ``pairs`` (index arrays i, j), between
+    a[i[k]] and b[j[k]], gathered a batch at a time (1,000 pictures make half a million pairs)."""
     def tensor(x):
         return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))).float().div(127.5).sub(1).to(device)
 
-    out = [model(tensor(a[s : s + batch]), tensor(b[s : s + batch])).flatten().cpu() for s in range(0, len(a), batch)]
+    i, j = pairs if pairs is not None else (np.arange(len(a)), np.arange(len(a)))
+    out = [model(tensor(a[i[s : s + batch]]), tensor(b[j[s : s + batch]])).flatten().cpu() for s in range(0, len(i), batch)]
     return torch.cat(out).numpy().astype(np.float64) if out else np.zeros(0)
 
 
@@ -130,7 +137,39 @@ def mean_pairwise(model, images: np.ndarray, device: torch.device) -> float:
     i, j = np.triu_indices(len(images), k=1)
     if not i.size:
         return float("nan")
-    return float(lpips_distances(model, images[i], images[j], device).mean())
+    return float(lpips_distances(model, images, images, device, pairs=(i, j)).mean())
+
+
+def mean_to_reference(model, generated: np.ndarray, real: np.ndarray, device: torch.device) -> float:
+    """Mean LPIPS over every (generated, real) pair: how far the generated pictures are from the real ones."""
+    if not len(generated) or not len(real):
+        return float("nan")
+    i, j = np.repeat(np.arange(len(generated)), len(real)), np.tile(np.arange(len(real)), len(generated))
+    return float(lpips_distances(model, generated, real, device, pairs=(i, j)).mean())
+
+
+@dataclass(frozen=True)
+class LPIPSVariant:
+    name: str
+    pairs: str  # what is paired, as records say it
+    measure: Callable[..., float]  # (model, generated, real, device) -> mean LPIPS
+
+
+LPIPS_VARIANTS = {
+    v.name: v
+    for v in (
+        LPIPSVariant("diversity", "mean over unordered pairs of generated images (the set's diversity; DefectDiffu Table 1)",
+                     lambda model, generated, real, device: mean_pairwise(model, generated, device)),
+        LPIPSVariant("to-real", "mean over every (generated, real test defect) pair (DefectSynth Table II)", mean_to_reference),
+    )
+}
+DEFAULT_LPIPS = "diversity"
+
+
+def lpips_variant(name: str) -> LPIPSVariant:
+    if name not in LPIPS_VARIANTS:
+        raise BenchError(f"unknown LPIPS variant '{name}'", f"choose one of: {', '.join(LPIPS_VARIANTS)}")
+    return LPIPS_VARIANTS[name]
 
 
 def ic_lpips(model, generated: np.ndarray, centres: np.ndarray, variant: ICLPIPSVariant, seed: int, device: torch.device) -> dict:
@@ -138,7 +177,7 @@ def ic_lpips(model, generated: np.ndarray, centres: np.ndarray, variant: ICLPIPS
     each cluster (capped, seeded choice), averaged over clusters as the variant says."""
     n, k = len(generated), len(centres)
     gi, ci = np.repeat(np.arange(n), k), np.tile(np.arange(k), n)
-    assign = lpips_distances(model, generated[gi], centres[ci], device).reshape(n, k).argmin(axis=1)
+    assign = lpips_distances(model, generated, centres, device, pairs=(gi, ci)).reshape(n, k).argmin(axis=1)
     rng = np.random.default_rng(seed)
     values = []
     for c in range(k):
@@ -152,7 +191,7 @@ def ic_lpips(model, generated: np.ndarray, centres: np.ndarray, variant: ICLPIPS
             i, j = np.nonzero(~np.eye(len(members), dtype=bool))
         else:
             i, j = np.triu_indices(len(members), k=1)
-        values.append(float(lpips_distances(model, generated[members[i]], generated[members[j]], device).mean()))
+        values.append(float(lpips_distances(model, generated, generated, device, pairs=(members[i], members[j])).mean()))
     return {"IC_LPIPS": float(np.mean(values)) if values else float("nan"), "clusters": k,
             "clusters_used": len(values), "cluster_sizes": np.bincount(assign, minlength=k).tolist()}
 

@@ -24,8 +24,12 @@ class Grid:
     ratios: tuple[float, ...] = (0.0, 0.2, 0.5, 1.0, 2.0, 3.0)
     normal_ratios: tuple[float, ...] = (0.0, 0.2, 1.0, 2.0, 3.0)
     fill_to: int = 150
-    n_generated: int = 50  # quality: images generated per point
+    n_generated: int | None = None  # quality: images generated per point; None: the size's (paper 1,000, small 50)
     ic_lpips: str = "bench"  # quality: IC-LPIPS variant (bench.metrics.quality.IC_LPIPS_VARIANTS)
+    lpips: str = "diversity"  # quality: LPIPS within the generated set or generated vs real (bench.metrics.quality.LPIPS_VARIANTS)
+    # classification, localization with synthetic_only, quality: "paper" (the papers' counts of generated pictures)
+    # or "small" (a CPU check); None: paper at the paper schedule, small at any other
+    size: str | None = None
     lpips_region: str = "image"  # quality: LPIPS on whole images or only inside the defect region
     alignment: bool = True  # quality: mask alignment, measured by the first segmenter trained on the real training pairs
     dataset: str = "toy"
@@ -60,9 +64,16 @@ class Grid:
             convert = {"generators": _generators, "image_size": _image_size}.get(key, _convert)
             converted[key] = convert(key, value, known[key].type, where)
         grid = replace(base or cls(), **converted)
+        for key, allowed in CHOICES.items():
+            if getattr(grid, key) is not None and getattr(grid, key) not in allowed:
+                raise BenchError(f"grid key '{key}' in {where} has a bad value {getattr(grid, key)!r}", f"choose one of: {', '.join(allowed)}")
         for ratio in grid.ratios:
             check_ratio(ratio, grid.max_ratio, f"grid key 'ratios' in {where}:")
         return grid
+
+    def resolved_size(self) -> str:
+        """The size the protocols' counts follow: as given, else the papers' at the paper schedule, small elsewhere."""
+        return self.size or ("paper" if self.schedule == "paper" else "small")
 
     def run_spec(self, generator: GeneratorSpec, segmenter: str, category: str, seed: int, **values) -> RunSpec:
         return RunSpec(
@@ -123,6 +134,9 @@ def stored(points, store, tasks, data_root, force: bool, desc: str, progress: bo
         yield item, data, run_id, None if force else store.get(run_id)
 
 
+# What each named grid key admits.
+SIZES = ("paper", "small")
+CHOICES = {"size": SIZES}
 # What each numeric grid key admits (every element of a list key).
 RANGES = {
     "seeds": Range(0),

@@ -1,7 +1,8 @@
 """Defect-type classification (DefectSynth Sec. V-A and Table VIII, after DFMGAN and AnomalyDiffusion): a
 ResNet-34 (``classifiers/resnet.py``) learns which defect type an image shows, from the real training
-images alone (ratio 0, "w/o augmentation") or with r x |real| synthetic pairs of a generator, and is
-scored by accuracy and macro F1 on the real test images. Seed K is partition K: with the default split
+images alone (ratio 0, "w/o augmentation") or with a generator's pairs, and is scored by accuracy and
+macro F1 on the real test images. How many pairs is the grid's size: ``paper`` adds the paper's 1,000
+generated images per category, ``small`` r x |real| per ratio (a handful: minutes on a CPU). Seed K is partition K: with the default split
 ``random`` each seed draws its own partition (``random:K``, a third of every type trains), so the seeds
 are DefectSynth's repeated partitions, and the classifier and generator take the same seed. One
 ``bench.classification/1`` record per generator x ratio x category x seed, with every prediction."""
@@ -15,21 +16,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.core.hashing import canonical_json
+from bench.core.hashing import canonical_json, sha256_text
 from bench.core.paths import results_dir
-from bench.core.specs import GeneratorSpec, TaskRef
+from bench.core.specs import BASE_VERSION, GeneratorSpec, TaskRef
 from bench.data.tasks import Tasks
 from bench.metrics.classification import accuracy, macro_f1, per_class_accuracy
-from bench.protocols.base import PROTOCOLS, Grid, Point, Protocol, stored
+from bench.protocols.base import ADDED_LATER, PROTOCOLS, Grid, Point, Protocol, stored
 from bench.provenance import device_name, provenance
 from bench.records import CLASSIFICATION, CLASSIFICATION_SCHEMA, RecordStore
-from bench.runner import check_import, load_sources, resolve_device, scheduled
+from bench.runner import check_import, load_sources, resolve_device, resolved_settings, scheduled
 from bench.spec import NO_GENERATOR, RunSpec
 from generators import GENERATORS
 from generators.registry import checked_params
 from generators.synthesize import synthesize
 
 PARTITIONS = "random"  # the grid split that means "partition = seed"
+PAPER_GENERATED = 1000  # DefectSynth V-A: "generating 1,000 images per category", merged with the base set
 
 
 @dataclass(frozen=True)
@@ -44,20 +46,48 @@ class ClassificationPoint(Point):
     device: str
     pretrained: bool
     image_size: str = ""  # the task's picture size (Grid.image_size)
+    n_generated: int = 0  # generated images added (replaces ratio): the paper size's 1,000 per category
+
+    def run_id(self, manifest_hash: str) -> str:
+        """Fields and manifest; ``n_generated`` joins off its default and the generator's version past its
+        first (as in run ids), so points from before either keep their ids and a changed backend reruns."""
+        spec = {k: v for k, v in asdict(self).items() if not (k in ADDED_LATER and v == "")}
+        if not self.n_generated:
+            del spec["n_generated"]
+        key = {"spec": spec, "data": manifest_hash}
+        version = GENERATORS.get(self.generator["name"]).version
+        if version != BASE_VERSION:
+            key["generator_version"] = version
+        return sha256_text(canonical_json(key))[:16]
+
+
+def arms(grid: Grid) -> list[tuple[float, int]]:
+    """(ratio, generated images) of each arm at the grid's size: real only and the paper's 1,000 per category,
+    or each of the grid's ratios."""
+    if grid.resolved_size() == "paper":
+        return [(0.0, 0), (0.0, PAPER_GENERATED)]
+    return [(float(r), 0) for r in grid.ratios]
+
+
+def size_note(point: ClassificationPoint, n_synthetic: int) -> str:
+    """What the point's count of generated images is, against the paper's (recorded, shown in the caption)."""
+    if point.n_generated:
+        return f"paper: {point.n_generated:,} generated images per category (DefectSynth V-A)"
+    return f"small: {n_synthetic} generated images, {point.ratio:g} x the real training images (DefectSynth V-A: {PAPER_GENERATED:,})"
 
 
 def classification_points(grid: Grid, device: str) -> list[ClassificationPoint]:
-    """Every generator x ratio x category x seed; ratio 0 is one real-only point whatever the generator."""
+    """Every generator x arm x category x seed; the real-only arm is one point whatever the generator."""
     points: dict[str, ClassificationPoint] = {}
     for generator in grid.generators:
         checked_params(generator)
         for category in grid.categories:
             for seed in grid.seeds:
                 split = f"{PARTITIONS}:{seed}" if grid.split == PARTITIONS else grid.split
-                for ratio in grid.ratios:
-                    spec = scheduled(generator, grid.schedule) if ratio > 0 else NO_GENERATOR
-                    point = ClassificationPoint(spec.to_dict(), float(ratio), grid.dataset, category, split, seed, grid.schedule,
-                                                device, grid.pretrained, grid.image_size)
+                for ratio, n in arms(grid):
+                    spec = scheduled(generator, grid.schedule) if ratio > 0 or n else NO_GENERATOR
+                    point = ClassificationPoint(spec.to_dict(), ratio, grid.dataset, category, split, seed, grid.schedule,
+                                                device, grid.pretrained, grid.image_size, n)
                     points.setdefault(canonical_json(asdict(point)), point)
     return list(points.values())
 
@@ -75,11 +105,11 @@ def run_classification(grid: Grid, force: bool = False, progress: bool = True, r
     points = classification_points(grid, device.type)
     for point in points:  # a leaking import fails the grid before anything trains
         spec = GeneratorSpec.from_dict(point.generator)
-        if point.ratio > 0 and GENERATORS.get(spec.name).kind == "import":
+        if spec.name != NO_GENERATOR.name and GENERATORS.get(spec.name).kind == "import":
             data = tasks.load(TaskRef(point.dataset, point.category, point.split, point.image_size), grid.data_root)
-            check_import(RunSpec(generator=spec, ratio=point.ratio, dataset=point.dataset, category=point.category, split=point.split,
-                                 image_size=point.image_size),
-                         data, tasks, grid.data_root, int(round(point.ratio * len(data.train))))
+            check_import(RunSpec(generator=spec, ratio=point.ratio, fill_to=point.n_generated, dataset=point.dataset,
+                                 category=point.category, split=point.split, image_size=point.image_size),
+                         data, tasks, grid.data_root, point.n_generated or int(round(point.ratio * len(data.train))))
     out = []
     for point, data, run_id, existing in stored(points, store, tasks, grid.data_root, force, "classification", progress):
         if existing is not None:
@@ -87,7 +117,7 @@ def run_classification(grid: Grid, force: bool = False, progress: bool = True, r
             continue
         defect_ids = sorted(k for k in data.pool.classes if k)
         sets = [data.train]
-        n_synthetic = int(round(point.ratio * len(data.train)))
+        n_synthetic = point.n_generated or int(round(point.ratio * len(data.train)))
         spec = GeneratorSpec.from_dict(point.generator)
         if n_synthetic:
             sources = load_sources(spec, tasks, point.dataset, grid.data_root, point.image_size)
@@ -107,10 +137,13 @@ def run_classification(grid: Grid, force: bool = False, progress: bool = True, r
             "data": {"manifest_hash": data.manifest_hash, "types": [data.pool.classes[k] for k in defect_ids],
                      "n_train_real": len(data.train), "n_synthetic": n_synthetic, "n_untyped_dropped": int((~keep).sum()),
                      "n_test": len(tested)},
+            **({"generator": {"version": GENERATORS.get(spec.name).version, "resolved": resolved_settings(spec, data.train)}}
+               if n_synthetic else {}),
             "metrics": {"accuracy": accuracy(truth, predicted), "F1": macro_f1(truth, predicted, present),
                         "per_type_accuracy": {data.pool.classes[defect_ids[k]]: v
                                               for k, v in per_class_accuracy(truth, predicted, present).items()}},
             "variants": {"label": "the defect type covering most of the image's mask (ties: lower class id)",
+                         **({"size": size_note(point, n_synthetic)} if n_synthetic else {}),
                          "accuracy": "top-1 accuracy over the real defect test images",
                          "F1": "macro F1 over the category's defect types, a type never predicted nor present scoring 0 "
                                "(scikit-learn f1_score average='macro', zero_division=0)",
@@ -126,11 +159,13 @@ def run_classification(grid: Grid, force: bool = False, progress: bool = True, r
 
 def classification_row(record: dict) -> dict:
     spec, m = record["spec"], record["metrics"]
-    return {"generator": str(GeneratorSpec.from_dict(spec["generator"])), "ratio": spec["ratio"], "category": spec["category"],
+    return {"generator": str(GeneratorSpec.from_dict(spec["generator"])), "ratio": spec["ratio"],
+            "n_generated": spec.get("n_generated", 0), "category": spec["category"],
             "split": spec["split"], "seed": spec["seed"], "accuracy": m["accuracy"], "F1": m["F1"]}
 
 
 PROTOCOLS.register(Protocol(
-    "classification", "ResNet-34 defect-type classifier on real vs real + synthetic images, over random partitions: accuracy, macro F1",
+    "classification", "ResNet-34 defect-type classifier on real vs real + synthetic images (1,000 per category at size paper), "
+                      "over random partitions: accuracy, macro F1",
     execute=run_classification, row=classification_row, defaults={"split": PARTITIONS, "ratios": (0.0, 1.0), "seeds": (0, 1, 2)},
 ))

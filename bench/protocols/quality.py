@@ -1,8 +1,9 @@
 """Image quality of generated sets (DefectDiffu Table 1, DefectSynth Table II): FID / KID / IS against the
-real test defects, LPIPS diversity and IC-LPIPS around the real training defects, optionally inside the
-defect region only; and whether the masks mark what the images show (bench/metrics/alignment.py): the
-defect contrast and the mask alignment, each beside the same score of the real test defects. One
-``bench.quality/1`` record per generator x category x seed, skipped when done."""
+real test defects, LPIPS (the generated set's diversity, or its distance to the real test defects) and
+IC-LPIPS around the real training defects, optionally inside the defect region only; and whether the masks
+mark what the images show (bench/metrics/alignment.py): the defect contrast and the mask alignment, each
+beside the same score of the real test defects. One ``bench.quality/1`` record per generator x category x
+seed, skipped when done. The size ``paper`` generates the papers' 1,000 pictures per point, ``small`` 50."""
 
 from __future__ import annotations
 
@@ -19,18 +20,22 @@ from bench.core.hashing import canonical_json, sha256_text
 from bench.core.pairset import PairSet
 from bench.core.paths import results_dir
 from bench.core.progress import progress as progress_bar
-from bench.core.specs import GeneratorSpec, TaskRef
+from bench.core.specs import BASE_VERSION, GeneratorSpec, TaskRef
 from bench.data.tasks import Tasks
 from bench.metrics import quality as q
 from bench.protocols.base import PROTOCOLS, Grid, Protocol
 from bench.provenance import provenance
 from bench.records import QUALITY, QUALITY_SCHEMA, RecordStore
-from bench.runner import load_sources, resolve_device, scheduled
+from bench.runner import load_sources, resolve_device, resolved_settings, scheduled
+from generators import GENERATORS
 from generators.contrast import set_contrast
 from generators.synthesize import synthesize
 from segmenters import SCHEDULES
 
 REGIONS = ("image", "defect")
+# Pictures generated per point, by size: the papers' count (DefectSynth IV-A3 generates 1,000 per defect type,
+# AnomalyDiffusion 1,000 per anomaly type; a point here holds every type of its category) and a CPU check.
+N_GENERATED = {"paper": 1000, "small": 50}
 
 
 @dataclass(frozen=True)
@@ -47,15 +52,24 @@ class QualitySpec:
     schedule: str = ""  # of the alignment segmenter
     pretrained: bool = False  # of the alignment segmenter
     image_size: str = ""  # the task's picture size (Grid.image_size); hashed only when set, so older ids hold
+    lpips: str = q.DEFAULT_LPIPS  # LPIPS variant (bench.metrics.quality.LPIPS_VARIANTS)
 
     def to_dict(self) -> dict:
         return {**asdict(self), "generator": self.generator.to_dict()}
 
     def run_id(self, manifest_hash: str) -> str:
-        """A generator without parameters hashes as its bare name, so records from before specs keep their ids."""
+        """A generator without parameters hashes as its bare name, so records from before specs keep their ids;
+        the LPIPS variant joins off its default and the generator's version past its first, as in run ids."""
         generator = self.generator.to_dict() if self.generator.params else self.generator.name
         spec = {k: v for k, v in asdict(self).items() if not (k == "image_size" and v == "")}
-        return sha256_text(canonical_json({"spec": {**spec, "generator": generator}, "data": manifest_hash}))[:16]
+        spec = {**spec, "generator": generator}
+        if self.lpips == q.DEFAULT_LPIPS:
+            del spec["lpips"]
+        key = {"spec": spec, "data": manifest_hash}
+        version = GENERATORS.get(self.generator.name).version
+        if version != BASE_VERSION:
+            key["generator_version"] = version
+        return sha256_text(canonical_json(key))[:16]
 
 
 def _arrays(pairs: PairSet, region: str) -> tuple[np.ndarray, np.ndarray]:
@@ -74,6 +88,7 @@ def alignment_setup(spec: QualitySpec, device: torch.device) -> AlignmentSetup |
 def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, device=torch.device("cpu"), force=False, progress=True):
     """Generate (cached), score and record one quality point; returns (record, skipped)."""
     variant = q.ic_lpips_variant(spec.ic_lpips)
+    lpips = q.lpips_variant(spec.lpips)
     if spec.region not in REGIONS:
         raise BenchError(f"unknown LPIPS region '{spec.region}'", f"choose one of: {', '.join(REGIONS)}")
     if spec.generator.name == "none":
@@ -94,14 +109,14 @@ def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, devi
     sources = load_sources(generator, tasks, spec.dataset, data_root, spec.image_size)
     generated, cache_hit = synthesize(generator, train, data.normals, spec.n_generated, spec.seed, progress, sources)
     gen_images, gen_lpips = _arrays(generated, spec.region)
-    real_images, _ = _arrays(real_test, spec.region)
+    real_images, real_lpips = _arrays(real_test, spec.region)
     _, centres = _arrays(train, spec.region)
     if len(gen_images) < 2 or len(real_images) < 2:
         raise BenchError(f"quality needs at least 2 generated and 2 real test images, got {len(gen_images)} and {len(real_images)}",
                          "raise n_generated or use a split with more test defects")
     metrics = q.fidelity_metrics(gen_images, real_images, weights[q.INCEPTION_FILE], device)
     model = q.lpips_model(variant.net, weights[q.BACKBONE_FILES[variant.net]], device)
-    metrics["LPIPS"] = q.mean_pairwise(model, gen_lpips, device)
+    metrics["LPIPS"] = lpips.measure(model, gen_lpips, real_lpips, device)
     ic = q.ic_lpips(model, gen_lpips, centres, variant, spec.seed, device)
     metrics["IC_LPIPS"] = ic.pop("IC_LPIPS")
     contrast = {"generated": set_contrast(generated), "real_test": set_contrast(real_test)}
@@ -117,6 +132,7 @@ def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, devi
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data": {"manifest_hash": manifest_hash, "n_generated": len(gen_images), "n_real_test": len(real_images),
                  "n_centres": len(centres), "generator_cache_hit": cache_hit},
+        "generator": {"version": GENERATORS.get(generator.name).version, "resolved": resolved_settings(generator, train)},
         "metrics": metrics,
         "ic_lpips_clusters": ic,
         "contrast": contrast,
@@ -125,7 +141,9 @@ def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, devi
             "ic_lpips": variant.name,
             "ic_lpips_detail": q.variant_record(variant),
             "fid_kid_is": "torch-fidelity, Inception v3 (2015-12-05) pool3 features, generated vs real test defects",
-            "lpips": f"lpips {variant.net} v0.1, mean over unordered pairs of generated images",
+            "lpips_variant": lpips.name,
+            "lpips": f"lpips {variant.net} v0.1, {lpips.pairs}",
+            "n_generated": size_note(spec.n_generated),
             "region": spec.region,
             "contrast": contrast["generated"]["variant"],
             "alignment": None if alignment is None else {"detail": alignment["variant"], **alignment["setup"]},
@@ -137,12 +155,20 @@ def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, devi
     return record, False
 
 
+def size_note(n: int) -> str:
+    """What a count of generated pictures is, against the papers' (recorded, and shown in the table's caption)."""
+    named = {v: k for k, v in N_GENERATED.items()}.get(n, "given")
+    paper = N_GENERATED["paper"]
+    return f"{n} ({named}" + ("" if n == paper else f"; the papers generate {paper:,}") + ")"
+
+
 def quality_specs(grid: Grid) -> list[QualitySpec]:
     aligned = grid.alignment and bool(grid.segmenters)
     alignment = (grid.segmenters[0], grid.schedule, grid.pretrained) if aligned else (None, "", False)
+    n = grid.n_generated or N_GENERATED[grid.resolved_size()]
     return [
-        QualitySpec(scheduled(g, grid.schedule), grid.dataset, category, grid.split, seed, grid.n_generated, grid.ic_lpips, grid.lpips_region,
-                    *alignment, image_size=grid.image_size)
+        QualitySpec(scheduled(g, grid.schedule), grid.dataset, category, grid.split, seed, n, grid.ic_lpips, grid.lpips_region,
+                    *alignment, image_size=grid.image_size, lpips=grid.lpips)
         for g in grid.generators
         for category in grid.categories
         for seed in grid.seeds
@@ -151,6 +177,7 @@ def quality_specs(grid: Grid) -> list[QualitySpec]:
 
 def run_quality(grid: Grid, force: bool = False, progress: bool = True, root: Path | None = None) -> list[tuple[dict, bool]]:
     store = RecordStore(root or results_dir() / "quality", QUALITY)
+    q.lpips_variant(grid.lpips)  # a bad variant name fails before any generation
     specs = quality_specs(grid)
     return [
         evaluate_quality(s, store, grid.data_root, resolve_device(grid.device), force, progress)
@@ -164,8 +191,8 @@ SHOWN = ("FID", "KID_mean", "IS_mean", "LPIPS", "IC_LPIPS")
 def quality_row(record: dict) -> dict:
     spec = record["spec"]
     return {"generator": str(GeneratorSpec.from_dict(spec["generator"])), "category": spec["category"], "seed": spec["seed"],
-            **{k: record["metrics"].get(k) for k in SHOWN}}
+            "n": spec["n_generated"], "lpips": spec.get("lpips", q.DEFAULT_LPIPS), **{k: record["metrics"].get(k) for k in SHOWN}}
 
 
-PROTOCOLS.register(Protocol("quality", "FID, KID, IS, LPIPS diversity, IC-LPIPS, defect contrast and mask alignment of each generator's pairs",
+PROTOCOLS.register(Protocol("quality", "FID, KID, IS, LPIPS (diversity or to real), IC-LPIPS, defect contrast and mask alignment of each generator's pairs",
                             execute=run_quality, row=quality_row))

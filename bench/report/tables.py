@@ -17,6 +17,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from bench.core.specs import BASE_VERSION
 from bench.data.splits import Preset
 from bench.report import stats
 from bench.report.format import interval, mean_std, number, p_value, percent, plain_mean_std
@@ -49,7 +50,7 @@ OWN_FAMILY = ("normal-data", "synthetic-only", "transfer")  # kinds whose verdic
 def family_of(kind: str) -> str:
     return kind if kind in OWN_FAMILY else "synthetic"
 QUALITY_METRICS = ("FID", "KID_mean", "IS_mean", "LPIPS", "IC_LPIPS")
-QUALITY_KEY = ["generator", "dataset", "category", "split", "n_generated", "ic_lpips", "region"]
+QUALITY_KEY = ["generator", "dataset", "category", "split", "n_generated", "lpips", "ic_lpips", "region"]
 
 
 @dataclass(frozen=True)
@@ -357,6 +358,17 @@ def normal_data_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_frame
                  caption(what, used, points["n"], _family_text(points, alpha)), out, runs_of(used))
 
 
+def synthetic_only_note(runs: pd.DataFrame) -> str:
+    """The counts of the runs trained on generated pairs alone, beside DefectSynth Table IX's 500 (its caption's
+    citation holds only where they match): empty without such runs."""
+    only = runs[runs["synthetic_only"].astype(bool) & (runs["source"] == "")]
+    if only.empty:
+        return ""
+    counts = sorted({f"{int(f)} generated pairs" if f else f"{number(r)} x |real train| pairs" for f, r in zip(only["fill_to"], only["ratio"])})
+    return (" Rows trained on generated pairs alone follow DefectSynth Table IX's reading; Table IX trains on 500 generated "
+            f"images, these rows on {', '.join(counts)}.")
+
+
 def synthetic_only_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_frame: pd.DataFrame, metric: str = "mIoU",
                          alpha: float = stats.ALPHA) -> Table:
     """DefectSynth Table IX form: real pairs only against synthetic pairs only, per category, segmenter and
@@ -365,6 +377,7 @@ def synthetic_only_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_fr
     what = (f"{metric_label(metric)} of segmenters trained on synthetic pairs alone against real pairs alone "
             "(DefectSynth Table IX form), percent; the generator learned from the real training pairs.")
     used = _used(frame, points)
+    what += synthetic_only_note(used)
     return Table("synthetic_only", f"{metric_label(metric)} trained on synthetic pairs only",
                  caption(what, used, points["n"], _family_text(points, alpha)), out, runs_of(used))
 
@@ -439,7 +452,7 @@ def localization_table(frame: pd.DataFrame) -> Table:
     scores = ", ".join(sorted(set(runs["image_score"]) - {""})) or "unrecorded"
     what = ("**Defect localization** (AnomalyDiffusion Table 2 form) — every defect class merged into one, the segmenter's "
             f"defect probability scored per pixel and per image (image score: {scores}); AUPRO as in MVTec AD; "
-            "mean ± sample std over seeds, percent.")
+            "mean ± sample std over seeds, percent." + synthetic_only_note(runs))
     return Table("localization", "Defect localization (binary)", caption(what, runs, board["seeds"]), out, runs_of(runs))
 
 
@@ -603,9 +616,11 @@ def quality_frame(records: Iterable[dict]) -> pd.DataFrame:
     rows = []
     for r in records:
         spec, m = r["spec"], r["metrics"]
-        generator = spec["generator"]
-        rows.append({"generator": generator_label(generator["name"], generator.get("params") or {}),
-                     **{k: spec[k] for k in QUALITY_KEY if k != "generator"}, "seed": spec["seed"],
+        generator, backend = spec["generator"], r.get("generator") or {}
+        rows.append({"generator": generator_label(generator["name"], generator.get("params") or {}, backend.get("version", BASE_VERSION),
+                                                  (backend.get("resolved") or {}).get("deviations", ())),
+                     **{k: spec[k] for k in QUALITY_KEY if k not in ("generator", "lpips")},
+                     "lpips": spec.get("lpips", "diversity"), "seed": spec["seed"],  # records before variants: diversity
                      "requested_by": "quality", "degenerate": "",
                      **{k: np.nan if m.get(k) is None else float(m[k]) for k in QUALITY_METRICS}})
     return pd.DataFrame(rows, columns=[*QUALITY_KEY, "seed", "requested_by", "degenerate", *QUALITY_METRICS])
@@ -635,12 +650,16 @@ def quality_table(quality_records: Sequence[dict]) -> Table | None:
         rows.append([*(row[c] for c in index), *cells])
     out = pd.DataFrame(rows, columns=[*index, *QUALITY_METRICS])
     variants = ", ".join(sorted({r["variants"]["ic_lpips"] for r in quality_records}))
-    shared = "; ".join(f"{c}: {frame[c].iloc[0]}" for c in ("dataset", "split", "n_generated", "ic_lpips", "region")
+    shared = "; ".join(f"{c}: {frame[c].iloc[0]}" for c in ("dataset", "split", "n_generated", "lpips", "ic_lpips", "region")
                        if frame[c].nunique() == 1)
+    sizes = ", ".join(sorted({r["variants"]["n_generated"] for r in quality_records if "n_generated" in r["variants"]}))
+    lpips = ", ".join(sorted({r["variants"].get("lpips_variant", "diversity") for r in quality_records}))
     per_row = frame.groupby(QUALITY_KEY, dropna=False)["seed"].nunique()
     text = (f"Image quality (DefectDiffu Table 1 / DefectSynth Table II form). Protocol: quality; {shared}; seeds: "
-            f"{seeds_text(frame['seed'])} ({_per_row(per_row)} per row); IC-LPIPS variant: {variants}; mean ± std over seeds; "
-            "mean rows: mean over categories of the category means.")
+            f"{seeds_text(frame['seed'])} ({_per_row(per_row)} per row); IC-LPIPS variant: {variants}; LPIPS: {lpips} "
+            "(diversity: within the generated set, DefectDiffu's; to-real: generated vs real test defects, DefectSynth's); "
+            + (f"generated per point: {sizes}; " if sizes else "")
+            + "mean ± std over seeds; mean rows: mean over categories of the category means.")
     return Table("quality", "Image quality", text, out)
 
 
@@ -682,7 +701,7 @@ def efficiency_tables(records: Sequence[dict]) -> list[Table]:
     return tables
 
 
-CLASSIFICATION_KEY = ["generator", "ratio", "dataset", "category", "schedule", "device", "pretrained"]
+CLASSIFICATION_KEY = ["generator", "ratio", "n_generated", "dataset", "category", "schedule", "device", "pretrained"]
 
 
 def classification_table(records: Sequence[dict]) -> Table | None:
@@ -693,28 +712,38 @@ def classification_table(records: Sequence[dict]) -> Table | None:
         return None
     rows = []
     for r in records:
-        spec, g = r["spec"], r["spec"]["generator"]
-        rows.append({"generator": generator_label(g["name"], g.get("params") or {}), **{k: spec[k] for k in CLASSIFICATION_KEY[1:]},
+        spec, g, backend = r["spec"], r["spec"]["generator"], r.get("generator") or {}
+        rows.append({"generator": generator_label(g["name"], g.get("params") or {}, backend.get("version", BASE_VERSION),
+                                                  (backend.get("resolved") or {}).get("deviations", ())),
+                     **{k: spec.get(k, 0) if k == "n_generated" else spec[k] for k in CLASSIFICATION_KEY[1:]},
                      "seed": spec["seed"], "accuracy": r["metrics"]["accuracy"], "F1": r["metrics"]["F1"]})
     frame = pd.DataFrame(rows)
-    task = [c for c in CLASSIFICATION_KEY if c not in ("generator", "ratio")]
+    task = [c for c in CLASSIFICATION_KEY if c not in ("generator", "ratio", "n_generated")]
     keys = [(*(row[c] for c in task), row["seed"]) for _, row in frame.iterrows()]
-    real = {k: a for k, a, r in zip(keys, frame["accuracy"], frame["ratio"]) if r == 0}
+    alone = (frame["ratio"] == 0) & (frame["n_generated"] == 0)
+    real = {k: a for k, a, r in zip(keys, frame["accuracy"], alone) if r}
     frame["delta"] = [a - real[k] if k in real else np.nan for k, a in zip(keys, frame["accuracy"])]
     out_rows = []
     for key, group in frame.groupby(CLASSIFICATION_KEY, sort=True):
         row = dict(zip(CLASSIFICATION_KEY, key))
-        trained = "real only (w/o augmentation)" if row["ratio"] == 0 else f"real + {row['generator']} x{number(row['ratio'])}"
-        out_rows.append({"category": row["category"], "trained on": trained,
+        added = f"{row['n_generated']} {row['generator']}" if row["n_generated"] else f"{row['generator']} x{number(row['ratio'])}"
+        real_only = row["ratio"] == 0 and not row["n_generated"]
+        out_rows.append({"category": row["category"], "trained on": "real only (w/o augmentation)" if real_only else f"real + {added}",
                          "accuracy (%)": mean_std(group["accuracy"].mean(), group["accuracy"].std()),
                          "F1 (%)": mean_std(group["F1"].mean(), group["F1"].std()),
-                         "Δ accuracy (%)": "" if row["ratio"] == 0 else percent(group["delta"].mean(), True),
+                         "Δ accuracy (%)": "" if real_only else percent(group["delta"].mean(), True),
                          "partitions": seeds_text(group["seed"])})
     shared = "; ".join(f"{c}: {frame[c].iloc[0]}" for c in ("dataset", "schedule", "device", "pretrained") if frame[c].nunique() == 1)
+    # the generated arms' size (records before sizes added r x real): the paper's 1,000 per category or small
+    sizes = sorted({r["variants"].get("size", "small:").split(":")[0] for r in records if r["spec"]["generator"]["name"] != "none"})
+    size = (" Generated images: 1,000 per category, as Table VIII." if sizes == ["paper"] else
+            " Generated images: r x the real training images (size small), not Table VIII's 1,000 per category." if sizes == ["small"] else
+            " Generated images: 1,000 per category (as Table VIII) in rows 'real + 1000 ...', r x the real training images "
+            "in rows 'x r'." if sizes else "")
     text = ("**Defect-type classification** (DefectSynth Table VIII form) — a ResNet-34 trained on the real training images "
             "of a partition, alone or with a generator's pairs, tested on the partition's real defect images; accuracy and "
             "macro F1, mean ± sample std over partitions (seed K = partition random:K), percent; Δ accuracy: the mean over "
-            f"partitions of the paired difference to real only. Protocol: classification; {shared}.")
+            f"partitions of the paired difference to real only. Protocol: classification; {shared}.{size}")
     return Table("classification", "Defect-type classification", text, pd.DataFrame(out_rows))
 
 

@@ -1,4 +1,5 @@
-"""The released code's two background steps, neither in the paper: latent blending and histogram matching.
+"""The background steps: the released code's latent blending and histogram matching; the paper reading's
+own blending (``sampling.py``) uses ``keep_background`` with no dilation.
 
 Blending (``ddim_wm2.py``): before every denoising step the latent outside a dilated copy of the mask is
 replaced by the normal image's latent noised to the current timestep; the dilation radius shrinks with t,

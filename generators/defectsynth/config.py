@@ -88,7 +88,7 @@ class Reading:
     sff_batch: int  # images fused with each other
     sff_region: str  # "all": anywhere (paper); "mask": inside the generated mask only (released)
     sff_keep: str  # "all": every fused image is a pair (paper); "first": copies of one pair, keep the first (released)
-    blend: str  # "off" (paper) or "released": background from the noised normal latent, shrinking dilation
+    blend: str  # the normal picture outside the mask: "paper" (DDIM-path latent blending), "released" (shrinking dilation), "off"
     hist_match: float  # 0 (paper) or 1.0 (released): grey-level histogram matched to the normal image
     hmi: str  # "hybrid" (tau switch), "image" or "latent"
     tau: float  # mean mask area ratio at which a class switches to the latent branch
@@ -102,7 +102,7 @@ class Reading:
 READING_NAMES = ("paper", "released")
 READINGS: Registry[Reading] = Registry("defectsynth reading", "bench.defectsynth_readings", Reading)
 PAPER = Reading(
-    "paper", "cosine", 20, 0.0, 1.0, "", "signed", "paper", "paper", "dot", 0.2, 0.7, 2, "all", "all", "off", 0.0,
+    "paper", "cosine", 20, 0.0, 1.0, "", "signed", "paper", "paper", "dot", 0.2, 0.7, 2, "all", "all", "paper", 0.0,
     "hybrid", 0.053, 10, "none", 1.5, 50, 0.0,
 )
 READINGS.register(PAPER)
@@ -144,7 +144,7 @@ CHOICES = {
     "sff": ("dot", "cosine", "off"),
     "sff_region": ("all", "mask"),
     "sff_keep": ("all", "first"),
-    "blend": ("off", "released"),
+    "blend": ("paper", "released", "off"),
     "hmi": ("hybrid", "image", "latent"),
     "hmi_post": ("none", "released"),
 }

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Annotated, Iterator
 
 import numpy as np
@@ -22,6 +22,7 @@ from generators.base import Generator, backgrounds, defect_pairs
 from generators.defectsynth.config import (
     CHOICES,
     PROFILE_NAMES,
+    PROFILES,
     READING_NAMES,
     READINGS,
     WEIGHTS_FILES,
@@ -38,6 +39,19 @@ from generators.registry import GENERATORS
 DEVICES = ("auto", "cpu", "cuda")
 PROMPT = "a {category} with {defect} defects"  # the released prompt list's form: "A bottle with large broken defects"
 NORMAL_PROMPT = "a {category}"  # stand-in pretraining caption of a normal image
+PUBLISHED_SCALE = PROFILES.get("paper")[0]  # IV-A4 and the released train.py agree: SD 1.5, 512 px, 2000 epochs, batch 2, lr 1e-5
+# How a scale field that departs from the published one reads in a label.
+SCALE_WORDS = {
+    "resolution": lambda v, p: f"{v} px, not {p}",
+    "epochs": lambda v, p: f"{v} ControlNet epochs, not {p}",
+    "batch_size": lambda v, p: f"ControlNet batch {v}, not {p}",
+    "lr": lambda v, p: f"lr {v:g}, not {p:g}",
+}
+# What the released reading does that bench does not, whatever the settings (docs/defectsynth.md).
+RELEASED_ONLY = (
+    "one ControlNet per category on the split's training pairs, not one on every MVTec defect image",
+    "SAE reference drawn at random, not the mask's own source image",
+)
 
 
 def _choice(name: str):
@@ -51,6 +65,7 @@ class DefectSynth(Generator):
     name = "defectsynth"
     schedule_profiles = {"short": "toy"}  # the default `bench run` schedule on a CPU: the toy profile
     kind = "learned"
+    version = "2"  # the paper reading generates onto a normal picture (blend=paper); version 1 generated whole pictures
     needs_training = True
     needs_weights = False  # only its sd15 profiles (short, paper, released) read weights: expected_weights() lists them
 
@@ -119,6 +134,28 @@ class DefectSynth(Generator):
             "prompt": self.prompt,
             "device": self.device_name,
         }
+
+    def deviations(self, train: PairSet) -> tuple[str, ...]:
+        """How this run departs from the reading it names and from both published readings: the scale (the
+        stand-in for SD 1.5, size, training budget), reading fields set away from the named reading, a prompt
+        of its own, what the released code does that bench does not, and the resize to the pairs' size."""
+        scale, reading = self.scale, self.reading
+        named = READINGS.get(reading.name)
+        out = ["tiny stand-in for SD 1.5, pretrained on the split"] if scale.weights != PUBLISHED_SCALE.weights else []
+        out += [words(getattr(scale, k), getattr(PUBLISHED_SCALE, k)) for k, words in SCALE_WORDS.items()
+                if getattr(scale, k) != getattr(PUBLISHED_SCALE, k)]
+        out += [f"{f.name} {getattr(reading, f.name)}, not the {named.name} reading's {getattr(named, f.name)}"
+                for f in fields(reading) if f.name != "name" and getattr(reading, f.name) != getattr(named, f.name)]
+        if self.prompt != PROMPT:
+            out.append(f"prompt '{self.prompt}'")
+        if reading.name == "released":
+            out += RELEASED_ONLY
+            if reading.hmi != "image":
+                out.append("latent HMI sampled by DDIM, not PNDM")
+        height, width = _output_size(defect_pairs(train, self.name))
+        if (height, width) != (scale.resolution, scale.resolution):
+            out.append(f"{scale.resolution} px output resized to {width}x{height}")
+        return tuple(out)
 
     def fingerprint(self) -> str:
         """The effective settings and, for real weights, the weights folder's files: part of the cache key."""
@@ -194,7 +231,7 @@ class DefectSynth(Generator):
             masks,
             backgrounds(train, normals),
             prompts,
-            Counter(p.image.shape[:2] for p in pairs).most_common(1)[0][0],
+            _output_size(pairs),
         )
 
     def trained_modules(self) -> dict:
@@ -244,6 +281,11 @@ class DefectSynth(Generator):
 def _category(train: PairSet) -> str:
     """The product's name for the prompt: the pool's category, or a neutral word for sets without one."""
     return (train.meta.get("source") or {}).get("category") or "object"
+
+
+def _output_size(pairs: list[Pair]) -> tuple[int, int]:
+    """The training pairs' most common (height, width): the size generated pairs are resized to."""
+    return Counter(p.image.shape[:2] for p in pairs).most_common(1)[0][0]
 
 
 def _resized(mask: np.ndarray, size: tuple[int, int], dtype) -> np.ndarray:

@@ -1,8 +1,15 @@
-"""Stage 2 at inference: ControlNet-guided DDIM from the HMI mask and the prompt, with SAE, blending and SFF.
+"""Stage 2 at inference: ControlNet-guided DDIM from the normal picture, the HMI mask and the prompt, with
+SAE, SFF and the reading's way of keeping the normal picture outside the mask.
 
-Every image draws its starting noise, and per step its background noise and DDIM variance noise, from its
-own generator seeded by (seed, pair, copy), so an image never depends on the batch it was denoised in
-beyond float rounding. SFF and the released SAE normalisation work within one SFF group.
+Every image draws its starting noise, and per step its background noise (released) and DDIM variance
+noise, from its own generator seeded by (seed, pair, copy), so an image never depends on the batch it was
+denoised in beyond float rounding. SFF and the released SAE normalisation work within one SFF group.
+
+The paper feeds a defect-free picture in at inference (abstract, III-B, Fig. 2) without saying how;
+``blend="paper"`` reads it as latent blending along DDIM's deterministic path: the picture's latent z_y is
+noised with the image's own starting noise eps, sqrt(a_t) z_y + sqrt(1 - a_t) eps, which is where the
+latent starts and what it holds outside the mask before every step, and after the last step (and SFF)
+the latent outside the mask is z_y itself, so the decoded picture is the normal one around the defect.
 """
 
 from __future__ import annotations
@@ -108,9 +115,17 @@ class Sampler:
         chunks = zip(refs.split(group), x.split(group), inside.split(group))
         return torch.cat([weights_released(r, z, m) for r, z, m in chunks])
 
+    def normal_latents(self, conditions: Sequence[Condition]) -> torch.Tensor | None:
+        """z_y of each condition's normal picture, or None where the reading generates the whole picture."""
+        if self.reading.blend == "off":
+            return None
+        with torch.inference_mode():
+            return self._latents(np.stack([c.background for c in conditions]))
+
     @torch.inference_mode()
-    def denoise(self, conditions: Sequence[Condition], group: int, progress: bool = False) -> torch.Tensor:
-        """Final latents (B x 4 x h x w) of a batch made of whole SFF groups of ``group`` images."""
+    def denoise(self, conditions: Sequence[Condition], group: int, background: torch.Tensor | None = None) -> torch.Tensor:
+        """Final latents (B x 4 x h x w) of a batch made of whole SFF groups of ``group`` images; ``background``
+        (``normal_latents``) is what the reading's blending keeps outside the masks."""
         reading, device = self.reading, self.parts.device
         scheduler = self.parts.scheduler(reading.beta_schedule)
         scheduler.set_timesteps(reading.steps, device=device)
@@ -119,13 +134,16 @@ class Sampler:
         inside = (masks > 0.5).to(masks.dtype)
         hints = hint_tensor(control_images([c.shape for c in conditions], self.resolution), device)
         text = self.text([c.prompt + reading.prompt_suffix for c in conditions])
-        background = self._latents(np.stack([c.background for c in conditions])) if reading.blend != "off" else None
         refs = self.references(conditions, masks, int(scheduler.timesteps[0])) if reading.sae != "off" else None
-        x = self._noise(generators)
+        x = eps = self._noise(generators)
+        if background is not None and reading.blend == "paper":
+            x = scheduler.add_noise(background, eps, scheduler.timesteps[:1])
         self.state.weights = None
         with enhanced(self.parts.unet, self.state) if refs is not None else nullcontext():
             for t in scheduler.timesteps:
-                if background is not None:
+                if background is not None and reading.blend == "paper":  # the normal latent on DDIM's deterministic path
+                    x = keep_background(x, scheduler.add_noise(background, eps, t.reshape(1)), masks, 0)
+                elif background is not None:  # released: freshly noised, outside a mask dilated by t
                     noised = scheduler.add_noise(background, self._noise(generators), t.reshape(1))
                     x = keep_background(x, noised, masks, dilation_radius(int(t), reading.steps, self.latent))
                 if refs is not None:
@@ -137,18 +155,27 @@ class Sampler:
         return x
 
     def images(self, conditions: Sequence[Condition], group: int, sff_seeds: Sequence[tuple[int, ...]]) -> np.ndarray:
-        """Denoise, fuse within each group (SFF), decode: N x R x R x 3 uint8 at the working resolution."""
-        latents = self.denoise(conditions, group)
+        """Denoise, fuse within each group (SFF), keep the normal latent outside the masks (paper), decode:
+        N x R x R x 3 uint8 at the working resolution."""
+        return self.parts.decode(self.latents(conditions, group, sff_seeds))
+
+    @torch.inference_mode()
+    def latents(self, conditions: Sequence[Condition], group: int, sff_seeds: Sequence[tuple[int, ...]]) -> torch.Tensor:
+        """The latents ``images`` decodes."""
+        background = self.normal_latents(conditions)
+        latents = self.denoise(conditions, group, background)
         reading = self.reading
+        region = latent_masks([c.shape for c in conditions], self.resolution, self.latent, latents.device)
         if reading.sff != "off":
-            region = latent_masks([c.shape for c in conditions], self.resolution, self.latent, latents.device)
             fused = []
             for k, seed in enumerate(sff_seeds):
                 part = slice(k * group, (k + 1) * group)
                 keep = region[part] if reading.sff_region == "mask" else None
                 fused.append(fuse(latents[part], reading.sff_rate, reading.sff_weight, reading.sff, generator(*seed), keep))
             latents = torch.cat(fused)
-        return self.parts.decode(latents)
+        if reading.blend == "paper":
+            latents = keep_background(latents, background, region, 0)
+        return latents
 
 
 def finish(images: np.ndarray, background: np.ndarray, alpha: float, size: tuple[int, int]) -> np.ndarray:
