@@ -12,7 +12,8 @@ from bench.core.params import Range
 from bench.core.progress import progress as progress_bar
 from bench.core.registry import Registry
 from bench.core.specs import GeneratorSpec, TaskRef, generator_from_value, split_top_level
-from bench.spec import DEFAULT_SCHEDULE, MAX_RATIO, NO_GENERATOR, RunSpec, check_ratio
+from bench.core.streams import BATCHES
+from bench.spec import ASKED_BATCHES, DEFAULT_SCHEDULE, MAX_RATIO, NO_GENERATOR, RunSpec, check_ratio
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Grid:
     generator_seed: int | None = None  # fit every generator once per task with this seed (RunSpec.generator_seed)
     synthetic_only: bool = False  # localization: the U-Net trains on the generated pairs alone (DefectSynth's reading)
     original_root: str | None = None  # annotations: the MVTec AD release whose masks DS-MVTec re-annotates (default: data_root)
+    batches: str = ASKED_BATCHES  # how training batches draw real and added pairs (RunSpec.batches)
 
     def __post_init__(self):
         # written specs ("defectgen(u=100)") are accepted where a grid is built in code, too
@@ -59,6 +61,8 @@ class Grid:
             convert = _generators if key == "generators" else _convert
             converted[key] = convert(key, value, known[key].type, where)
         grid = replace(base or cls(), **converted)
+        if grid.batches not in BATCHES:
+            raise BenchError(f"grid key 'batches' in {where} has a bad value {grid.batches!r}", f"use one of: {', '.join(BATCHES)}")
         for ratio in grid.ratios:
             check_ratio(ratio, grid.max_ratio, f"grid key 'ratios' in {where}:")
         return grid
@@ -75,6 +79,7 @@ class Grid:
             device=self.device,
             pretrained=self.pretrained,
             generator_seed=self.generator_seed,
+            batches=self.batches,
             **values,
         )
 
