@@ -6,7 +6,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 RUN := $(UV) run --frozen --no-sync
 DEMO_ARGS := --dataset toy --category wood --segmenter segformer --schedule short --from-scratch
 
-.PHONY: setup browser demo test bench gpu-check leaderboard clean-cache
+.PHONY: setup browser demo test bench noise gpu-check leaderboard clean-cache
 
 # uv itself, then the locked environment. mmcv's compiled ops build here once (about 14 minutes on
 # 2 cores); uv's cache keeps the built wheel, so later syncs take seconds.
@@ -51,6 +51,12 @@ bench: setup
 	$(RUN) python -m bench.perf.generators
 	$(RUN) python -m bench.perf.toy_baseline
 	$(RUN) python -m bench.perf.learned_toy
+
+# Where the toy leaderboard's noise comes from, and what paired batches buy (docs/metrics.md, "Noise"): hours of
+# one core each (the commands and their cost: docs/metrics.md); resumable, their runs kept in results/perf/*-runs/.
+noise: setup
+	$(RUN) python -m bench.perf.variance
+	$(RUN) python -m bench.perf.pairing
 
 # The first thing to run on a GPU (docs/scaling.md, "GPU check"): under 8 minutes, installs nothing beyond
 # the locked environment, writes results/perf/gpu-<device>.{json,md}. GPU_CHECK_ARGS=--parts grid,sampling

@@ -33,6 +33,7 @@ from generators.registry import build, checked_params, effective, source_tasks
 from generators.synthesize import fitted_state, synthesize
 from segmenters import SCHEDULES, SEGMENTERS, Schedule, SegmenterSpec
 from segmenters.config import pretrained_path
+from segmenters.loop import TrainingSeeds
 from segmenters.train import train_and_evaluate
 
 log = logging.getLogger("bench.run")
@@ -54,6 +55,21 @@ def resolve_device(requested: str) -> torch.device:
     if requested not in ("cpu", "cuda"):
         raise BenchError(f"unknown device '{requested}'", "choose auto, cpu or cuda")
     return torch.device(requested)
+
+
+@dataclass(frozen=True)
+class Streams:
+    """The seed of every random stream of a run. A run takes all of them from its seed (``of``); the variance
+    benchmark (``bench.perf.variance``) holds all but one fixed. The generator's fitting has its own seed in the
+    spec (``RunSpec.generator_seed``)."""
+
+    training: TrainingSeeds  # the segmenter's initial weights, its batches, its dropout
+    synthesis: int  # which pairs the generator samples
+    normals: int  # which defect-free images a normal-data run adds
+
+    @classmethod
+    def of(cls, seed: int) -> "Streams":
+        return cls(TrainingSeeds.of(seed), seed, seed)
 
 
 def pick_normals(available: tuple[str, ...], n: int, seed: int) -> tuple[str, ...]:
@@ -241,9 +257,12 @@ def execute(
     return RunOutcome(record, store.write(record), False, run.spec)
 
 
-def compute_record(run: ResolvedRun, progress: bool = True, request: Request | None = None) -> dict:
-    """Data -> generator -> segmenter -> metrics, as a ``bench.run/2`` record; writing it is the caller's."""
+def compute_record(run: ResolvedRun, progress: bool = True, request: Request | None = None, streams: Streams | None = None) -> dict:
+    """Data -> generator -> segmenter -> metrics, as a ``bench.run/2`` record; writing it is the caller's.
+    ``streams`` moves single random streams away from the run's seed (the variance benchmark): such a record
+    is not the run its id names, so it never goes into a store of runs."""
     spec, data, schedule = run.spec, run.data, run.schedule
+    streams = streams or Streams.of(spec.seed)
     device = torch.device(spec.device)
     pool, split = data.pool, data.split
     timings: dict[str, float] = {"data_s": data.seconds}
@@ -260,29 +279,29 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
     train, test = labelled(train, spec.labels), labelled(test, spec.labels)
     classes_of_run = test.classes
     n_synthetic = synthetic_count(spec, len(train), len(learn_from))
-    added_normals = pick_normals(split.normal_train, int(round(spec.normal_ratio * len(learn_from))), spec.seed)
+    added_normals = pick_normals(split.normal_train, int(round(spec.normal_ratio * len(learn_from))), streams.normals)
 
     t0 = time.perf_counter()
     real = [] if spec.synthetic_only or not len(train) else [train]
     added = [labelled(pool.subset(added_normals), spec.labels)] if added_normals else []
-    train_sets = real + added
     cache_hit = cache_key = fitted = None
     if n_synthetic:
         synthetic, cache_hit = synthesize(
-            spec.generator, learn_from, normals, n_synthetic, spec.seed, progress=progress, sources=dict(run.sources),
+            spec.generator, learn_from, normals, n_synthetic, streams.synthesis, progress=progress, sources=dict(run.sources),
             fit_seed=spec.generator_seed,
         )
         fitted = fitted_state(synthetic)
         if run.transfer is not None:
             synthetic = relabel(synthetic, pool.classes, parse_class_map(spec.class_map))
-        train_sets.append(labelled(synthetic, spec.labels))
+        added.append(labelled(synthetic, spec.labels))
         cache_key = synthetic.root.name
     timings["generate_s"] = time.perf_counter() - t0
 
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     result = train_and_evaluate(
-        run.segmenter, train_sets, test, test.num_classes, schedule, spec.seed, device, spec.pretrained, progress
+        run.segmenter, real, test, test.num_classes, schedule, spec.seed, device, spec.pretrained, progress,
+        added_sets=added, batches=spec.batches, seeds=streams.training,
     )
     timings["train_s"] = result.train_seconds
     timings["eval_s"] = result.eval_seconds

@@ -9,8 +9,10 @@ from dataclasses import MISSING, asdict, dataclass, fields, replace
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.specs import BASE_VERSION, GeneratorSpec, TaskRef, parse_image_size
+from bench.core.streams import BATCHES, PAIRED, POOLED
 
 NO_GENERATOR = GeneratorSpec("none")
+ASKED_BATCHES = PAIRED  # what `bench run`, protocols and grids ask for unless told otherwise (RunSpec.batches)
 # The schedule a run trains at unless told otherwise: on the toy data the segmenter learns the defects in about
 # a minute on 2 CPU cores (smoke is for tests: it predicts background everywhere).
 DEFAULT_SCHEDULE = "short"
@@ -67,6 +69,11 @@ class RunSpec:
     # The task's picture size, canonical WxH: every picture and mask is resized to it at import (docs/datasets.md).
     # Empty: the release's own size, which must then be one size.
     image_size: str = ""
+    # How training batches draw the real pairs and the pairs a run adds (bench.core.streams.BATCHES). The field's
+    # default is what every record written before it did (pooled), so those keep their run ids; commands and grids
+    # ask for paired (ASKED_BATCHES). A run with nothing to pair (no added pairs, or no real ones) trains the same
+    # either way and is normalized to pooled, so the real-only baseline keeps its run id.
+    batches: str = POOLED
 
     def __post_init__(self):
         object.__setattr__(self, "image_size", parse_image_size(self.image_size))  # 256 and 256x256: one run id
@@ -91,6 +98,8 @@ class RunSpec:
             raise BenchError("a class map maps a transfer source's classes", "give the source task as well")
         if self.source and len([p for p in self.source.split("/") if p]) not in (2, 3):
             raise BenchError(f"transfer source {self.source!r} is not DATASET/CATEGORY[/SPLIT]", "write e.g. toy/wood")
+        if self.batches not in BATCHES:
+            raise BenchError(f"batches {self.batches!r} is not one of {', '.join(BATCHES)}", "use paired (the default) or pooled")
 
     @property
     def task(self) -> TaskRef:
@@ -101,15 +110,21 @@ class RunSpec:
     def synthetic(self) -> bool:
         return self.ratio > 0 or self.fill_to > 0
 
+    @property
+    def pairs_batches(self) -> bool:
+        """Whether the run adds pairs to real ones, so that its batches can be paired (``batches``) at all."""
+        return not self.synthetic_only and (self.synthetic or self.normal_ratio > 0)
+
     def normalized(self) -> "RunSpec":
         """Ratio 0 trains on real data only, whatever the generator (and its seed), so all generators share
-        that baseline.
+        that baseline; a run with nothing to pair draws its batches the same way in either mode (pooled).
 
         A value rule only: what depends on a generator's declaration (the profile a learned generator
         trains at) is settled by the runner's resolve step."""
-        if self.synthetic:
-            return self
-        return replace(self, generator=NO_GENERATOR, generator_seed=None)
+        spec = self if self.pairs_batches else replace(self, batches=POOLED)
+        if spec.synthetic:
+            return spec
+        return replace(spec, generator=NO_GENERATOR, generator_seed=None)
 
     def to_dict(self) -> dict:
         d = asdict(self)

@@ -11,6 +11,7 @@ import torch
 
 from bench.core.errors import BenchError
 from bench.core.pairset import PairSet
+from bench.core.streams import BATCHES, PAIRED, named_seed
 
 
 def stack_pairs(sets: Sequence[PairSet]) -> tuple[np.ndarray, np.ndarray]:
@@ -87,6 +88,47 @@ def draw_batch(
         size = (height, width)
     hflip, vflip = rng.random((2, batch_size)) < 0.5
     return BatchDraw(index, top, left, hflip, vflip, size)
+
+
+def added_slots(iteration: int, batch_size: int, real: int, added: int) -> int:
+    """How many slots of batch ``iteration`` go to added pairs under paired batches: the proportional share,
+    floor((i + 1) B s) - floor(i B s) with s = added / (real + added), so every batch holds the share that a
+    draw from all pairs holds on average, and the real pairs keep the rest."""
+    total = real + added
+    return ((iteration + 1) * batch_size * added) // total - (iteration * batch_size * added) // total
+
+
+class BatchSampler:
+    """The batches of one training run over ``real`` real pairs followed by ``added`` added ones (synthetic,
+    defect-free), in the mode ``batches`` (``bench.core.streams.BATCHES``).
+
+    Paired: the real stream (seeded ``real_seed``) draws every batch exactly as a run without added pairs
+    does, and the last ``added_slots`` of its slots are replaced by pairs drawn, with their crops and flips,
+    from a stream of their own (seeded from ``added_seed`` by name). So a setting trains on the same real
+    pairs, crops and flips, in the same batch positions, as its real-only baseline of the same seed. Pooled,
+    or with nothing to pair: one stream (``real_seed``) draws every slot from all pairs."""
+
+    def __init__(self, batches: str, real: int, added: int, batch_size: int, image_size: tuple[int, int], crop: int | None,
+                 real_seed: int, added_seed: int):
+        if batches not in BATCHES:
+            raise ValueError(f"batches must be one of {BATCHES}, got {batches!r}")
+        self.paired = batches == PAIRED and real > 0 and added > 0
+        self.real, self.added, self.batch_size, self.image_size, self.crop = real, added, batch_size, image_size, crop
+        self.real_stream = np.random.default_rng(real_seed)
+        self.added_stream = np.random.default_rng(named_seed(added_seed, "added pairs"))
+
+    def draw(self, iteration: int) -> BatchDraw:
+        if not self.paired:
+            return draw_batch(self.real_stream, self.real + self.added, self.batch_size, self.image_size, self.crop)
+        real = draw_batch(self.real_stream, self.real, self.batch_size, self.image_size, self.crop)
+        k = added_slots(iteration, self.batch_size, self.real, self.added)
+        if not k:
+            return real
+        added = draw_batch(self.added_stream, self.added, k, self.image_size, self.crop)
+        keep = self.batch_size - k
+        return BatchDraw(np.concatenate([real.index[:keep], self.real + added.index]),
+                         *(np.concatenate([getattr(real, f)[:keep], getattr(added, f)]) for f in ("top", "left", "hflip", "vflip")),
+                         real.size)
 
 
 def _numbers_to(device: torch.device, *arrays: np.ndarray) -> torch.Tensor:

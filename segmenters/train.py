@@ -15,9 +15,10 @@ from typing import Sequence
 import torch
 
 from bench.core.pairset import PairSet
+from bench.core.streams import POOLED
 from segmenters.config import balanced_class_weights, load_config, round_up
 from segmenters.data import stack_pairs
-from segmenters.loop import train_model
+from segmenters.loop import TrainingSeeds, train_model
 from segmenters.predict import Predictions, predict
 from segmenters.registry import SegmenterSpec
 from segmenters.schedules import Schedule
@@ -49,6 +50,9 @@ def train_and_evaluate(
     pretrained: bool = False,
     progress: bool = True,
     balanced_loss: bool = False,
+    added_sets: Sequence[PairSet] = (),
+    batches: str = POOLED,
+    seeds: TrainingSeeds | None = None,
 ) -> TrainResult:
     """Train ``spec`` on the training pairs for ``schedule`` and predict the test set with the final model.
 
@@ -56,13 +60,16 @@ def train_and_evaluate(
     test split never influences training. ``pretrained`` loads the backbone's ImageNet checkpoint from
     ``$BENCH_WEIGHTS`` (segmenters without one, UNet and BiSeNetV2, start from scratch either way; the
     result says which file was loaded). ``balanced_loss`` weights cross-entropy by median frequency.
+    ``added_sets``: pairs added to the real ``train_sets`` (synthetic, defect-free), drawn into batches as
+    ``batches`` says (``segmenters.data.BatchSampler``); ``seeds``: each random stream's seed [default: ``seed``].
     """
-    images, masks = stack_pairs(train_sets)
+    images, masks = stack_pairs([*train_sets, *added_sets])
     class_weight = balanced_class_weights(masks, num_classes) if balanced_loss else None
     side = round_up(schedule.crop_size or max(images.shape[1:3]))
     cfg = load_config(spec, num_classes, schedule, pretrained, side, class_weight)
     checkpoint = cfg.model["backbone"].get("init_cfg") or {}
-    trained = train_model(spec, cfg, images, masks, schedule, seed, device, progress)
+    trained = train_model(spec, cfg, images, masks, schedule, seed, device, progress, added=sum(len(s) for s in added_sets),
+                          batches=batches, seeds=seeds)
 
     start = time.perf_counter()
     predictions = predict(trained.model, test_set, schedule.eval_batch_size, device, spec.class_scores)

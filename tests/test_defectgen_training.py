@@ -22,6 +22,7 @@ from generators.defectgen.sampling import run_plan, sample_generators
 from generators.defectgen.training import CHECKPOINT, build_model, encode_pairs, load_checkpoint, train_denoiser
 from generators.synthesize import synthesize
 from tests.helpers.determinism import IMAGE_ATOL, LATENT_ATOL, assert_same_mask, assert_same_picture, mean_abs_difference
+from tests.helpers.segmenters import perfect_segmenter
 
 FAST = {"profile": "smoke", "sampler": "fast", "steps": 8}
 TINY = UNetShape("guided", (8, 16))
@@ -277,14 +278,8 @@ def test_a_run_records_every_effective_setting(task, isolated_dirs, monkeypatch)
     import bench.runner as runner
     from bench.records import RecordStore
     from bench.spec import RunSpec
-    from segmenters.predict import Predictions
-    from segmenters.train import TrainResult
 
-    def perfect(spec, train_sets, test, num_classes, schedule, seed, device, pretrained, progress):
-        masks = np.stack([test.mask(i) for i in test.ids])
-        return TrainResult(Predictions(test.ids, masks, (masks > 0).astype(np.float16)), (1.0, 0.5), 0.0, 0.0, num_params=1)
-
-    monkeypatch.setattr(runner, "train_and_evaluate", perfect)
+    monkeypatch.setattr(runner, "train_and_evaluate", perfect_segmenter)
     spec = RunSpec(generator=GeneratorSpec.of("defectgen", sampler="fast", steps=8), ratio=0.2, category="metal", schedule="smoke")
     record = runner.execute(spec, RecordStore(isolated_dirs / "runs"), progress=False).record
     facts = record["generator"]

@@ -236,7 +236,7 @@ def test_a_broken_generator_regresses_and_is_named(toy_smoke, tmp_path, monkeypa
     code, out = _regress("--subset", "toy-smoke", "--golden", str(GOLDEN), "--records", str(kept))
     assert code == 1 and out["regressed"]
     bad = {r["point"] for r in out["rows"] if r["verdict"] == REGRESSED}
-    assert bad == {"toy/wood segformer smoke copy-paste r=3"}
+    assert bad == {"toy/wood segformer smoke copy-paste r=3 batches=paired"}
     assert all(r["verdict"] == OK for r in out["rows"] if "none" in r["point"])
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import replace
 
-import numpy as np
 import pytest
 
 import bench.data.splits as splits_module
@@ -18,15 +17,7 @@ from bench.records import RecordStore
 from bench.runner import execute, resolve
 from bench.spec import RunSpec
 from generators.synthesize import synthesize
-from segmenters.predict import Predictions
-from segmenters.train import TrainResult
-
-
-def _perfect_segmenter(spec, train_sets, test, num_classes, schedule, seed, device, pretrained, progress):
-    """Stands in for training: predicts the ground truth, so the test is about the runner, not the model."""
-    masks = np.stack([test.mask(i) for i in test.ids])
-    predictions = Predictions(test.ids, masks, (masks > 0).astype(np.float16))
-    return TrainResult(predictions, (1.0, 0.5), 0.0, 0.0, num_params=1)
+from tests.helpers.segmenters import perfect_segmenter
 
 
 @pytest.fixture
@@ -45,7 +36,7 @@ def counted(monkeypatch):
     monkeypatch.setattr(splits_module, "compute_split", counting("split", splits_module.compute_split))
     monkeypatch.setattr(runner, "check_spec", counting("check", runner.check_spec))
     monkeypatch.setattr(RunSpec, "normalized", counting("normalized", RunSpec.normalized))
-    monkeypatch.setattr(runner, "train_and_evaluate", _perfect_segmenter)
+    monkeypatch.setattr(runner, "train_and_evaluate", perfect_segmenter)
     return calls
 
 

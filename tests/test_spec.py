@@ -95,3 +95,19 @@ def test_amounts_must_be_finite_and_non_negative(field, value):
 def test_seeds_are_whole_numbers(seed):
     with pytest.raises(BenchError, match="--seed must be a whole number >= 0"):
         RunSpec(seed=seed)
+
+
+def test_paired_batches_are_a_new_run_where_they_change_training_and_nothing_where_they_cannot():
+    setting = dict(generator=GeneratorSpec.of("copy-paste"), ratio=1.0, seed=3)
+    before = {k: v for k, v in RunSpec(**setting).to_dict().items() if k in LEGACY_IDENTITY}  # a record written before the field
+    pooled, paired = RunSpec(**setting, batches="pooled"), RunSpec(**setting, batches="paired")
+    assert pooled.run_id("m") == sha256_text(canonical_json({"spec": before, "data": "m"}))[:16], "pooled is what ran before"
+    assert paired.run_id("m") != pooled.run_id("m") and paired.normalized() == paired
+    baseline = RunSpec(seed=3, batches="paired").normalized()
+    assert baseline.batches == "pooled" and baseline.run_id("m") == RunSpec(seed=3).run_id("m"), "the baseline keeps its id"
+    normals = RunSpec(normal_ratio=1.0, batches="paired")
+    assert normals.normalized().batches == "paired", "added defect-free images are paired too"
+    only = RunSpec(**setting, synthetic_only=True, batches="paired").normalized()
+    assert only.batches == "pooled", "no real pairs: nothing to pair"
+    with pytest.raises(BenchError, match="batches 'mixed' is not one of paired, pooled"):
+        RunSpec(batches="mixed")

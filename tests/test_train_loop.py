@@ -14,8 +14,8 @@ from bench.perf.train_step import main as train_step_main
 from segmenters import SEGMENTERS, Schedule
 from segmenters import loop as loop_module
 from segmenters.config import load_config
-from segmenters.data import BatchDraw, augment, draw_batch
-from segmenters.loop import train_model
+from segmenters.data import BatchDraw, BatchSampler, added_slots, augment, draw_batch
+from segmenters.loop import TrainingSeeds, train_model
 
 CPU = torch.device("cpu")
 
@@ -124,3 +124,66 @@ def test_bf16_training_autocasts_without_a_loss_scaler():
 
     fp32 = build_optimizer(model, dict(type="OptimWrapper", optimizer=dict(type="AdamW", lr=1e-2)), torch.device("cpu"))
     assert type(fp32).__name__ == "OptimWrapper"
+
+
+# --- common random numbers: the runs of one seed share their streams ---------------------------------
+
+
+def test_paired_batches_keep_the_real_stream_and_give_added_pairs_their_proportional_slots():
+    real, added, batch = 6, 3, 4
+    baseline = BatchSampler("paired", real, 0, batch, (16, 20), 8, real_seed=5, added_seed=5)
+    paired = BatchSampler("paired", real, added, batch, (16, 20), 8, real_seed=5, added_seed=5)
+    today = np.random.default_rng(5)
+    slots = []
+    for it in range(60):
+        alone, mixed = baseline.draw(it), paired.draw(it)
+        old = draw_batch(today, real, batch, (16, 20), 8)  # the loop's draws before streams were named
+        assert all(np.array_equal(getattr(alone, f), getattr(old, f)) for f in ("index", "top", "left", "hflip", "vflip"))
+        k = added_slots(it, batch, real, added)
+        keep = batch - k
+        for f in ("index", "top", "left", "hflip", "vflip"):  # the real stream's prefix, the same pairs, crops and flips
+            assert np.array_equal(getattr(mixed, f)[:keep], getattr(alone, f)[:keep])
+        assert (mixed.index[:keep] < real).all() and (mixed.index[keep:] >= real).all()
+        slots.append(k)
+    assert set(slots) <= {1, 2} and sum(slots) == 60 * batch * added // (real + added)  # a third of the slots, every batch near it
+
+
+def test_pooled_batches_draw_every_slot_from_all_pairs_as_before():
+    pooled = BatchSampler("pooled", 6, 3, 4, (8, 8), None, real_seed=2, added_seed=2)
+    today = np.random.default_rng(2)
+    for it in range(10):
+        assert np.array_equal(pooled.draw(it).index, draw_batch(today, 9, 4, (8, 8), None).index)
+    no_real = BatchSampler("paired", 0, 5, 4, (8, 8), None, real_seed=2, added_seed=2)  # nothing to pair: one pool
+    assert no_real.draw(0).index.max() < 5
+
+
+def _train_capturing(monkeypatch, images, masks, added: int, batches: str, seeds=None):
+    """Train 3 tiny iterations; the model's weights as built and torch's generator state at the end."""
+    built = {}
+    original = loop_module.build_model
+
+    def capture(*args, **kwargs):
+        model = original(*args, **kwargs)
+        built["weights"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        return model
+
+    monkeypatch.setattr(loop_module, "build_model", capture)
+    spec = SEGMENTERS.get("segformer")
+    schedule = Schedule("tiny", iters=3, batch_size=2, crop_size=None)
+    cfg = load_config(spec, 2, schedule, pretrained=False, input_size=32)
+    trained = train_model(spec, cfg, images, masks, schedule, 7, CPU, progress=False, added=added, batches=batches, seeds=seeds)
+    return built["weights"], torch.random.get_rng_state(), trained.losses
+
+
+def test_runs_of_one_seed_start_from_the_same_weights_and_draw_torch_alike_whatever_their_pairs(monkeypatch):
+    images, masks = _tiny_task()
+    more = np.concatenate([images, images[:2, ::-1]]), np.concatenate([masks, masks[:2, ::-1]])
+    base_w, base_rng, base_losses = _train_capturing(monkeypatch, images, masks, 0, "paired")
+    pooled_w, _, pooled_losses = _train_capturing(monkeypatch, images, masks, 0, "pooled")
+    set_w, set_rng, set_losses = _train_capturing(monkeypatch, *more, 2, "paired")
+    assert base_losses == pooled_losses, "with nothing to pair, paired batches are the pooled ones: the baseline is unchanged"
+    assert all(torch.equal(base_w[k], set_w[k]) for k in base_w), "the same initial weights"
+    assert torch.equal(base_rng, set_rng), "dropout and drop path drew the same numbers"
+    assert base_losses != set_losses
+    moved_w, _, moved_losses = _train_capturing(monkeypatch, images, masks, 0, "paired", TrainingSeeds(7, 7, 7, dropout=3))
+    assert all(torch.equal(base_w[k], moved_w[k]) for k in base_w) and moved_losses != base_losses  # one stream moved alone

@@ -9,7 +9,7 @@ import click
 
 from bench.cli import options
 from bench.cli.options import executor_options
-from bench.cli.protocol import plan_protocol, run_protocol
+from bench.cli.protocol import plan_protocol, run_protocol, run_until_decided, sequential_of, sequential_options
 from bench.cli.report import build_report
 from bench.cli.sweep import load_sweep
 from bench.core.errors import BenchError
@@ -48,9 +48,11 @@ def layout(out: Path) -> dict[str, Path]:
 @click.option("--dry-run", is_flag=True, help="List the distinct runs the grid still needs and stop.")
 @click.option("--screenshot/--no-screenshot", default=True, show_default=True,
               help="Photograph the site in headless Chromium (site/screenshot.png) and check that everything on it loads.")
+@sequential_options
 @options.strict
 @executor_options
-def leaderboard(grid, out, data_root, rebuild, dry_run, screenshot, strict, executor, jobs, threads, address):
+def leaderboard(grid, out, data_root, rebuild, dry_run, screenshot, until_decided, max_seeds, seed_batch, margin, strict, executor, jobs,
+                threads, address):
     """Build a published leaderboard: the grid's runs, then records, tables, plots and the site in one folder."""
     path = grid_path(grid)
     target = writable_dir(Path(out) if out else results_dir() / ("leaderboard" if grid == "toy" else f"leaderboard-{Path(grid).stem}"), "--out")
@@ -58,16 +60,20 @@ def leaderboard(grid, out, data_root, rebuild, dry_run, screenshot, strict, exec
     override = {"data_root": data_root} if data_root else {}
     where = source_name(path)
     plans = [plan_protocol(name, {**values, **override}, where, path.resolve().parent) for name, values in load_sweep(path)]  # all checked first
+    sequential = sequential_of(until_decided, max_seeds, seed_batch, margin)
     store = RecordStore(writable_dir(parts["records"], "--out"), strict=strict)
     if not rebuild:
         execution = dict(executor=executor, jobs=jobs, threads=threads, address=address)
-        for planned in plans:
-            run_protocol(planned, where, store, False, dry_run, execution)
+        if sequential is not None and not dry_run:
+            run_until_decided(plans, where, store, False, execution, sequential)
+        else:
+            for planned in plans:
+                run_protocol(planned, where, store, False, dry_run, execution)
         if dry_run:
             return
     intro = " ".join(filter(None, [TOY_NOTE if grid == "toy" else "", completeness(plans, list(store))]))
     written = build_report([parts["records"]], "markdown", parts["tables"], True, parts["site"], strict=strict, intro=intro,
-                           side_root=target)
+                           side_root=target, margin=options.margin_fraction(margin))
     if screenshot:
         written.append(photograph(parts["site"] / "index.html", parts["screenshot"]))
     for p in written:

@@ -52,8 +52,18 @@ records = click.option("--records", default=None, help="Records folder [default:
 as_json = click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
 max_ratio = click.option("--max-ratio", default=MAX_RATIO, show_default=True, type=click.FloatRange(min=0), callback=finite,
                          help="Refuse synthetic ratios above this (guards against typos such as 1e9).")
+margin = click.option("--margin", default=None, type=click.FloatRange(min=0), callback=finite,
+                      help="Equivalence margin in points of the compared metric: a comparison whose corrected interval lies inside "
+                           "± this is 'equivalent' [default: 1].")
 strict = click.option("--strict", is_flag=True,
                       help="Fail at a run record that cannot be read, instead of a warning and skipping (report) or rerunning (resume) it.")
+
+
+def margin_fraction(points: float | None) -> float:
+    """``--margin`` (points of a metric in percent) as the fraction the statistics work in; None is their default."""
+    from bench.report.stats import MARGIN  # deferred: the statistics load scipy, which --help does without
+
+    return MARGIN if points is None else points / 100
 
 
 def executor_options(command):

@@ -14,12 +14,13 @@ from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.paths import results_dir, writable_dir
 from bench.core.specs import GeneratorSpec
+from bench.core.streams import BATCHES
 from bench.executors.base import ExecutorOptions
 from bench.executors.packing import peaks_from_records
 from bench.protocols import PROTOCOLS
 from bench.records import RecordStore
 from bench.report.format import percent
-from bench.spec import DEFAULT_SCHEDULE, MAX_RATIO
+from bench.spec import ASKED_BATCHES, DEFAULT_SCHEDULE, MAX_RATIO
 from generators import GENERATORS
 from generators.registry import build
 from segmenters import SCHEDULES, SEGMENTERS
@@ -70,10 +71,12 @@ def plan_protocol(name: str, values: dict, where: str, relative_to: Path | None 
 
 
 def run_protocol(
-    planned, where: str, store: RecordStore, force: bool, dry_run: bool, execution: dict, quiet: bool = False
+    planned, where: str, store: RecordStore, force: bool, dry_run: bool, execution: dict, quiet: bool = False,
+    specs: list | None = None,
 ) -> list[dict]:
     """Run one planned protocol grid; one row per distinct run. ``execution``: the ``--executor/--jobs/
-    --threads/--address`` values. ``quiet`` (for --json) sends the human-readable lines to stderr."""
+    --threads/--address`` values. ``quiet`` (for --json) sends the human-readable lines to stderr. ``specs``: run
+    these of the grid's points only (a look of a sequential build) [default: all]."""
     # deferred: running a grid loads torch and the model stack, which `bench --help` does without
     from bench.protocols.execute import distinct, make_executor, run_specs
 
@@ -89,7 +92,7 @@ def run_protocol(
 
     if protocol.specs is None:
         return _run_other(protocol, grid, force, dry_run, say)
-    specs = protocol.specs(grid)
+    specs = protocol.specs(grid) if specs is None else specs
     runs = distinct(specs)
     say(f"protocol {name}: {len(specs)} grid points, {len(runs)} distinct runs ({where})")
     if dry_run:
@@ -120,6 +123,44 @@ def run_protocol(
         raise BenchError(f"{len(outcome.failures)} of {len(runs)} runs of protocol {name} failed (listed above)",
                          "fix the cause and re-run the same command: finished runs are kept and skipped")
     return rows
+
+
+def run_until_decided(plans, where: str, store: RecordStore, force: bool, execution: dict, sequential, quiet: bool = False) -> dict:
+    """``--until-decided``: the plans as one group-sequential build (``bench.protocols.sequential``), its design
+    recorded beside the records folder; each look's runs go through ``run_protocol``."""
+    from bench.protocols.sequential import run_until_decided as build  # deferred: the build loads the runner and the report
+
+    def execute(specs, planned) -> list[str]:
+        return [row["run_id"] for row in run_protocol(planned, where, store, force, False, execution, quiet, specs)]
+
+    return build(plans, where, store, store.root.parent / "sequential", sequential, execute, lambda text: click.echo(text, err=quiet))
+
+
+def sequential_options(command):
+    """``--until-decided/--max-seeds/--seed-batch/--margin``: seeds added where a verdict is still open."""
+    for option in reversed([
+        click.option("--until-decided", is_flag=True,
+                     help="Add seeds, a batch at a time, to the comparisons still inconclusive until each is decided or has "
+                          "--max-seeds (a group-sequential design the report then applies; docs/metrics.md)."),
+        click.option("--max-seeds", type=click.IntRange(min=1), default=20, show_default=True,
+                     help="--until-decided: seeds per comparison at most."),
+        click.option("--seed-batch", type=click.IntRange(min=1), default=None,
+                     help="--until-decided: seeds each look adds [default: as many as the grid's seeds]."),
+        options.margin,
+    ]):
+        command = option(command)
+    return command
+
+
+def sequential_of(until_decided: bool, max_seeds: int, seed_batch: int | None, margin: float | None):
+    """The ``Sequential`` options of ``--until-decided`` (None without it); a stray option is an error."""
+    if not until_decided:
+        if seed_batch is not None:
+            raise BenchError("--seed-batch is for --until-decided", "add --until-decided or drop --seed-batch")
+        return None
+    from bench.protocols.sequential import Sequential  # deferred: the build loads the runner and the report
+
+    return Sequential(max_seeds=max_seeds, seed_batch=seed_batch, margin=options.margin_fraction(margin))
 
 
 def _run_other(protocol, grid, force: bool, dry_run: bool, say) -> list[dict]:
@@ -178,18 +219,28 @@ def _run_other(protocol, grid, force: bool, dry_run: bool, say) -> list[dict]:
 @click.option("--pretrained/--from-scratch", default=None, help="Start from local ImageNet weights [default: from scratch].")
 @click.option("--max-ratio", type=click.FloatRange(min=0), callback=options.finite,
               help=f"Refuse synthetic ratios above this [default: {MAX_RATIO:g}].")
+@click.option("--batches", type=click.Choice(list(BATCHES)),
+              help=f"How training batches draw real and added pairs (docs/protocols.md) [default: {ASKED_BATCHES}].")
 @click.option("--force", is_flag=True, help="Rerun points whose records exist.")
 @click.option("--dry-run", is_flag=True, help="List the distinct runs and stop.")
+@sequential_options
 @options.records
 @options.strict
 @options.as_json
 @executor_options
-def protocol(name, force, dry_run, records, strict, as_json, executor, jobs, threads, address, **values):
+def protocol(name, force, dry_run, until_decided, max_seeds, seed_batch, margin, records, strict, as_json, executor, jobs, threads,
+             address, **values):
     """Run protocol NAME over a grid (the protocols and their keys: docs/protocols.md)."""
     where = "command-line options"
     planned = plan_protocol(name, values, where)
+    sequential = sequential_of(until_decided, max_seeds, seed_batch, margin)
     store = RecordStore(writable_dir(records or results_dir() / "runs", "--records"), strict=strict)
     execution = dict(executor=executor, jobs=jobs, threads=threads, address=address)
+    if sequential is not None and not dry_run:
+        record = run_until_decided([planned], where, store, force, execution, sequential, quiet=as_json)
+        if as_json:
+            click.echo(dumps(record))
+        return
     rows = run_protocol(planned, where, store, force, dry_run, execution, quiet=as_json)
     if as_json:
         click.echo(dumps(rows))

@@ -10,7 +10,7 @@ from bench.core.atomic import atomic_file, write_text_atomic
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.paths import cache_dir, results_dir, writable_dir
-from bench.records import ANNOTATIONS, CLASSIFICATION, EFFICIENCY, QUALITY, RecordStore, load_runs
+from bench.records import ANNOTATIONS, CLASSIFICATION, EFFICIENCY, QUALITY, SEQUENTIAL, RecordStore, load_runs
 
 SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}
 
@@ -25,24 +25,27 @@ SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}
               "plot, the generators' sample grids (from the cache) and provenance; it works from file://.")
 @click.option("--rules", default="defect-spectrum", show_default=True, help="Benign rules: a shipped name or a YAML file.")
 @click.option("--metric", default="mIoU", show_default=True, help="Metric of the comparisons: any numeric metric the records hold.")
+@options.margin
 @options.strict
 @options.as_json
-def report(fmt, out, records, write_all, site_dir, rules, metric, strict, as_json):
+def report(fmt, out, records, write_all, site_dir, rules, metric, margin, strict, as_json):
     """Build the leaderboard (mean ± std over seeds) and, with --all, every paper-style table and plot."""
     if out == "-" and write_all:
         raise BenchError("--all writes files and --out - prints only", "drop one of them")
     target = None if out == "-" else writable_dir(Path(out) if out else results_dir() / "report", "--out")
     site = writable_dir(site_dir, "--site") if site_dir else None
     roots = [Path(r) for r in records] or [results_dir() / "runs"]
-    for path in build_report(roots, fmt, target, write_all, site, rules, metric, strict, as_json):
+    for path in build_report(roots, fmt, target, write_all, site, rules, metric, strict, as_json, margin=options.margin_fraction(margin)):
         click.echo(f"written: {path}", err=True)
 
 
 def build_report(roots: list[Path], fmt: str, target: Path | None, write_all: bool, site: Path | None, rules: str = "defect-spectrum",
                  metric: str = "mIoU", strict: bool = False, as_json: bool = False, intro: str = "",
-                 side_root: Path | None = None) -> list[Path]:
+                 side_root: Path | None = None, margin: float | None = None) -> list[Path]:
     """What `bench report` does, for the commands built on it: print the leaderboard, write the files.
-    Quality and efficiency records come from ``side_root``/quality and /efficiency [default: results/]."""
+    Quality and efficiency records come from ``side_root``/quality and /efficiency [default: results/]; the
+    designs of sequential builds from ``side_root``/sequential and the folder beside each records folder.
+    ``margin``: the equivalence margin as a fraction [default: the statistics' own]."""
     # deferred: tables load pandas, the benign rules numpy
     from bench.metrics.benign import load_rules
     from bench.report.frames import metrics_of, records_frame
@@ -72,27 +75,40 @@ def build_report(roots: list[Path], fmt: str, target: Path | None, write_all: bo
         write_text_atomic(path, text)
         written.append(path)
     side = {kind.name: list(RecordStore(others / kind.name, kind, strict)) for kind in SIDE_KINDS} if write_all or site else {}
+    decided = {"margin": margin, "designs": sequential_designs([others, *(root.parent for root in roots)], strict)}
     if write_all:
-        written += write_report(frame, benign_rules, side, metric, target, note)
+        written += write_report(frame, benign_rules, side, metric, target, note, **decided)
     if site is not None:
-        written += write_site(runs.records, frame, benign_rules, side, metric, site, note, intro)
+        written += write_site(runs.records, frame, benign_rules, side, metric, site, note, intro, **decided)
     return written
+
+
+def sequential_designs(folders: list[Path], strict: bool = False) -> dict:
+    """The runs of the sequential builds whose records lie in ``folders``/sequential, with their designs."""
+    from bench.report.compare import designs_of  # deferred: the statistics load scipy
+
+    found = {r["run_id"]: r for folder in dict.fromkeys(f.resolve() for f in folders)
+             for r in RecordStore(folder / SEQUENTIAL.name, SEQUENTIAL, strict)}
+    return designs_of(found.values())
 
 
 SIDE_KINDS = (QUALITY, EFFICIENCY, CLASSIFICATION, ANNOTATIONS)  # each in its own folder beside the runs, named after the kind
 
 
-def side_tables(frame, rules, side: dict[str, list[dict]], metric: str, records_note: str):
+def side_tables(frame, rules, side: dict[str, list[dict]], metric: str, records_note: str, margin: float | None = None,
+                designs: dict | None = None):
     """Every table: those of the run records (none when ``frame`` is None), then those of the side records."""
     # deferred: tables load pandas
     from bench.report.annotations import annotations_table
+    from bench.report.stats import MARGIN
     from bench.report.tables import build_tables, side_record_tables
 
+    margin = MARGIN if margin is None else margin
     records = dict(quality_records=side.get("quality", ()), efficiency_records=side.get("efficiency", ()),
                    classification_records=side.get("classification", ()))
     tables = side_record_tables(**records) if frame is None else build_tables(frame, rules.name, metric=metric, records_note=records_note,
-                                                                              **records)
-    annotations = annotations_table(list(side.get("annotations", ())), rules)
+                                                                              margin=margin, designs=designs, **records)
+    annotations = annotations_table(list(side.get("annotations", ())), rules, margin=margin)
     return tables + ([annotations] if annotations is not None else [])
 
 
@@ -126,13 +142,14 @@ def write_figures(frame, metric: str, folder: Path) -> list[tuple[Path, str]]:
     return out
 
 
-def write_report(frame, rules, side: dict[str, list[dict]], metric: str, target: Path, records_note: str = "") -> list[Path]:
+def write_report(frame, rules, side: dict[str, list[dict]], metric: str, target: Path, records_note: str = "",
+                 margin: float | None = None, designs: dict | None = None) -> list[Path]:
     """Every table in markdown, LaTeX and CSV, the ratio plots as PNG, and a static HTML page. ``side``: the
     records of the protocols that are not segmenter runs, by kind (``SIDE_KINDS``)."""
     # deferred: tables load pandas
     from bench.report.render import html_page, latex_document, render
 
-    tables = side_tables(frame, rules, side, metric, records_note)
+    tables = side_tables(frame, rules, side, metric, records_note, margin, designs)
     texts = {target / "report.md": "\n".join(render(t, "markdown") for t in tables),
              target / "report.tex": latex_document(tables)}
     texts.update({target / "csv" / f"{t.name}.csv": render(t, "csv") for t in tables})
@@ -144,13 +161,13 @@ def write_report(frame, rules, side: dict[str, list[dict]], metric: str, target:
 
 
 def write_site(records, frame, rules, side: dict[str, list[dict]], metric: str, target: Path, records_note: str = "",
-               intro: str = "") -> list[Path]:
+               intro: str = "", margin: float | None = None, designs: dict | None = None) -> list[Path]:
     """The leaderboard site: index.html, plots/, and samples/ with one grid per generator and product
     whose generated pairs are in the cache (grids already there are kept when the cache lacks them)."""
     # deferred: tables (and the page, through them) load pandas
     from bench.report.site import Figure, site_page
 
-    tables = side_tables(frame, rules, side, metric, records_note)
+    tables = side_tables(frame, rules, side, metric, records_note, margin, designs)
     figures = write_figures(frame, metric, target / "plots")
     samples, sample_files = write_samples(records, target / "samples")
     provenance = {r.run_id: {**r.provenance} for r in records}

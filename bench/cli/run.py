@@ -5,9 +5,10 @@ import click
 from bench.cli import options
 from bench.core.jsonfile import dumps
 from bench.core.paths import results_dir, writable_dir
+from bench.core.streams import BATCHES
 from bench.records import RecordStore
 from bench.report.format import percent
-from bench.spec import DEFAULT_SCHEDULE, RunSpec, check_ratio
+from bench.spec import ASKED_BATCHES, DEFAULT_SCHEDULE, RunSpec, check_ratio
 from generators import GENERATORS
 from segmenters import SEGMENTERS
 
@@ -33,13 +34,16 @@ from segmenters import SEGMENTERS
               help="Training schedule: smoke (tests), short (learns the toy defects in about a minute on CPU) or paper.")
 @options.device
 @click.option("--pretrained/--from-scratch", default=False, show_default=True, help="Start from ImageNet backbone weights in $BENCH_WEIGHTS.")
+@click.option("--batches", type=click.Choice(list(BATCHES)), default=ASKED_BATCHES, show_default=True,
+              help="paired: added pairs take a fixed share of each batch from a stream of their own, the real pairs stay as in the "
+                   "real-only run of the seed; pooled: every slot drawn from all pairs (docs/protocols.md).")
 @click.option("--force", is_flag=True, help="Run again even if a record for this run exists.")
 @options.records
 @options.strict
 @options.max_ratio
 @options.as_json
 def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, data_root, category, split, image_size, seed, generator_seed,
-        schedule, device, pretrained, force, records, strict, max_ratio, as_json):
+        schedule, device, pretrained, batches, force, records, strict, max_ratio, as_json):
     """Train a segmenter on real + synthetic pairs of one category and record its test metrics."""
     from bench.runner import check_spec, execute, resolve_device  # deferred: a run loads torch and the model stack
 
@@ -60,6 +64,7 @@ def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, 
         fill_to=fill_to,
         generator_seed=generator_seed,
         image_size=image_size,
+        batches=batches,
     )
     check_spec(spec)
     store = RecordStore(writable_dir(records or results_dir() / "runs", "--records"), strict=strict)

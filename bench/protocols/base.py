@@ -12,7 +12,8 @@ from bench.core.params import Range
 from bench.core.progress import progress as progress_bar
 from bench.core.registry import Registry
 from bench.core.specs import GeneratorSpec, TaskRef, generator_from_value, parse_image_size, split_top_level
-from bench.spec import DEFAULT_SCHEDULE, MAX_RATIO, NO_GENERATOR, RunSpec, check_ratio
+from bench.core.streams import BATCHES
+from bench.spec import ASKED_BATCHES, DEFAULT_SCHEDULE, MAX_RATIO, NO_GENERATOR, RunSpec, check_ratio
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Grid:
     generator_seed: int | None = None  # fit every generator once per task with this seed (RunSpec.generator_seed)
     synthetic_only: bool = False  # localization: the U-Net trains on the generated pairs alone (DefectSynth's reading)
     original_root: str | None = None  # annotations: the MVTec AD release whose masks DS-MVTec re-annotates (default: data_root)
+    batches: str = ASKED_BATCHES  # how training batches draw real and added pairs (RunSpec.batches)
 
     def __post_init__(self):
         # written specs ("defectgen(u=100)") are accepted where a grid is built in code, too
@@ -67,6 +69,8 @@ class Grid:
         for key, allowed in CHOICES.items():
             if getattr(grid, key) is not None and getattr(grid, key) not in allowed:
                 raise BenchError(f"grid key '{key}' in {where} has a bad value {getattr(grid, key)!r}", f"choose one of: {', '.join(allowed)}")
+        if grid.batches not in BATCHES:
+            raise BenchError(f"grid key 'batches' in {where} has a bad value {grid.batches!r}", f"use one of: {', '.join(BATCHES)}")
         for ratio in grid.ratios:
             check_ratio(ratio, grid.max_ratio, f"grid key 'ratios' in {where}:")
         return grid
@@ -88,6 +92,7 @@ class Grid:
             pretrained=self.pretrained,
             generator_seed=self.generator_seed,
             image_size=self.image_size,
+            batches=self.batches,
             **values,
         )
 

@@ -8,7 +8,7 @@ from bench.records.migrate import read_run
 from bench.records.quality import ANNOTATIONS_SCHEMA, CLASSIFICATION_SCHEMA, EFFICIENCY_SCHEMA
 from bench.records.quality import SCHEMA as QUALITY_SCHEMA
 from bench.records.schema import SCHEMA, GeneratorFacts, RecordError, Request, RunRecord, degenerate_note, json_schema
-from bench.records.store import ANNOTATIONS, CLASSIFICATION, EFFICIENCY, QUALITY, RUNS, RecordStore, RunSet, load_runs
+from bench.records.store import ANNOTATIONS, CLASSIFICATION, EFFICIENCY, QUALITY, RUNS, SEQUENTIAL, RecordStore, RunSet, load_runs
 
 __all__ = [
     "ANNOTATIONS",
@@ -21,6 +21,7 @@ __all__ = [
     "QUALITY_SCHEMA",
     "RUNS",
     "SCHEMA",
+    "SEQUENTIAL",
     "GeneratorFacts",
     "RecordError",
     "RecordStore",

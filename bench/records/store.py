@@ -27,6 +27,8 @@ from bench.records.quality import (
 )
 from bench.records.quality import SCHEMA as QUALITY_SCHEMA
 from bench.records.schema import SCHEMA, RecordError, RunRecord
+from bench.records.sequential import SCHEMA as SEQUENTIAL_SCHEMA
+from bench.records.sequential import read_sequential
 
 log = logging.getLogger("bench.records")
 
@@ -43,6 +45,7 @@ QUALITY = RecordKind("quality", QUALITY_SCHEMA, read_quality)
 EFFICIENCY = RecordKind("efficiency", EFFICIENCY_SCHEMA, read_efficiency)
 CLASSIFICATION = RecordKind("classification", CLASSIFICATION_SCHEMA, read_classification)
 ANNOTATIONS = RecordKind("annotations", ANNOTATIONS_SCHEMA, read_annotations)
+SEQUENTIAL = RecordKind("sequential", SEQUENTIAL_SCHEMA, read_sequential)
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,8 @@ class Point:
             words.append(f"fill_to={s['fill_to']}")
         if s.get("normal_ratio"):
             words.append(f"normal={s['normal_ratio']:g}")
+        if s.get("batches", "pooled") != "pooled":  # a training choice hashed into the point only off its default
+            words.append(f"batches={s['batches']}")
         return " ".join(words)
 
 

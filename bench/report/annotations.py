@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from bench.metrics.benign import BenignRules, benign_summary, pooled_summary, rejects_areas
-from bench.report import stats
-from bench.report.format import interval, mean_std, p_value, percent
-from bench.report.tables import Table, seeds_text
+from bench.report import compare, stats
+from bench.report.format import mean_std, seeds_text
+from bench.report.tables import Table
 
 JUDGES = ("refined", "own")  # refined: against the re-annotated masks (the default); own: each arm against its own masks
 SUMMARY_KEYS = ("n_defective", "caught", "n_benign", "false_rejects")
@@ -45,10 +45,11 @@ def _over_seeds(values: dict[int, float]) -> str:
     return mean_std(series.mean(), series.std())
 
 
-def annotations_table(records: Sequence[dict], rules: BenignRules) -> Table | None:
+def annotations_table(records: Sequence[dict], rules: BenignRules, alpha: float = stats.ALPHA,
+                      margin: float = stats.MARGIN) -> Table | None:
     """Per product (and all products pooled per seed), each arm's recall and false-reject rate, mean ± std over
-    seeds, and the paired difference refined − original with its t-interval; the verdicts' p-values are
-    Holm-corrected over every comparison in the table. Both judges, one row each."""
+    seeds, and the paired difference refined − original decided as every comparison is (``compare``), Holm over
+    every comparison in the table. Both judges, one row each."""
     if not records:
         return None
     arms = list(records[0]["arms"])
@@ -74,15 +75,17 @@ def annotations_table(records: Sequence[dict], rules: BenignRules) -> Table | No
                     row[f"{arm} recall (%) ↑"], row[f"{arm} FPR (%) ↓"] = _over_seeds(recall), _over_seeds(frr)
                 for name, index in (("recall", 0), ("FPR", 1)):
                     c = stats.compare(_rates(by_arm[reference])[index], _rates(by_arm[original])[index])
-                    row[f"Δ {name} [95% CI]"] = f"{percent(c.delta, True)} {interval(c.ci_low, c.ci_high)}"
-                    tests.append((len(rows), name, c))
+                    tests.append({"row": len(rows), "name": name, "family": "table", **compare.row_of(c)})
                 row["seeds"] = seeds_text(by_arm[reference])
                 rows.append(row)
-    adjusted = stats.holm(np.array([c.p for _, _, c in tests], dtype=float)) if tests else np.array([])
-    for (index, name, c), p in zip(tests, adjusted):
-        better = c.delta if name == "recall" else -c.delta  # fewer false rejects is better
-        rows[index][f"{name} p (Holm)"] = p_value(p)
-        rows[index][f"{name} verdict"] = stats.verdict(c.n, better, p)
+    decided = compare.correct(pd.DataFrame(tests, columns=["row", "name", "family", *compare.RAW]), alpha, margin)
+    fpr = decided["name"] == "FPR"  # fewer false rejects is better: a lower FPR wins
+    decided.loc[fpr, "verdict"] = decided.loc[fpr, "verdict"].replace({"win": "loss", "loss": "win"})
+    for name in ("recall", "FPR"):
+        mine = decided[decided["name"] == name]
+        for column, values in compare.columns(mine, prefix=f"{name} ").items():
+            for index, value in zip(mine["row"], values):
+                rows[index][column] = value
     frame = pd.DataFrame(rows)
     if len(segmenters) == 1:
         frame = frame.drop(columns="segmenter")
@@ -91,8 +94,8 @@ def annotations_table(records: Sequence[dict], rules: BenignRules) -> Table | No
             f"schedule), each accepting or rejecting every test image by the benign rules '{rules.name}'; recall of defective "
             "products and false-reject rate of benign ones, mean ± std over seeds, percent. Which images truly are defective "
             f"is judged by the {reference} masks (both arms against the same truth) or by each arm's own masks. "
-            f"Δ: {reference} − {original}, paired by seed; verdicts for {reference}, Holm-corrected over the table "
-            f"(a lower FPR wins). Protocol: annotations; segmenter: {', '.join(segmenters)}; split: "
+            f"Δ: {reference} − {original}; verdicts for {reference} (a lower FPR wins). "
+            + compare.family_text(decided, alpha, margin) + f" Protocol: annotations; segmenter: {', '.join(segmenters)}; split: "
             f"{', '.join(sorted({r['spec']['split'] for r in records}))}; images matched by pixels, unmatched per release: "
             + "; ".join(f"{arm} {max(r['data']['unmatched'][arm] for r in records)}" for arm in sorted(arms)) + ".")
     return Table("annotations", "Annotation quality: original vs Defect Spectrum masks", text, frame,

@@ -40,6 +40,11 @@ def p_value(p) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def seeds_text(seeds) -> str:
+    """Seeds as a sorted list: ``0, 1, 2``."""
+    return ", ".join(str(int(s)) for s in sorted(set(seeds))) or "none"
+
+
 def number(value) -> str:
     """A setting's value in a label, exact enough that distinct settings never print alike."""
     return f"{value:.12g}"

@@ -24,7 +24,9 @@ log = logging.getLogger("bench.report")
 TASK = ["dataset", "category", "split", "image_size", "labels", "segmenter", "schedule", "device", "pretrained", "data"]
 # What a protocol varies: the training data a run adds to the real pairs.
 SETTING = ["generator", "ratio", "fill_to", "normal_ratio", "synthetic_only", "source", "class_map"]
-GROUP = TASK + SETTING
+# How the segmenter trains on that data: compared with the same shared baseline, never averaged across.
+TRAINING = ["batches"]
+GROUP = TASK + SETTING + TRAINING
 # Metrics in the order tables show them; any other numeric metric a record has follows, by name.
 METRIC_ORDER = ["mIoU", "mIoU_defect", "mDice", "mAcc", "aAcc", "pixel_AUROC", "pixel_AP", "pixel_F1max", "pixel_F1",
                 "pixel_AUPRO", "image_AUROC", "image_AP", "image_F1max", "image_F1", "binary.mIoU", "binary.mIoU_defect"]
@@ -116,6 +118,7 @@ def records_frame(records: Iterable[RunRecord], rules: BenignRules | None = None
                                          fitting(spec.generator_seed) + tuple((r.generator.resolved or {}).get("deviations", ()))),
             "ratio": float(spec.ratio), "fill_to": int(spec.fill_to), "normal_ratio": float(spec.normal_ratio),
             "synthetic_only": bool(spec.synthetic_only), "source": spec.source, "class_map": spec.class_map,
+            "batches": spec.batches,
             "seed": int(spec.seed), "run_id": r.run_id, "created": r.created, "requested_by": requested_by(r),
             "normal_effective": effective_normal_ratio(r), "fitted_state": r.generator.fitted_state or "",
             "degenerate": r.degenerate or "",

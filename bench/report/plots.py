@@ -28,15 +28,18 @@ PNG_METADATA = {"Software": None}  # no matplotlib version in the file: the same
 
 
 def ratio_curves(frame: pd.DataFrame, metric: str = "mIoU") -> pd.DataFrame:
-    """Mean, std and seed count at each ratio, per task (``TASK``) and generator; ratio 0 is the task's
-    real-only baseline."""
+    """Mean, std and seed count at each ratio, per task (``TASK``) and generator (and batch mode, where the
+    records hold both); ratio 0 is the task's real-only baseline."""
     synthetic = frame[(frame["fill_to"] == 0) & (frame["normal_ratio"] == 0)]
     base = synthetic[synthetic["ratio"] == 0]
+    added = synthetic[synthetic["ratio"] > 0]
+    both = added["batches"].nunique() > 1  # lines of both batch modes: each says which
     rows = []
-    for generator in sorted(set(synthetic.loc[synthetic["ratio"] > 0, "generator"])):
-        mine = pd.concat([base.assign(generator=generator), synthetic[synthetic["generator"] == generator]])
+    for (generator, batches), line in added.groupby(["generator", "batches"], sort=True):
+        label = f"{generator} [{batches} batches]" if both else generator
+        mine = pd.concat([base, line])
         stats = mine.groupby([*TASK, "ratio"], dropna=False)[metric].agg(["mean", "std", "count"]).reset_index()
-        rows.append(stats.assign(generator=generator))
+        rows.append(stats.assign(generator=label))
     columns = [*TASK, "generator", "ratio", "mean", "std", "count"]
     return pd.concat(rows)[columns].reset_index(drop=True) if rows else pd.DataFrame(columns=columns)
 

@@ -25,11 +25,12 @@ LATEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", 
 
 
 def compact(table: Table) -> Table:
-    """The table without the columns whose value is the same in every row; those go into its caption."""
+    """The table without the columns whose value is the same in every row (but those it keeps); those go into
+    its caption."""
     frame = table.frame
     if len(frame) < 2:
         return table
-    constant = [c for c in frame.columns if frame[c].astype(str).nunique() == 1]
+    constant = [c for c in frame.columns if frame[c].astype(str).nunique() == 1 and c not in table.keep]
     if not constant or len(constant) == len(frame.columns):
         return table
     shared = "; ".join(f"{c}: {frame[c].astype(str).iloc[0] or '(empty)'}" for c in constant)

@@ -5,26 +5,27 @@ the benign-product simulation, DefectDiffu Table 1 / DefectSynth Table II).
 Every table keeps apart what differs in anything but the seed (``frames.GROUP``): a key column the
 table does not show by its form is added wherever rows would otherwise look alike, and what all rows
 share goes into the caption. Comparisons are paired by seed (``stats``); a table's verdicts are
-Holm-corrected across its comparisons, and its caption says so.
+Holm-corrected across its comparisons, and every form shows and explains them through ``compare``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from bench.core.specs import BASE_VERSION
 from bench.data.splits import Preset
-from bench.report import stats
-from bench.report.format import interval, mean_std, number, p_value, percent, plain_mean_std
+from bench.report import compare, stats
+from bench.report.format import mean_std, number, percent, plain_mean_std, seeds_text
 from bench.report.frames import (
     GROUP,
     SETTING,
     TASK,
+    TRAINING,
     comparison_kind,
     constants,
     generator_label,
@@ -60,6 +61,7 @@ class Table:
     caption: str
     frame: pd.DataFrame  # display strings
     run_ids: tuple[str, ...] = ()  # the runs behind it, for its provenance
+    keep: tuple[str, ...] = ()  # columns shown even where every row has the same value (the verdict counts)
 
 
 def runs_of(frame: pd.DataFrame) -> tuple[str, ...]:
@@ -68,10 +70,6 @@ def runs_of(frame: pd.DataFrame) -> tuple[str, ...]:
 
 def metric_label(metric: str) -> str:
     return METRIC_LABELS.get(metric, metric)
-
-
-def seeds_text(seeds) -> str:
-    return ", ".join(str(int(s)) for s in sorted(set(seeds))) or "none"
 
 
 def _per_row(counts: Iterable[int]) -> str:
@@ -163,29 +161,16 @@ def _seed_values(group: pd.DataFrame, metric: str) -> dict[int, float]:
     return dict(zip(group["seed"].astype(int), group[metric].astype(float)))
 
 
-def _comparison_row(c: stats.Comparison) -> dict:
-    return {"seeds": seeds_text(c.seeds) if c.seeds else "none", "n": c.n, "unpaired": seeds_text(c.unpaired) if c.unpaired else "",
-            "baseline": c.baseline, "value": c.value, "delta": c.delta, "ci_low": c.ci_low, "ci_high": c.ci_high, "p": c.p}
+DELTA_COLUMNS = [*GROUP, "kind", "family", "requested_by", *compare.RAW, *compare.CORRECTED]
 
 
-def _correct(rows: pd.DataFrame, alpha: float) -> pd.DataFrame:
-    """Holm across each family of comparisons, and the verdicts from the corrected p-values."""
-    rows = rows.copy()
-    rows["p_holm"] = np.nan
-    for _, index in rows.groupby("family").groups.items():
-        rows.loc[index, "p_holm"] = stats.holm(rows.loc[index, "p"].to_numpy(float))
-    rows["verdict"] = [stats.verdict(n, d, p, alpha) for n, d, p in zip(rows["n"], rows["delta"], rows["p_holm"])]
-    return rows
-
-
-DELTA_COLUMNS = [*GROUP, "kind", "family", "requested_by", "seeds", "n", "unpaired", "baseline", "value", "delta",
-                 "ci_low", "ci_high", "p", "p_holm", "verdict"]
-
-
-def deltas(frame: pd.DataFrame, metric: str = "mIoU", alpha: float = stats.ALPHA) -> pd.DataFrame:
+def deltas(frame: pd.DataFrame, metric: str = "mIoU", alpha: float = stats.ALPHA, margin: float = stats.MARGIN,
+           designs: Mapping[str, stats.Design] | None = None) -> pd.DataFrame:
     """Every setting against the real-only baseline of its task (``TASK``), paired by seed, with the
-    t-interval, the p-value, its Holm correction within the family (synthetic data / normal data) and the
-    corrected verdict. Settings without a baseline run in their task are left out."""
+    t-interval, the p-value, its Holm correction within the family (synthetic data / normal data), the
+    corrected interval, the minimum detectable effect and the verdict. ``designs``: the runs of sequential
+    builds with their designs (``compare.designs_of``); a setting whose runs came from one is analysed look by
+    look. Settings without a baseline run in their task are left out."""
     base = frame[is_baseline(frame)]
     baselines = {key: (_seed_values(g, metric), set(g["requested_by"])) for key, g in base.groupby(TASK, sort=False, dropna=False)}
     rows = []
@@ -197,17 +182,19 @@ def deltas(frame: pd.DataFrame, metric: str = "mIoU", alpha: float = stats.ALPHA
         kind = comparison_kind(row)
         row.update(kind=kind, family=family_of(kind),
                    requested_by=", ".join(sorted(set(group["requested_by"]) | ref[1])))
-        row.update(_comparison_row(stats.compare(_seed_values(group, metric), ref[0], alpha)))
+        design = compare.design_of(group["run_id"], designs or {})
+        row.update(compare.row_of(stats.compare(_seed_values(group, metric), ref[0], alpha, design)))
         rows.append(row)
     if not rows:
         return pd.DataFrame(columns=DELTA_COLUMNS)
-    return _correct(pd.DataFrame(rows), alpha)[DELTA_COLUMNS]
+    return compare.correct(pd.DataFrame(rows), alpha, margin)[DELTA_COLUMNS]
 
 
-def category_mean_deltas(frame: pd.DataFrame, metric: str = "mIoU", alpha: float = stats.ALPHA) -> pd.DataFrame:
+def category_mean_deltas(frame: pd.DataFrame, metric: str = "mIoU", alpha: float = stats.ALPHA, margin: float = stats.MARGIN,
+                         designs: Mapping[str, stats.Design] | None = None) -> pd.DataFrame:
     """The dataset-mean comparison of each setting present in two or more categories: per seed, the mean
     over categories of setting and of baseline, over the seeds every category pairs; then the same paired
-    t-interval, Holm-corrected across these mean rows."""
+    comparison, Holm-corrected across these mean rows."""
     base = frame[is_baseline(frame)]
     baselines = {key: g for key, g in base.groupby(TASK, sort=False, dropna=False)}
     rows = []
@@ -226,13 +213,16 @@ def category_mean_deltas(frame: pd.DataFrame, metric: str = "mIoU", alpha: float
         row.update(category=f"mean ({len(setting)} categories)", data="", kind=kind,
                    family=family_of(kind),
                    requested_by=", ".join(sorted(set(group["requested_by"]))))
-        row.update(_comparison_row(stats.compare(_mean_over(setting, common), _mean_over(baseline, common), alpha)))
+        design = compare.design_of(group["run_id"], designs or {})
+        row.update(compare.row_of(stats.compare(_mean_over(setting, common), _mean_over(baseline, common), alpha, design)))
         left_out = set().union(*setting, *baseline) - common
+        if design is not None:
+            left_out |= common - design.seeds
         row["unpaired"] = seeds_text(left_out) if left_out else ""
         rows.append(row)
     if not rows:
         return pd.DataFrame(columns=DELTA_COLUMNS)
-    return _correct(pd.DataFrame(rows), alpha)[DELTA_COLUMNS]
+    return compare.correct(pd.DataFrame(rows), alpha, margin)[DELTA_COLUMNS]
 
 
 def _mean_over(sides: list[dict[int, float]], seeds: set[int]) -> dict[int, float]:
@@ -240,37 +230,31 @@ def _mean_over(sides: list[dict[int, float]], seeds: set[int]) -> dict[int, floa
     return {s: float(np.mean([side[s] for side in sides])) for s in seeds}
 
 
+COUNTED = [*stats.VERDICTS, "n/a"]
+
+
 def generator_leaderboard(delta_frame: pd.DataFrame) -> pd.DataFrame:
-    """Per generator (and any key that splits its runs beyond the points): win/tie/loss/n-a counts of the
-    corrected verdicts over all its points, and the mean Δ; most wins first."""
+    """Per generator (and any key that splits its runs beyond the points): how many of its points each verdict
+    took (win, equivalent, inconclusive, loss, n/a) and the mean Δ; most wins first."""
     synthetic = delta_frame[delta_frame["family"] == "synthetic"]
     points = ["category", "segmenter", "ratio", "fill_to", "normal_ratio", "data"]
-    extras = needed_columns(synthetic, ["generator", *points], [c for c in TASK if c not in points])
+    extras = needed_columns(synthetic, ["generator", *points], [c for c in GROUP if c not in (*points, *SETTING)])
     rows = []
     for key, group in synthetic.groupby(["generator", *extras], sort=True, dropna=False):
         key = key if isinstance(key, tuple) else (key,)
         verdicts = group["verdict"]
-        rows.append({**dict(zip(["generator", *extras], key)), "points": len(group), "win": int((verdicts == "win").sum()),
-                     "tie": int((verdicts == "tie").sum()), "loss": int((verdicts == "loss").sum()),
+        counts = {v: int((verdicts == v).sum()) for v in stats.VERDICTS}
+        rows.append({**dict(zip(["generator", *extras], key)), "points": len(group), **counts,
                      "n/a": int(verdicts.str.startswith("n/a").sum()), "mean_delta": group["delta"].mean()})
-    table = pd.DataFrame(rows, columns=["generator", *extras, "points", "win", "tie", "loss", "n/a", "mean_delta"])
+    table = pd.DataFrame(rows, columns=["generator", *extras, "points", *COUNTED, "mean_delta"])
     return table.sort_values(["win", "mean_delta", "loss"], ascending=[False, False, True]).reset_index(drop=True)
 
 
-def _family_text(delta_frame: pd.DataFrame, alpha: float) -> str:
-    tested = int(delta_frame["p"].notna().sum())
-    return (f"Δ: mean of per-seed differences with its {100 * (1 - alpha):g}% t-interval (paired by seed); verdicts "
-            f"{stats.CORRECTION}-corrected across the table's {tested} tested comparison{'s' if tested != 1 else ''} "
-            f"(family-wise error {alpha:g}); fewer than {stats.MIN_SEEDS} paired seeds give no verdict.")
-
-
 def _delta_display(d: pd.DataFrame, lead: dict[str, list], extras: Sequence[str], sides: dict[str, list]) -> pd.DataFrame:
-    """A comparison table: its own leading columns, the key columns it needs, both sides, then Δ and verdict."""
+    """A comparison table: its own leading columns, the key columns it needs, both sides, then the comparison."""
     out = pd.DataFrame({**lead, **{c: [v if v == v else "" for v in d.get(c, [""] * len(d))] for c in extras}, **sides})
-    out["Δ"] = [percent(v, True) for v in d["delta"]]
-    out["95% CI"] = [interval(lo, hi) for lo, hi in zip(d["ci_low"], d["ci_high"])]
-    out["p (Holm)"] = [p_value(p) for p in d["p_holm"]]
-    out["verdict"] = list(d["verdict"])
+    for name, values in compare.columns(d).items():
+        out[name] = values
     out["seeds"] = list(d["seeds"])
     if (d["unpaired"] != "").any():
         out["unpaired seeds"] = list(d["unpaired"])
@@ -302,14 +286,15 @@ def _setting_comparison(delta_frame: pd.DataFrame, mean_frame: pd.DataFrame, kin
 
 
 def with_without_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_frame: pd.DataFrame, metric: str = "mIoU",
-                       alpha: float = stats.ALPHA) -> Table:
+                       alpha: float = stats.ALPHA, margin: float = stats.MARGIN) -> Table:
     """Defect Spectrum Table 4/5 (and 6, fill-to) form: without vs with synthetic data per category and
     segmenter, then the mean over categories."""
     points, means, out = _setting_comparison(delta_frame, mean_frame, SYNTHETIC, ("w/o synthetic", "with synthetic"))
     used = _used(frame, points)
     what = (f"{metric_label(metric)} without and with synthetic data (Defect Spectrum Table 4/5 form; fill-to rows Table 6), "
             f"percent; mean rows average over categories.")
-    text = _family_text(points, alpha) + (" Mean rows are corrected as a family of their own." if not means.empty else "")
+    text = compare.family_text(points, alpha, margin, used) + (" Mean rows are corrected as a family of their own."
+                                                               if not means.empty else "")
     return Table("with_without", f"{metric_label(metric)} with and without synthetic data", caption(what, used, points["n"], text), out,
                  runs_of(used))
 
@@ -340,7 +325,7 @@ def normal_label(row, effective: dict) -> str:
 
 
 def normal_data_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_frame: pd.DataFrame, metric: str = "mIoU",
-                      alpha: float = stats.ALPHA) -> Table:
+                      alpha: float = stats.ALPHA, margin: float = stats.MARGIN) -> Table:
     """Defect Spectrum Table 7 form: real only vs real + defect-free images, per category and segmenter."""
     points = delta_frame[delta_frame["kind"] == "normal-data"]
     d = _with_means(points, mean_frame[mean_frame["kind"] == "normal-data"])
@@ -355,7 +340,7 @@ def normal_data_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_frame
             "a row whose category had fewer normals than asked is labelled with the ratio it ran at (effective p).")
     used = _used(frame, points)
     return Table("normal_data", f"{metric_label(metric)} with added defect-free images",
-                 caption(what, used, points["n"], _family_text(points, alpha)), out, runs_of(used))
+                 caption(what, used, points["n"], compare.family_text(points, alpha, margin, used)), out, runs_of(used))
 
 
 def synthetic_only_note(runs: pd.DataFrame) -> str:
@@ -370,7 +355,7 @@ def synthetic_only_note(runs: pd.DataFrame) -> str:
 
 
 def synthetic_only_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_frame: pd.DataFrame, metric: str = "mIoU",
-                         alpha: float = stats.ALPHA) -> Table:
+                         alpha: float = stats.ALPHA, margin: float = stats.MARGIN) -> Table:
     """DefectSynth Table IX form: real pairs only against synthetic pairs only, per category, segmenter and
     generator, then the mean over categories."""
     points, _, out = _setting_comparison(delta_frame, mean_frame, ("synthetic-only",), ("real only", "synthetic only"))
@@ -379,7 +364,7 @@ def synthetic_only_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, mean_fr
     used = _used(frame, points)
     what += synthetic_only_note(used)
     return Table("synthetic_only", f"{metric_label(metric)} trained on synthetic pairs only",
-                 caption(what, used, points["n"], _family_text(points, alpha)), out, runs_of(used))
+                 caption(what, used, points["n"], compare.family_text(points, alpha, margin, used)), out, runs_of(used))
 
 
 # DCDGANc Table 8 reports AUC / F1: F1 at the segmenter's own decision, F1-max beside it, as in the crop table
@@ -482,12 +467,7 @@ def _arm(row, baseline: bool) -> str:
     return f"{arm}: {setting_label(row)}" if arm else setting_label(row)
 
 
-def _comparison_cell(c: stats.Comparison, p_holm: float, alpha: float) -> str:
-    verdict = stats.verdict(c.n, c.delta, p_holm, alpha)
-    return f"{percent(c.delta, True)} {interval(c.ci_low, c.ci_high)} {verdict}" + ("" if np.isnan(p_holm) else f" (p {p_value(p_holm)})")
-
-
-def raw_augment_enlarge_table(frame: pd.DataFrame, alpha: float = stats.ALPHA) -> Table:
+def raw_augment_enlarge_table(frame: pd.DataFrame, alpha: float = stats.ALPHA, margin: float = stats.MARGIN) -> Table:
     """DCDGANc Table 4/6 form: per category and segmenter, Raw (real crops only), Augment and Enlarge (and any
     other generator), pixel AUC and F1 (mean ± std over seeds), each synthetic arm against Raw and against
     Augment at the same ratio, paired by seed, Holm-corrected across the table."""
@@ -503,7 +483,7 @@ def raw_augment_enlarge_table(frame: pd.DataFrame, alpha: float = stats.ALPHA) -
         """The one augment setting of the row's task at the row's amount of synthetic data."""
         same = [g for key, g in by_group.items() if task_of[key] == tuple(row[c] for c in TASK)
                 and generator_name(key[GROUP.index("generator")]) == AUGMENT
-                and all(key[GROUP.index(c)] == row[c] for c in SETTING if c != "generator")]
+                and all(key[GROUP.index(c)] == row[c] for c in [*SETTING, *TRAINING] if c != "generator")]
         return same[0] if len(same) == 1 else None
 
     cells = []  # (row index, column, comparison)
@@ -515,7 +495,8 @@ def raw_augment_enlarge_table(frame: pd.DataFrame, alpha: float = stats.ALPHA) -
             for m in CROP_COMPARED:
                 if ref is not None and m in metrics:
                     cells.append((i, f"Δ {CROP_METRICS[m]} vs {side}", stats.compare(_seed_values(group, m), _seed_values(ref, m), alpha)))
-    p_holm = stats.holm(np.array([c.p for _, _, c in cells], float)) if cells else np.array([])
+    decided = compare.correct(pd.DataFrame([{"family": "table", **compare.row_of(c)} for _, _, c in cells],
+                                           columns=["family", *compare.RAW]), alpha, margin)
     extras = needed_columns(runs, ["category", "segmenter", *SETTING], [c for c in GROUP if c not in ("labels", "data")])
     out = pd.DataFrame({
         "category": list(board["category"]), "segmenter": list(board["segmenter"]),
@@ -525,28 +506,29 @@ def raw_augment_enlarge_table(frame: pd.DataFrame, alpha: float = stats.ALPHA) -
     })
     for column in dict.fromkeys(col for _, col, _ in cells):
         out[column] = ""
-    for (i, column, c), p in zip(cells, p_holm):
-        out.loc[i, column] = _comparison_cell(c, p, alpha)
+    for (i, column, _), (_, comparison) in zip(cells, decided.iterrows()):
+        out.loc[i, column] = compare.cell(comparison)
     out["seeds"] = list(board["seeds"])
-    tested = int(sum(not np.isnan(c.p) for _, _, c in cells))
     what = ("**Raw / Augment / Enlarge** (DCDGANc Table 4/6 form) — binary segmenters trained on the real defect crops "
             "alone (Raw), with augmented copies of them (Augment: brightness, rotation, noise) or with a generator's pairs "
             "(Enlarge: DCDGANc), tested on the defect crops of the test pictures; AUC: pixel AUROC; F1: pixel F1 with "
             "p(defect) >= 0.5, F1-max: at the best threshold on the test set (a choice made on test data, shown for "
-            "comparison with papers that report it); mean ± sample std over seeds, percent. Δ: mean of per-seed "
-            f"differences with its {100 * (1 - alpha):g}% t-interval, verdicts {stats.CORRECTION}-corrected across the "
-            f"table's {tested} tested comparison{'s' if tested != 1 else ''}.")
+            "comparison with papers that report it); mean ± sample std over seeds, percent. Each comparison cell: Δ "
+            f"[corrected CI] verdict (p ({stats.CORRECTION}); MDE). " + compare.family_text(decided, alpha, margin, runs))
     return Table("raw_augment_enlarge", "Raw / Augment / Enlarge (crops)", caption(what, runs, board["seeds"]), out, runs_of(runs))
 
 
-def generator_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, metric: str = "mIoU", alpha: float = stats.ALPHA) -> Table:
+def generator_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, metric: str = "mIoU", alpha: float = stats.ALPHA,
+                    margin: float = stats.MARGIN) -> Table:
     board = generator_leaderboard(delta_frame)
     out = board.assign(mean_delta=[percent(v, True) for v in board["mean_delta"]]).rename(columns={"mean_delta": f"mean Δ {metric_label(metric)}"})
     synthetic = delta_frame[delta_frame["family"] == "synthetic"]
-    what = (f"**Generator leaderboard** — win/tie/loss of Δ{metric_label(metric)} against real only over every category x "
-            "segmenter x ratio point, from the corrected verdicts; then the mean Δ.")
+    what = (f"**Generator leaderboard** — how many category x segmenter x ratio points of each generator Δ{metric_label(metric)} "
+            "against real only won, was equivalent within the margin, stayed inconclusive or lost, from the corrected verdicts; "
+            "then the mean Δ.")
     used = _used(frame, synthetic)
-    return Table("generators", "Generator leaderboard", caption(what, used, synthetic["n"], _family_text(synthetic, alpha)), out, runs_of(used))
+    return Table("generators", "Generator leaderboard", caption(what, used, synthetic["n"], compare.family_text(synthetic, alpha, margin, used)),
+                 out, runs_of(used), keep=tuple(COUNTED))
 
 
 # --- per-category tables -----------------------------------------------------------------------------
@@ -749,24 +731,27 @@ def classification_table(records: Sequence[dict]) -> Table | None:
 
 def build_tables(frame: pd.DataFrame, rules_name: str, quality_records: Iterable[dict] = (), metric: str = "mIoU",
                  alpha: float = stats.ALPHA, records_note: str = "", efficiency_records: Iterable[dict] = (),
-                 classification_records: Iterable[dict] = ()) -> list[Table]:
-    """All report tables that the records support, in reading order."""
-    delta_frame = deltas(frame, metric, alpha)
-    mean_frame = category_mean_deltas(frame, metric, alpha)
+                 classification_records: Iterable[dict] = (), margin: float = stats.MARGIN,
+                 designs: Mapping[str, stats.Design] | None = None) -> list[Table]:
+    """All report tables that the records support, in reading order. ``designs``: the runs of sequential builds
+    with their designs (``compare.designs_of``)."""
+    delta_frame = deltas(frame, metric, alpha, margin, designs)
+    mean_frame = category_mean_deltas(frame, metric, alpha, margin, designs)
     tables = [run_table(frame, metric, records_note), category_segmenter_table(frame, metric)]
+    decided = dict(metric=metric, alpha=alpha, margin=margin)
     if delta_frame["kind"].isin(SYNTHETIC).any():
-        tables += [with_without_table(frame, delta_frame, mean_frame, metric, alpha), generator_table(frame, delta_frame, metric, alpha)]
+        tables += [with_without_table(frame, delta_frame, mean_frame, **decided), generator_table(frame, delta_frame, **decided)]
     if (delta_frame["kind"] == "normal-data").any():
-        tables.append(normal_data_table(frame, delta_frame, mean_frame, metric, alpha))
+        tables.append(normal_data_table(frame, delta_frame, mean_frame, **decided))
     if (delta_frame["kind"] == "synthetic-only").any():
-        tables.append(synthetic_only_table(frame, delta_frame, mean_frame, metric, alpha))
+        tables.append(synthetic_only_table(frame, delta_frame, mean_frame, **decided))
     if (frame["source"] != "").any():
         tables.append(transfer_table(frame))
     binary, crops = own_binary(frame), cropped(frame)
     if (binary & ~crops).any():
         tables.append(localization_table(frame))
     if (binary & crops).any():
-        tables.append(raw_augment_enlarge_table(frame, alpha))
+        tables.append(raw_augment_enlarge_table(frame, alpha, margin))
     if frame["benign_recall"].notna().any():
         tables.append(benign_table(frame, rules_name))
     return tables + side_record_tables(quality_records, efficiency_records, classification_records)
