@@ -1,5 +1,5 @@
-"""Execute one run spec: resolve it once (effective spec, data, run id), then data -> generator -> segmenter
--> metrics -> run record. Skips runs already done."""
+"""One run spec: resolve it once (effective spec, data, run id), then data -> generator -> segmenter -> metrics
+-> run record. Whether it runs at all (its record may exist) is the resume loop's (``bench.protocols.execute``)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from bench.metrics.benign import DEFAULT_RULES, load_rules
 from bench.metrics.evaluate import evaluate_predictions
 from bench.metrics.segmentation import BINARY_CLASSES
 from bench.provenance import provenance
-from bench.records import GeneratorFacts, RecordStore, Request, RunRecord, degenerate_note
+from bench.records import GeneratorFacts, Request, RunRecord, degenerate_note
 from bench.records.schema import config_hash, portable_config
 from bench.spec import SOURCE_SPLIT, RunSpec
 from generators import GENERATORS
@@ -37,14 +37,6 @@ from segmenters.loop import TrainingSeeds
 from segmenters.train import train_and_evaluate
 
 log = logging.getLogger("bench.run")
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    record: dict
-    path: Path
-    skipped: bool
-    spec: RunSpec  # the effective spec the record is of
 
 
 def resolve_device(requested: str) -> torch.device:
@@ -239,22 +231,6 @@ def labelled(pairs: PairSet, labels: str) -> PairSet:
 def versioned_run_id(spec: RunSpec, manifest_hash: str) -> str:
     """The run id with the registered backend's version: a changed algorithm is a new run, never a stale record."""
     return spec.run_id(manifest_hash, GENERATORS.get(spec.generator.name).version)
-
-
-def execute(
-    spec: RunSpec,
-    store: RecordStore,
-    data_root: str | Path | None = None,
-    force: bool = False,
-    progress: bool = True,
-) -> RunOutcome:
-    """One run, or its existing record when the store has it (``force`` reruns)."""
-    run = resolve(spec, data_root, Tasks(progress))
-    existing = None if force else store.get(run.run_id)
-    if existing is not None:
-        return RunOutcome(existing, store.path(run.run_id), True, run.spec)
-    record = compute_record(run, progress, Request(None, "bench run", (spec.to_dict(),)))
-    return RunOutcome(record, store.write(record), False, run.spec)
 
 
 def compute_record(run: ResolvedRun, progress: bool = True, request: Request | None = None, streams: Streams | None = None) -> dict:

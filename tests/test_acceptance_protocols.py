@@ -5,7 +5,10 @@ profile and a baseline go through every protocol on the toy data at the smoke sc
 from __future__ import annotations
 
 from bench.cli import main
-from bench.records import CLASSIFICATION, EFFICIENCY, QUALITY, RecordStore
+from bench.protocols.classification import CLASSIFICATION
+from bench.protocols.efficiency import EFFICIENCY
+from bench.protocols.quality import QUALITY
+from bench.records import RecordStore
 from tests.helpers.imports import binary, picture
 from tests.helpers.releases import save
 from tests.test_quality import weights  # noqa: F401  (the random-init weights fixture)

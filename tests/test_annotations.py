@@ -8,13 +8,15 @@ import json
 import numpy as np
 import pytest
 
+from bench import api
 from bench.core.errors import BenchError
 from bench.data.base import load_pool
 from bench.data.matching import match_images
 from bench.metrics.benign import load_rules
 from bench.protocols import PROTOCOLS
-from bench.records import ANNOTATIONS, RecordError, RecordStore
-from bench.report.annotations import annotations_table, decisions
+from bench.protocols.annotations import ANNOTATIONS
+from bench.protocols.annotations.tables import annotations_table, decisions
+from bench.records import RecordError, RecordStore
 from tests.helpers.releases import annotated_twins
 
 WOOD_LIMITS = {"scratch": 0, "hole": 0, "color": 249, "liquid": 999}  # the page's wood standard, written out again
@@ -36,8 +38,8 @@ def outcome(twins, tmp_path_factory):
         grid = PROTOCOLS.get("annotations").grid(
             {"categories": ["wood"], "segmenters": ["bisenetv2"], "seeds": [0], "split": "third", "schedule": "smoke",
              "device": "cpu", "data_root": str(ds), "original_root": str(mvtec)}, "test")
-        first = PROTOCOLS.get("annotations").execute(grid, progress=False, root=root / "results" / "annotations")
-        again = PROTOCOLS.get("annotations").execute(grid, progress=False, root=root / "results" / "annotations")
+        first = api.run_protocol("annotations", grid, records=root / "results" / "runs", progress=False).outcomes
+        again = api.run_protocol("annotations", grid, records=root / "results" / "runs", progress=False).outcomes
     finally:
         mp.undo()
     return first, again, root
@@ -57,8 +59,9 @@ def test_images_are_matched_by_pixels_and_the_rest_reported(twins, tmp_path, mon
 
 def test_both_arms_train_and_test_on_the_same_pictures_and_a_rerun_skips(outcome):
     first, again, _ = outcome
-    ((record, skipped),) = first
-    assert not skipped and [s for _, s in again] == [True]
+    (done,) = first
+    record = done.record
+    assert not done.skipped and [o.skipped for o in again] == [True]
     assert set(record["arms"]) == {"mvtec-ad", "ds-mvtec"} and record["data"]["reference"] == "ds-mvtec"
     assert record["data"]["unmatched"] == {"ds-mvtec": 1, "mvtec-ad": 5}
     ids = {arm: a["class_areas"]["ids"] for arm, a in record["arms"].items()}
@@ -83,7 +86,8 @@ def _slow_decisions(record, arm, judge):
 
 
 def test_decisions_follow_the_rules_under_both_judges(outcome):
-    ((record, _),) = outcome[0]
+    (done,) = outcome[0]
+    record = done.record
     rules = load_rules()
     for arm in record["arms"]:
         for judge in ("refined", "own"):
@@ -131,14 +135,14 @@ def test_bad_input_is_one_line_before_training(twins, tmp_path, monkeypatch):
     protocol = PROTOCOLS.get("annotations")
     base = {"categories": ["wood"], "seeds": [0], "split": "third", "schedule": "smoke", "device": "cpu"}
     with pytest.raises(BenchError, match="compares ds-mvtec with mvtec-ad"):
-        protocol.execute(protocol.grid({**base, "dataset": "toy"}, "test"), progress=False, root=tmp_path / "r")
+        api.run_protocol("annotations", protocol.grid({**base, "dataset": "toy"}, "test"), records=tmp_path / "runs", progress=False)
     with pytest.raises(BenchError, match="no image of ds-mvtec/wood has the same pixels"):
         other = annotated_twins(tmp_path / "other-mvtec", tmp_path / "other-ds", seed=1)[0]
-        protocol.execute(protocol.grid({**base, "data_root": str(ds), "original_root": str(other)}, "test"), progress=False,
-                         root=tmp_path / "r")
+        api.run_protocol("annotations", protocol.grid({**base, "data_root": str(ds), "original_root": str(other)}, "test"),
+                         records=tmp_path / "runs", progress=False)
     with pytest.raises(BenchError, match="needs --data-root"):
-        protocol.execute(protocol.grid(base, "test"), progress=False, root=tmp_path / "r")
-    assert not (tmp_path / "r").exists() or not list(RecordStore(tmp_path / "r", ANNOTATIONS))
+        api.run_protocol("annotations", protocol.grid(base, "test"), records=tmp_path / "runs", progress=False)
+    assert not list(RecordStore(tmp_path / "annotations", ANNOTATIONS))
 
 
 def test_a_record_whose_arms_disagree_on_the_images_is_refused():

@@ -77,10 +77,10 @@ def test_flags(capsys, isolated_dirs, args, message):
 
 
 def test_multi_valued_options_are_repeatable_and_comma_separated():
-    from bench.cli.protocol import plan_protocol
+    from bench import api
 
     args = {"generators": ("copy-paste", "poisson"), "seeds": ("0", "1", "2")}
-    _, grid = plan_protocol("synthetic-ratio", args, "test")
+    _, grid = api.plan("synthetic-ratio", args, "test")
     assert [str(g) for g in grid.generators] == ["copy-paste", "poisson"] and grid.seeds == (0, 1, 2)
     from bench.cli.options import _flatten
 

@@ -57,7 +57,8 @@ def test_the_classifier_is_torchvisions_resnet34_and_its_weights_load_from_disk(
 
 def test_the_protocol_runs_partitions_and_the_report_renders_table_viii(capsys, isolated_dirs):
     from bench.cli import main
-    from bench.records import CLASSIFICATION, RecordStore
+    from bench.protocols.classification import CLASSIFICATION
+    from bench.records import RecordStore
 
     args = ["protocol", "classification", "--generators", "copy-paste", "--seeds", "0,1", "--schedule", "smoke", "--device", "cpu"]
     assert main(args) == 0
@@ -73,10 +74,11 @@ def test_the_protocol_runs_partitions_and_the_report_renders_table_viii(capsys, 
     assert main(args) == 0
     assert "0 done, 4 skipped" in capsys.readouterr().out
 
+    from bench.protocols.classification.tables import classification_tables
     from bench.report.render import render
-    from bench.report.tables import classification_table
+    from bench.report.tables import Reading
 
-    table = classification_table(records)
+    (table,) = classification_tables(Reading(None, records=tuple(records)))
     text = render(table, "markdown")
     assert "DefectSynth Table VIII form" in text and "partition random:K" in text
     assert list(table.frame["trained on"]) == ["real + copy-paste x1", "real only (w/o augmentation)"]
@@ -93,7 +95,7 @@ def test_the_paper_size_adds_1000_generated_images_per_category_and_old_points_k
 
     from bench.core.hashing import canonical_json, sha256_text
     from bench.protocols import PROTOCOLS
-    from bench.protocols.classification import classification_points
+    from bench.protocols.classification.measure import classification_points
 
     protocol = PROTOCOLS.get("classification")
 

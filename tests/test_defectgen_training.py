@@ -276,12 +276,12 @@ def test_the_paper_reading_trains_with_adam_the_release_with_adamw(task, tmp_pat
 
 def test_a_run_records_every_effective_setting(task, isolated_dirs, monkeypatch):
     import bench.runner as runner
-    from bench.records import RecordStore
+    from bench import api
     from bench.spec import RunSpec
 
     monkeypatch.setattr(runner, "train_and_evaluate", perfect_segmenter)
     spec = RunSpec(generator=GeneratorSpec.of("defectgen", sampler="fast", steps=8), ratio=0.2, category="metal", schedule="smoke")
-    record = runner.execute(spec, RecordStore(isolated_dirs / "runs"), progress=False).record
+    record = api.run(spec, records=isolated_dirs / "runs", progress=False).record
     facts = record["generator"]
     assert facts["params"]["profile"] == "smoke" and facts["effective"]["u"] is None
     resolved = facts["resolved"]

@@ -10,7 +10,7 @@ import pytest
 
 from bench.core.errors import BenchError
 from bench.core.specs import GeneratorSpec
-from bench.protocols.base import Grid
+from bench.protocols import PROTOCOLS
 from bench.spec import NO_GENERATOR, RunSpec
 from generators import build
 from generators.synthesize import fit_lock, synthesize
@@ -45,14 +45,15 @@ def test_generator_seeds_are_whole_numbers(value):
 
 
 def test_a_grid_key_sets_it_on_every_run_and_refuses_bad_values():
-    grid = Grid.from_mapping({"generators": "copy-paste", "seeds": "0,1", "ratios": "0,1", "generator_seed": 0}, "g.yaml")
+    protocol = PROTOCOLS.get("synthetic-ratio")
+    grid = protocol.grid({"generators": "copy-paste", "seeds": "0,1", "ratios": "0,1", "generator_seed": 0}, "g.yaml")
     specs = grid.sweep("ratio", grid.ratios, grid.generators)
     assert {s.generator_seed for s in specs} == {0}
     assert {s.normalized().generator_seed for s in specs if s.ratio == 0} == {None}
     with pytest.raises(BenchError, match="grid key 'generator_seed' in g.yaml has a value out of range: -1"):
-        Grid.from_mapping({"generator_seed": -1}, "g.yaml")
+        protocol.grid({"generator_seed": -1}, "g.yaml")
     with pytest.raises(BenchError, match="grid key 'generator_seed' in g.yaml has a bad value 'x'"):
-        Grid.from_mapping({"generator_seed": "x"}, "g.yaml")
+        protocol.grid({"generator_seed": "x"}, "g.yaml")
 
 
 def test_the_generator_fits_with_the_fixed_seed_and_samples_with_the_runs(task, monkeypatch):
@@ -133,10 +134,10 @@ def test_the_fitted_state_digest_names_exactly_one_fitting():
 
 
 def test_a_learned_generator_records_its_fitting_and_the_report_flags_a_refit(task, isolated_dirs):
-    from bench.records import RecordStore, RunRecord
+    from bench import api
+    from bench.records import RunRecord
     from bench.report.frames import records_frame
     from bench.report.tables import run_table
-    from bench.runner import execute
     from generators.synthesize import fitted_state
 
     train, normals = task
@@ -146,9 +147,8 @@ def test_a_learned_generator_records_its_fitting_and_the_report_flags_a_refit(ta
     assert not hit and fitted_state(first) == fitted_state(second) is not None, "one fitting, two sampling seeds"
     assert fitted_state(synthesize(COPY_PASTE, train, normals, 2, seed=1)[0]) is None, "nothing learned, no digest"
 
-    store = RecordStore(isolated_dirs / "results" / "runs")
-    outcomes = [execute(RunSpec(generator=dcdganc, ratio=0.2, seed=s, generator_seed=0, schedule="smoke", segmenter="segformer"),
-                        store, progress=False) for s in (0, 1, 2)]
+    outcomes = [api.run(RunSpec(generator=dcdganc, ratio=0.2, seed=s, generator_seed=0, schedule="smoke", segmenter="segformer"),
+                        records=isolated_dirs / "results" / "runs", progress=False) for s in (0, 1, 2)]
     records = [o.record for o in outcomes]
     assert len({r["generator"]["fitted_state"] for r in records}) == 1, "three seeds, one fitting"
     table = run_table(records_frame(RunRecord.from_dict(r) for r in records))

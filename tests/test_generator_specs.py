@@ -11,7 +11,7 @@ from bench.cli import main
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.specs import GeneratorSpec, generator_from_value, parse_generator
-from bench.protocols import PROTOCOLS, Grid
+from bench.protocols import PROTOCOLS
 from tests.helpers.imports import generic_output
 
 
@@ -36,9 +36,10 @@ def test_the_yaml_mapping_form_is_the_same_spec():
     assert generator_from_value({"name": "augment"}) == GeneratorSpec("augment")
     with pytest.raises(BenchError, match="is not a generator spec"):
         generator_from_value({"name": "x", "parms": {}})
-    grid = Grid.from_mapping({"generators": ["defectgen(u=100)", {"name": "augment", "params": {}}]}, "g.yaml")
+    protocol = PROTOCOLS.get("synthetic-ratio")
+    grid = protocol.grid({"generators": ["defectgen(u=100)", {"name": "augment", "params": {}}]}, "g.yaml")
     assert grid.generators == (GeneratorSpec.of("defectgen", u=100), GeneratorSpec("augment"))
-    assert Grid.from_mapping({"generators": "a, b(x=1,y=2)"}, "x").generators == (GeneratorSpec("a"), GeneratorSpec.of("b", x=1, y=2))
+    assert protocol.grid({"generators": "a, b(x=1,y=2)"}, "x").generators == (GeneratorSpec("a"), GeneratorSpec.of("b", x=1, y=2))
 
 
 def _write(tmp_path, text: str):
@@ -93,7 +94,7 @@ def test_run_takes_the_written_form_and_refuses_a_key_given_twice(capsys):
 
 
 def test_quality_honours_specs_and_the_grids_schedule():
-    from bench.protocols.quality import quality_specs
+    from bench.protocols.quality.measure import quality_specs
 
     grid = PROTOCOLS.get("quality").grid({"generators": "defectgen(u=100),copy-paste", "seeds": "0", "schedule": "smoke"}, "t")
     learned, baseline = quality_specs(grid)
@@ -101,6 +102,7 @@ def test_quality_honours_specs_and_the_grids_schedule():
     assert learned.to_dict()["generator"] == {"name": "defectgen", "params": {"profile": "smoke", "u": 100}}
     other = quality_specs(PROTOCOLS.get("quality").grid({"generators": "defectgen(u=50)", "seeds": "0", "schedule": "smoke"}, "t"))[0]
     assert other.run_id("m") != learned.run_id("m")
-    # how ids were keyed when generators were bare names (and before the LPIPS variant, hashed off its default only)
-    before = {**{k: v for k, v in baseline.to_dict().items() if k != "lpips"}, "generator": "copy-paste"}
+    # how ids were keyed when generators were bare names (and before the LPIPS variant and the picture size, each
+    # hashed off its default only)
+    before = {**{k: v for k, v in baseline.to_dict().items() if k not in ("lpips", "image_size")}, "generator": "copy-paste"}
     assert baseline.run_id("m") == sha256_text(canonical_json({"spec": before, "data": "m"}))[:16]

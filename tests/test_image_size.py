@@ -15,9 +15,10 @@ from bench.core.errors import BenchError
 from bench.core.specs import TaskRef, parse_image_size
 from bench.data.base import load_pool
 from bench.data.tasks import load_task
+from bench.metrics.benign import load_rules
+from bench.protocols.report import report_tables
 from bench.records import RecordStore, RunRecord
 from bench.report.frames import records_frame
-from bench.report.tables import build_tables
 from bench.spec import RunSpec
 from tests.helpers.releases import blob, class_folder_release, folder_tree, save
 
@@ -108,10 +109,11 @@ def test_a_sized_run_trains_records_its_size_and_two_sizes_are_two_rows(tmp_path
     assert json.loads(capsys.readouterr().out)["skipped"]
     frame = records_frame(RunRecord.from_dict(r) for r in RecordStore(isolated_dirs / "results" / "runs"))
     assert sorted(frame["image_size"]) == ["24x24", "32x16"]
-    for table in build_tables(frame, "defect-spectrum"):
+    tables = report_tables(frame, {}, load_rules())
+    for table in tables:
         if "image_size" in table.frame.columns:
             assert sorted(table.frame["image_size"]) == ["24x24", "32x16"], table.name
-    assert any("image_size" in t.frame.columns for t in build_tables(frame, "defect-spectrum"))
+    assert any("image_size" in t.frame.columns for t in tables)
 
 
 # --- picture modes: one conversion to RGB ---------------------------------------------------------------
@@ -165,7 +167,7 @@ def test_sizes_are_compared_within_their_own_task_in_every_table():
     frame = records_frame(records)
     delta = deltas(frame)
     assert sorted(zip(delta["image_size"], delta["delta"].round(6))) == [("24x24", 0.1), ("32x16", -0.2)]
-    tables = build_tables(frame, "defect-spectrum")
+    tables = report_tables(frame, {}, load_rules())
     assert {t.name for t in tables} >= {"runs", "with_without", "generators"}
     for table in tables:
         assert set(table.frame["image_size"]) == {"24x24", "32x16"}, table.name

@@ -21,6 +21,7 @@ LAYERS: tuple[tuple[tuple[str, ...], ...], ...] = (
     (("bench.runner",), ("bench.report",), ("bench.alignment",), ("bench.regress",)),  # alignment trains a segmenter to judge generated sets; regress compares records with golden files
     (("bench.executors",),),
     (("bench.protocols",),),
+    (("bench.api",),),  # the library entry point: what the command line calls, for notebooks and other tools
     (("bench.perf",),),  # benchmarks: anything below, never the command line
     (("bench.cli", "bench.__main__"),),
 )

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bench import api
 from bench.cli import main
 from bench.cli.leaderboard import GRIDS, layout
-from bench.cli.protocol import plan_protocol
 from bench.cli.report import sample_name
 from bench.cli.sweep import load_sweep
 from bench.core.pairset import write_pairset
@@ -53,12 +53,12 @@ def test_shipped_grids_plan_before_any_work(capsys, isolated_dirs):
     out = capsys.readouterr().out
     assert code == 0 and "220 grid points, 120 distinct runs (bench/grids/toy.yaml)" in out  # no folder of this machine
     (name, values), = load_sweep(GRIDS / "ds-mvtec.yaml")
-    protocol, grid = plan_protocol(name, {**values, "device": "cpu"}, "ds-mvtec.yaml")
+    protocol, grid = api.plan(name, {**values, "device": "cpu"}, "ds-mvtec.yaml")
     specs = protocol.specs(grid)
     assert len(distinct(specs)) == 15 * 8 * 5 * (1 + 5)
     assert grid.schedule == "paper" and grid.pretrained
     (name, values), = load_sweep(GRIDS / "ad-localization.yaml")
-    protocol, grid = plan_protocol(name, {**values, "device": "cpu"}, "ad-localization.yaml")
+    protocol, grid = api.plan(name, {**values, "device": "cpu"}, "ad-localization.yaml")
     specs = distinct(protocol.specs(grid))
     assert len(specs) == 15 * 2 * 5 * (1 + 5) and {(s.labels, s.split) for s in specs} == {("binary", "third")}
 
@@ -88,7 +88,7 @@ def test_a_partial_build_says_what_it_still_lacks():
 
     values = {"generators": ["copy-paste", "perlin"], "ratios": [0, 1], "seeds": [0, 1], "categories": ["wood", "fabric"],
               "schedule": "smoke", "device": "cpu"}
-    plans = [plan_protocol("synthetic-ratio", values, "test")]
+    plans = [api.plan("synthetic-ratio", values, "test")]
     records = [{"spec": spec.to_dict()} for spec in distinct(plans[0][0].specs(plans[0][1]))]
     assert len(records) == 12 and completeness(plans, records) == ""
     partial = [r for r in records if not (r["spec"]["generator"]["name"] == "perlin" and r["spec"]["category"] == "fabric")]

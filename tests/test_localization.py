@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 import torch
@@ -78,7 +76,7 @@ def test_the_protocol_runs_binary_unets_on_the_third_split():
                                                     "schedule": "paper", "ratios": "0,1,2"}, "test")
     assert {(s.ratio, s.fill_to, s.synthetic_only) for s in PROTOCOLS.get("localization").specs(table_ix)} == {
         (0.0, 0, False), (0.0, 500, True)}
-    with_real = replace(table_ix, synthetic_only=False)
+    with_real = table_ix.replace(synthetic_only=False)
     assert {(s.ratio, s.fill_to) for s in PROTOCOLS.get("localization").specs(with_real)} == {(0.0, 0), (1.0, 0), (2.0, 0)}
     with pytest.raises(Exception, match="labels 'multi' is not one of classes, binary"):
         RunSpec(labels="multi")

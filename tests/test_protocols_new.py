@@ -65,9 +65,10 @@ def test_transfer_errors_come_before_any_work(tmp_path, capsys, isolated_dirs):
 
 
 def test_efficiency_times_segmenters_and_generators_on_the_named_device(tmp_path, capsys, isolated_dirs):
+    from bench.protocols.efficiency import EFFICIENCY
+    from bench.protocols.efficiency.tables import efficiency_tables
     from bench.provenance import device_name
-    from bench.records import EFFICIENCY
-    from bench.report.tables import efficiency_tables
+    from bench.report.tables import Reading
 
     args = ["protocol", "efficiency", "--generators", "copy-paste,perlin", "--seeds", "0", "--n-generated", "4",
             "--schedule", "smoke", "--device", "cpu"]
@@ -85,7 +86,7 @@ def test_efficiency_times_segmenters_and_generators_on_the_named_device(tmp_path
             assert m["train_s"] >= 0 and m["pairs_per_s"] > 0 and m["end_to_end_s"] == m["train_s"] + m["sample_s"]
         else:
             assert m["latency_ms"] > 0 and m["throughput_img_s"] > 0 and m["params"] > 0
-    segmenters, generators = efficiency_tables(records)
+    segmenters, generators = efficiency_tables(Reading(None, records=tuple(records)))
     assert list(generators.frame["generator"]) == ["copy-paste", "perlin"] and "device: " in generators.caption
     assert "inf. time (ms), batch 1" in segmenters.frame.columns
     assert main(args) == 0 and "0 done, 3 skipped" in capsys.readouterr().out

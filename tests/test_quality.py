@@ -9,7 +9,7 @@ import torch
 
 from bench.core.errors import BenchError
 from bench.metrics import quality as q
-from bench.protocols.base import Grid
+from bench.protocols import PROTOCOLS
 
 
 def _random_inception(path):
@@ -50,12 +50,13 @@ def _direct_fid(f1: np.ndarray, f2: np.ndarray) -> float:
 def test_quality_protocol_records_metrics_and_fid_matches_direct_computation(weights, isolated_dirs, capsys):
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
+    from bench import api
     from bench.cli import main
     from bench.core.specs import GeneratorSpec
     from bench.data.base import load_pool
     from bench.data.splits import make_split
-    from bench.protocols.quality import run_quality
-    from bench.records import QUALITY, RecordStore
+    from bench.protocols.quality import QUALITY
+    from bench.records import RecordStore
     from generators.synthesize import synthesize
 
     assert main(["protocol", "quality", "--generators", "copy-paste", "--seeds", "0", "--n-generated", "8", "--schedule", "smoke"]) == 0
@@ -87,17 +88,18 @@ def test_quality_protocol_records_metrics_and_fid_matches_direct_computation(wei
     direct = _direct_fid(features(generated), features(pool.subset(split.test)))
     assert m["FID"] == pytest.approx(direct, rel=1e-4, abs=1e-6)
 
-    grid = Grid(generators=("copy-paste",), seeds=(0,), n_generated=8, schedule="smoke")
-    ((again, skipped),) = run_quality(grid, progress=False)
-    assert skipped and again["run_id"] == record["run_id"]
+    (again,) = api.run_protocol("quality", {"generators": "copy-paste", "seeds": 0, "n_generated": 8, "schedule": "smoke"},
+                                progress=False).outcomes
+    assert again.skipped and again.record["run_id"] == record["run_id"]
 
 
 def test_alignment_is_measured_by_the_first_segmenter_unless_turned_off():
-    from bench.protocols.quality import quality_specs
+    from bench.protocols.quality.measure import quality_specs
 
-    (spec,) = quality_specs(Grid(generators=("copy-paste",), segmenters=("bisenetv2", "segformer"), seeds=(0,), schedule="short"))
+    quality = PROTOCOLS.get("quality")
+    (spec,) = quality_specs(quality.grid({"generators": "copy-paste", "segmenters": "bisenetv2,segformer", "seeds": 0, "schedule": "short"}, "t"))
     assert (spec.alignment_segmenter, spec.schedule) == ("bisenetv2", "short")
-    (off,) = quality_specs(Grid(generators=("copy-paste",), seeds=(0,), alignment=False))
+    (off,) = quality_specs(quality.grid({"generators": "copy-paste", "seeds": 0, "alignment": False}, "t"))
     assert off.alignment_segmenter is None and off.run_id("m") != spec.run_id("m")
 
 
@@ -155,8 +157,7 @@ def test_quality_sizes_name_the_papers_count_and_keep_old_ids():
     backend past its first version join them."""
     from bench.core.hashing import canonical_json, sha256_text
     from bench.core.specs import GeneratorSpec
-    from bench.protocols import PROTOCOLS
-    from bench.protocols.quality import QualitySpec, quality_specs, size_note
+    from bench.protocols.quality.measure import QualitySpec, quality_specs, size_note
 
     quality = PROTOCOLS.get("quality")
     n = lambda values: {s.n_generated for s in quality_specs(quality.grid({"seeds": "0", **values}, "test"))}  # noqa: E731

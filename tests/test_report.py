@@ -11,18 +11,13 @@ import pytest
 from scipy import stats as scipy_stats
 
 from bench.metrics.benign import load_rules
+from bench.protocols.quality.tables import quality_tables
+from bench.protocols.report import report_tables
+from bench.protocols.synthetic_ratio import adds_synthetic
 from bench.report import stats
 from bench.report.frames import records_frame
 from bench.report.render import render
-from bench.report.tables import (
-    build_tables,
-    category_mean_deltas,
-    category_segmenter_table,
-    deltas,
-    generator_leaderboard,
-    quality_table,
-    run_table,
-)
+from bench.report.tables import Reading, category_mean_deltas, category_segmenter_table, deltas, generator_leaderboard, run_table
 from tests.helpers.records import run_record
 
 SEEDS = (0, 1, 2)
@@ -31,8 +26,20 @@ NOISE_SETTING = (0.002, 0.008, -0.01)  # settings: mean 0, so a delta is exactly
 
 
 def runs(generator="none", ratio=0.0, level=0.5, seeds=SEEDS, noise=None, **fields):
+    """Runs of one setting, as the protocol whose point it is records them."""
     noise = noise or (NOISE if generator == "none" and not ratio and not fields.get("fill_to") and not fields.get("normal_ratio") else NOISE_SETTING)
-    return [run_record(generator, ratio, seed, level + n, **fields) for seed, n in zip(seeds, noise)]
+    protocol = "upsample" if fields.get("fill_to") else "normal-data" if fields.get("normal_ratio") else "synthetic-ratio"
+    return [run_record(generator, ratio, seed, level + n, protocol=protocol, **fields) for seed, n in zip(seeds, noise)]
+
+
+def tables(records, side=None, rules=None, **how):
+    """Every table of the records, as `bench report` builds them (without rules: no benign table)."""
+    return report_tables(records_frame(records, rules), side or {}, rules or load_rules(), **how)
+
+
+def quality_table(records):
+    (table,) = quality_tables(Reading(None, records=tuple(records)))
+    return table
 
 
 def grid_records():
@@ -46,12 +53,13 @@ def grid_records():
 
 
 def test_deltas_pair_by_seed_with_a_t_interval_and_holm_corrected_verdicts():
-    d = deltas(records_frame(grid_records()))
+    frame = records_frame(grid_records())
+    d = deltas(frame)
     cp = d[d["generator"] == "copy-paste"]
     assert len(cp) == 4 and (cp["verdict"] == "win").all()
     assert cp["delta"].to_numpy() == pytest.approx([0.1] * 4)
     assert (d.loc[d["generator"] == "flat", "verdict"] == "inconclusive").all(), "three seeds cannot show a difference is small"
-    normal = d[d["kind"] == "normal-data"]
+    normal = d[d["normal_ratio"] > 0]
     assert len(normal) == 2 and (normal["verdict"] == "loss").all()
 
     a = 0.60 + np.array(NOISE_SETTING)
@@ -60,9 +68,10 @@ def test_deltas_pair_by_seed_with_a_t_interval_and_holm_corrected_verdicts():
     low, high = reference.confidence_interval()
     row = cp.iloc[0]
     assert (row["ci_low"], row["ci_high"], row["p"]) == pytest.approx((low, high, reference.pvalue))
-    synthetic = d[d["family"] == "synthetic"]
+    assert d["p_holm"].to_numpy() == pytest.approx(stats.holm(d["p"].to_numpy())), "one family: Holm across all"
+    synthetic = deltas(frame, settings=adds_synthetic(frame), family="synthetic")
     assert synthetic["p_holm"].to_numpy() == pytest.approx(stats.holm(synthetic["p"].to_numpy()))
-    board = generator_leaderboard(d)
+    board = generator_leaderboard(synthetic)
     assert board["generator"].tolist() == ["copy-paste", "flat"]
     counts = ["win", "equivalent", "inconclusive", "loss", "n/a"]
     assert board.loc[0, counts].tolist() == [4, 0, 0, 0, 0] and board.loc[1, counts].tolist() == [0, 0, 4, 0, 0]
@@ -92,12 +101,12 @@ QUALITY = [{"spec": {"generator": {"name": "copy-paste", "params": {}}, "dataset
 
 
 def test_every_table_form_with_captions():
-    tables = build_tables(records_frame(grid_records(), load_rules()), "defect-spectrum", QUALITY, records_note="Records: 42 run records.")
-    names = [t.name for t in tables]
+    built = tables(grid_records(), {"quality": QUALITY}, load_rules(), records_note="Records: 42 run records.")
+    names = [t.name for t in built]
     assert names == ["runs", "category_segmenter", "with_without", "generators", "normal_data", "benign", "quality"]
-    for t in tables:
+    for t in built:
         assert "seeds: 0, 1" in t.caption and "split: ds-5shot" in t.caption and "Protocol: " in t.caption
-    by_name = {t.name: t for t in tables}
+    by_name = {t.name: t for t in built}
     assert "Records: 42 run records." in by_name["runs"].caption
     for name in ("with_without", "generators", "normal_data"):
         assert "Holm-corrected" in by_name[name].caption and "t-interval" in by_name[name].caption
@@ -151,10 +160,10 @@ def _point_rows(table) -> pd.DataFrame:
 
 @pytest.mark.parametrize("field", [*TASK_VARIANTS, *SETTING_VARIANTS])
 def test_runs_that_differ_in_one_field_land_in_separate_rows_of_every_table_form(field):
-    tables = {t.name: t for t in build_tables(records_frame(_variant_records(field), load_rules()), "defect-spectrum")}
+    by_name = {t.name: t for t in tables(_variant_records(field), rules=load_rules())}
     task = field in TASK_VARIANTS
     tasks = 2 if task else 1
-    rows = {name: _point_rows(t) for name, t in tables.items()}
+    rows = {name: _point_rows(t) for name, t in by_name.items()}
     for name, frame in rows.items():
         text = frame.to_string()
         if name != "generators":  # its mean Δ aggregates comparisons, each made within its own group
@@ -225,7 +234,7 @@ def test_category_mean_rows_average_category_means_with_the_std_of_the_per_seed_
     reference = scipy_stats.ttest_1samp(diffs, 0.0)
     assert row["category"] == "mean (3 categories)" and row["delta"] == pytest.approx(np.mean(diffs))
     assert (row["ci_low"], row["ci_high"]) == pytest.approx(tuple(reference.confidence_interval()))
-    with_without = {t.name: t for t in build_tables(frame, "x")}["with_without"].frame
+    with_without = {t.name: t for t in tables(records)}["with_without"].frame
     assert with_without["category"].tolist()[-1] == "mean (3 categories)"
 
 
@@ -239,7 +248,7 @@ def test_degenerate_runs_are_flagged_in_the_leaderboard_and_every_caption():
     frame = records_frame(records)
     table = run_table(frame)
     assert table.frame["note"].tolist() == ["degenerate: predicts background only (2 of 3 seeds)", ""]
-    for t in build_tables(frame, "x"):
+    for t in tables(records):
         assert "2 of 6 runs are degenerate (predicts background only)" in t.caption
 
 
@@ -252,10 +261,11 @@ def test_any_metric_a_record_carries_can_be_compared():
 
 
 def test_report_all_writes_tables_plots_and_page(isolated_dirs):
+    from bench import api
     from bench.cli.report import write_report
 
     target = isolated_dirs / "out"
-    written = write_report(records_frame(grid_records(), load_rules()), load_rules(), {}, "mIoU", target)
+    written = write_report(api.report(grid_records()), "mIoU", target)
     assert (target / "report.md").is_file() and (target / "report.tex").is_file() and (target / "csv" / "benign.csv").is_file()
     pngs = sorted((target / "plots").glob("*.png"))
     assert len(pngs) == 2 and pngs[0].read_bytes()[:4] == b"\x89PNG"
@@ -293,11 +303,57 @@ def test_bench_report_skips_unreadable_records_merges_folders_and_says_what_it_l
 
 
 def test_a_normal_data_row_is_labelled_with_the_effective_ratio_when_a_category_has_fewer_normals():
-    from bench.report.tables import build_tables
-
     short = [dataclasses.replace(r, data={**r.data, "n_train_real": 5, "n_normal_added": 6}) for r in runs(level=0.4, normal_ratio=2.0)]
     full = [dataclasses.replace(r, data={**r.data, "n_train_real": 5, "n_normal_added": 5}) for r in runs(level=0.4, normal_ratio=1.0)]
-    table = {t.name: t for t in build_tables(records_frame(runs() + short + full), "none")}["normal_data"]
+    table = {t.name: t for t in tables(runs() + short + full)}["normal_data"]
     labels = list(table.frame["normals per real pair"])
     assert labels == ["1", "2 (effective 1.2)"], "a full row keeps its nominal p, a short one says what it ran at"
     assert "effective p" in table.caption
+
+
+# --- which protocol's tables a run goes to: the one its record names -------------------------------------
+
+
+def _names(records) -> list[str]:
+    return [t.name for t in tables(records)]
+
+
+def test_a_run_goes_to_the_tables_of_the_protocol_its_record_names_not_of_its_shape():
+    """Normals added to real pairs: the normal-data table when normal-data asked for them; in a protocol whose forms
+    do not compare normals, no comparison table at all, whatever the spec looks like."""
+    normals = runs(normal_ratio=1.0, level=0.4)
+    asked = [dataclasses.replace(r, request=dataclasses.replace(r.request, protocol="synthetic-only")) for r in normals]
+    assert "normal_data" in _names(runs() + normals)
+    assert _names(runs() + asked) == ["runs", "category_segmenter"]
+
+
+def test_a_run_that_names_no_protocol_belongs_to_those_bench_run_can_stand_for():
+    """``bench run`` (and records from before requests were recorded) name no protocol: they belong to
+    synthetic-ratio, upsample and normal-data, and each of those forms shows the settings it compares."""
+    direct = [dataclasses.replace(r, request=dataclasses.replace(r.request, protocol=None, source=source))
+              for source, r in zip(("bench run", None) * 9, runs() + runs("copy-paste", 1.0, 0.6) + runs(normal_ratio=1.0, level=0.4))]
+    by_name = {t.name: t for t in tables(direct)}
+    assert list(by_name) == ["runs", "category_segmenter", "with_without", "generators", "normal_data"]
+    assert "Protocol: bench run, unrecorded" in by_name["with_without"].caption
+    assert len(by_name["with_without"].frame) == 1 and len(by_name["normal_data"].frame) == 1
+
+
+def test_a_split_preset_does_not_choose_the_table_the_protocol_does():
+    """Binary runs on crops asked for by localization go to its table, not to DCDGANc's crop table."""
+    binary = dict(labels="binary", split="ratio:0.65+crop:256+stride:128", segmenter="unet")
+    records = [dataclasses.replace(r, request=dataclasses.replace(r.request, protocol="localization"),
+                                   metrics={**r.metrics, "pixel_F1": 0.5, "pixel_F1max": 0.6})
+               for r in runs(**binary) + runs("copy-paste", 1.0, 0.6, **binary)]
+    names = _names(records)
+    assert "localization" in names and "raw_augment_enlarge" not in names
+    crop = [dataclasses.replace(r, request=dataclasses.replace(r.request, protocol="raw-augment-enlarge")) for r in records]
+    assert "raw_augment_enlarge" in _names(crop) and "localization" not in _names(crop)
+
+
+def test_runs_of_a_protocol_that_is_not_installed_show_in_the_shared_tables_only(caplog):
+    import logging
+
+    gone = [dataclasses.replace(r, request=dataclasses.replace(r.request, protocol="retired")) for r in runs("copy-paste", 1.0, 0.6)]
+    with caplog.at_level(logging.WARNING, logger="bench.report"):
+        assert _names(runs() + gone) == ["runs", "category_segmenter"]
+    assert "retired, which are not installed, show in the shared tables only" in caplog.text

@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 
 from bench.core.pairset import write_pairset
+from bench.metrics.benign import load_rules
+from bench.protocols.report import report_tables
 from bench.report.frames import records_frame
 from bench.report.plots import ratio_curves, ratio_figures
 from bench.report.render import compact, latex_document, latex_text, render
 from bench.report.samples import CLASS_COLOURS, overlay, sample_grid
-from bench.report.tables import build_tables
 from tests.helpers.pairs import make_pair
 from tests.helpers.records import run_record
 
@@ -34,7 +35,7 @@ def records():
 
 
 def tables():
-    return build_tables(records_frame(records()), "defect-spectrum")
+    return report_tables(records_frame(records()), {}, load_rules())
 
 
 def test_latex_is_ascii_with_its_symbols_in_math_mode_and_specials_escaped():

@@ -9,12 +9,13 @@ import pytest
 
 import bench.data.splits as splits_module
 import bench.runner as runner
+from bench import api
 from bench.core.errors import BenchError
 from bench.core.pairset import PairSet
 from bench.core.specs import GeneratorSpec, TaskRef
 from bench.data.adapters.toy import ToyDataset
 from bench.records import RecordStore
-from bench.runner import execute, resolve
+from bench.runner import resolve
 from bench.spec import RunSpec
 from generators.synthesize import synthesize
 from tests.helpers.segmenters import perfect_segmenter
@@ -43,13 +44,13 @@ def counted(monkeypatch):
 def test_one_run_loads_and_splits_its_pool_once(counted, isolated_dirs):
     store = RecordStore(isolated_dirs / "runs")
     spec = RunSpec(generator=GeneratorSpec("copy-paste"), ratio=0.5, category="metal", schedule="smoke")
-    outcome = execute(spec, store, progress=False)
+    outcome = api.run(spec, records=store.root, progress=False)
     assert not outcome.skipped and outcome.record["data"]["n_synthetic"] == 8
     assert outcome.record["metrics"]["mIoU"] == 1.0, "the stand-in segmenter's predictions reach the record"
     assert dict(counted) == {"load": 1, "split": 1, "check": 1, "normalized": 1}
 
     counted.clear()
-    again = execute(spec, store, progress=False)
+    again = api.run(spec, records=store.root, progress=False)
     assert again.skipped and again.record["run_id"] == outcome.record["run_id"]
     assert dict(counted) == {"load": 1, "split": 1, "check": 1, "normalized": 1}
 

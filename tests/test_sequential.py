@@ -9,8 +9,8 @@ import json
 import numpy as np
 import pytest
 
+from bench import api
 from bench.cli import main
-from bench.cli.protocol import plan_protocol
 from bench.core.errors import BenchError
 from bench.protocols.sequential import Sequential, planned_looks, run_until_decided
 from bench.records import SEQUENTIAL, RecordStore
@@ -52,7 +52,7 @@ def fake_execute(store: RecordStore, calls: list):
 
 def _plans(seeds="0,1,2"):
     values = {"generators": "copy-paste,perlin,cutpaste", "ratios": "0,1", "seeds": seeds, "schedule": "smoke", "device": "cpu"}
-    return [plan_protocol("synthetic-ratio", values, "test grid")]
+    return [api.plan("synthetic-ratio", values, "test grid")]
 
 
 def test_each_look_gives_seeds_only_to_open_settings_and_their_baseline(isolated_dirs):
@@ -69,10 +69,10 @@ def test_each_look_gives_seeds_only_to_open_settings_and_their_baseline(isolated
     stored = list(RecordStore(isolated_dirs / "sequential", SEQUENTIAL))
     assert stored == [record] and record["looks"][-1]["open"] == 0 and record["design"]["max_seeds"] == 12
 
+    from bench.records import RunRecord
     from bench.report.compare import designs_of
     from bench.report.frames import records_frame
     from bench.report.tables import deltas
-    from bench.records import RunRecord
 
     d = deltas(records_frame([RunRecord.from_dict(r) for r in store]), designs=designs_of(stored))
     verdict = {g.split(" ")[0]: v for g, v in zip(d["generator"], d["verdict"])}

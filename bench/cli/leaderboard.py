@@ -7,9 +7,10 @@ from pathlib import Path
 
 import click
 
+from bench import api
 from bench.cli import options
 from bench.cli.options import executor_options
-from bench.cli.protocol import plan_protocol, run_protocol, run_until_decided, sequential_of, sequential_options
+from bench.cli.protocol import run_protocol, run_until_decided, sequential_of, sequential_options
 from bench.cli.report import build_report
 from bench.cli.sweep import load_sweep
 from bench.core.errors import BenchError
@@ -59,7 +60,7 @@ def leaderboard(grid, out, data_root, rebuild, dry_run, screenshot, until_decide
     parts = layout(target)
     override = {"data_root": data_root} if data_root else {}
     where = source_name(path)
-    plans = [plan_protocol(name, {**values, **override}, where, path.resolve().parent) for name, values in load_sweep(path)]  # all checked first
+    plans = [api.plan(name, {**values, **override}, where, path.resolve().parent) for name, values in load_sweep(path)]  # all checked first
     sequential = sequential_of(until_decided, max_seeds, seed_batch, margin)
     store = RecordStore(writable_dir(parts["records"], "--out"), strict=strict)
     if not rebuild:

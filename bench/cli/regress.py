@@ -9,10 +9,11 @@ from pathlib import Path
 
 import click
 
+from bench import api
 from bench.cli import options
 from bench.cli.options import executor_options
 from bench.cli.output import tabulate
-from bench.cli.protocol import plan_protocol, run_protocol
+from bench.cli.protocol import run_protocol
 from bench.cli.sweep import load_sweep
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
@@ -90,7 +91,7 @@ def regress(ctx, grid_file, subset_name, golden_file, update, metrics, tolerance
             if not update:
                 raise
     blocks = load_sweep(path)
-    plans = [plan_protocol(name, values, str(path)) for name, values in blocks]
+    plans = [api.plan(name, values, str(path)) for name, values in blocks]
     for protocol, _ in plans:
         if protocol.specs is None:
             raise BenchError(f"protocol {protocol.name} in {path} trains no segmenter, so bench regress cannot compare it",

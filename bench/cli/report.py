@@ -5,12 +5,12 @@ from pathlib import Path
 
 import click
 
+from bench import api
 from bench.cli import options
 from bench.core.atomic import atomic_file, write_text_atomic
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.paths import cache_dir, results_dir, writable_dir
-from bench.records import ANNOTATIONS, CLASSIFICATION, EFFICIENCY, QUALITY, SEQUENTIAL, RecordStore, load_runs
 
 SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}
 
@@ -42,31 +42,22 @@ def report(fmt, out, records, write_all, site_dir, rules, metric, margin, strict
 def build_report(roots: list[Path], fmt: str, target: Path | None, write_all: bool, site: Path | None, rules: str = "defect-spectrum",
                  metric: str = "mIoU", strict: bool = False, as_json: bool = False, intro: str = "",
                  side_root: Path | None = None, margin: float | None = None) -> list[Path]:
-    """What `bench report` does, for the commands built on it: print the leaderboard, write the files.
-    Quality and efficiency records come from ``side_root``/quality and /efficiency [default: results/]; the
-    designs of sequential builds from ``side_root``/sequential and the folder beside each records folder.
-    ``margin``: the equivalence margin as a fraction [default: the statistics' own]."""
-    # deferred: tables load pandas, the benign rules numpy
-    from bench.metrics.benign import load_rules
-    from bench.report.frames import metrics_of, records_frame
-    from bench.report.render import render
-    from bench.report.tables import leaderboard, run_table, summary_metrics
+    """What `bench report` does, for the commands built on it: print the leaderboard, write the files. The
+    records of the protocols' own kinds and of sequential builds are read from ``side_root`` [default: beside
+    the first records folder] (``api.load``). ``margin``: the equivalence margin as a fraction [default: the
+    statistics' own]."""
+    from bench.report.render import render  # deferred: tables load pandas
+    from bench.report.tables import leaderboard, summary_metrics
 
-    runs = load_runs(roots, strict)
-    benign_rules = load_rules(rules)
-    others = side_root or results_dir()
-    if not runs.records:
-        side = {kind.name: list(RecordStore(others / kind.name, kind, strict)) for kind in SIDE_KINDS}
-        if not any(side.values()) or site is not None:
-            raise BenchError(f"no run records in {', '.join(map(str, roots))}", "run `bench run ...` first or point --records at them")
-        return side_only_report(side, benign_rules, fmt, target if write_all else None, as_json)
-    frame = records_frame(runs.records, benign_rules)
-    if metric not in metrics_of(frame):
-        raise BenchError(f"--metric {metric} is in none of the records", f"choose one of: {', '.join(metrics_of(frame))}")
-    note = f"Records: {runs.summary()}"
-    text = render(run_table(frame, metric, note), fmt)
+    records = api.load(roots, side=side_root, strict=strict)
+    if not records.runs.records and (not any(records.side.values()) or site is not None):
+        raise BenchError(f"no run records in {', '.join(map(str, roots))}", "run `bench run ...` first or point --records at them")
+    built = api.report(records, rules=rules, metric=metric, margin=margin)
+    if built.frame is None:
+        return side_only_report(built, fmt, target if write_all else None, as_json)
+    text = render(built.table("runs"), fmt)
     if as_json:
-        click.echo(dumps(leaderboard(frame, summary_metrics(frame, metric)).to_dict(orient="records")))
+        click.echo(dumps(leaderboard(built.frame, summary_metrics(built.frame, metric)).to_dict(orient="records")))
     else:
         click.echo(text, nl=False)
     written = []
@@ -74,56 +65,23 @@ def build_report(roots: list[Path], fmt: str, target: Path | None, write_all: bo
         path = target / f"leaderboard{SUFFIX[fmt]}"
         write_text_atomic(path, text)
         written.append(path)
-    side = {kind.name: list(RecordStore(others / kind.name, kind, strict)) for kind in SIDE_KINDS} if write_all or site else {}
-    decided = {"margin": margin, "designs": sequential_designs([others, *(root.parent for root in roots)], strict)}
     if write_all:
-        written += write_report(frame, benign_rules, side, metric, target, note, **decided)
+        written += write_report(built, metric, target)
     if site is not None:
-        written += write_site(runs.records, frame, benign_rules, side, metric, site, note, intro, **decided)
+        written += write_site(built, metric, site, intro)
     return written
 
 
-def sequential_designs(folders: list[Path], strict: bool = False) -> dict:
-    """The runs of the sequential builds whose records lie in ``folders``/sequential, with their designs."""
-    from bench.report.compare import designs_of  # deferred: the statistics load scipy
-
-    found = {r["run_id"]: r for folder in dict.fromkeys(f.resolve() for f in folders)
-             for r in RecordStore(folder / SEQUENTIAL.name, SEQUENTIAL, strict)}
-    return designs_of(found.values())
-
-
-SIDE_KINDS = (QUALITY, EFFICIENCY, CLASSIFICATION, ANNOTATIONS)  # each in its own folder beside the runs, named after the kind
-
-
-def side_tables(frame, rules, side: dict[str, list[dict]], metric: str, records_note: str, margin: float | None = None,
-                designs: dict | None = None):
-    """Every table: those of the run records (none when ``frame`` is None), then those of the side records."""
-    # deferred: tables load pandas
-    from bench.report.annotations import annotations_table
-    from bench.report.stats import MARGIN
-    from bench.report.tables import build_tables, side_record_tables
-
-    margin = MARGIN if margin is None else margin
-    records = dict(quality_records=side.get("quality", ()), efficiency_records=side.get("efficiency", ()),
-                   classification_records=side.get("classification", ()))
-    tables = side_record_tables(**records) if frame is None else build_tables(frame, rules.name, metric=metric, records_note=records_note,
-                                                                              margin=margin, designs=designs, **records)
-    annotations = annotations_table(list(side.get("annotations", ())), rules, margin=margin)
-    return tables + ([annotations] if annotations is not None else [])
-
-
-def side_only_report(side: dict[str, list[dict]], rules, fmt: str, target: Path | None, as_json: bool) -> list[Path]:
-    """No run records, but records of protocols that write their own (annotations, classification, quality,
+def side_only_report(built: api.Report, fmt: str, target: Path | None, as_json: bool) -> list[Path]:
+    """No run records, but records of protocols of their own kinds (annotations, classification, quality,
     efficiency): their tables are printed, and with --all written, without the run tables and plots."""
     from bench.report.render import render  # deferred: tables load pandas
 
-    tables = side_tables(None, rules, side, "", "")
     if as_json:
-        click.echo(dumps([{"table": t.name, "rows": t.frame.to_dict(orient="records")} for t in tables]))
+        click.echo(dumps([{"table": t.name, "rows": t.frame.to_dict(orient="records")} for t in built.tables]))
     else:
-        click.echo("\n".join(render(t, fmt) for t in tables), nl=False)
-    return [] if target is None else write_report(None, rules, side, "", target)
-
+        click.echo("\n".join(render(t, fmt) for t in built.tables), nl=False)
+    return [] if target is None else write_report(built, "", target)
 
 def write_figures(frame, metric: str, folder: Path) -> list[tuple[Path, str]]:
     """The ratio plots as PNG files (the same records give the same bytes), each with a caption."""
@@ -142,14 +100,12 @@ def write_figures(frame, metric: str, folder: Path) -> list[tuple[Path, str]]:
     return out
 
 
-def write_report(frame, rules, side: dict[str, list[dict]], metric: str, target: Path, records_note: str = "",
-                 margin: float | None = None, designs: dict | None = None) -> list[Path]:
-    """Every table in markdown, LaTeX and CSV, the ratio plots as PNG, and a static HTML page. ``side``: the
-    records of the protocols that are not segmenter runs, by kind (``SIDE_KINDS``)."""
+def write_report(built: api.Report, metric: str, target: Path) -> list[Path]:
+    """Every table in markdown, LaTeX and CSV, the ratio plots as PNG, and a static HTML page."""
     # deferred: tables load pandas
     from bench.report.render import html_page, latex_document, render
 
-    tables = side_tables(frame, rules, side, metric, records_note, margin, designs)
+    tables, frame = built.tables, built.frame
     texts = {target / "report.md": "\n".join(render(t, "markdown") for t in tables),
              target / "report.tex": latex_document(tables)}
     texts.update({target / "csv" / f"{t.name}.csv": render(t, "csv") for t in tables})
@@ -160,14 +116,13 @@ def write_report(frame, rules, side: dict[str, list[dict]], metric: str, target:
     return [*texts, *plots]
 
 
-def write_site(records, frame, rules, side: dict[str, list[dict]], metric: str, target: Path, records_note: str = "",
-               intro: str = "", margin: float | None = None, designs: dict | None = None) -> list[Path]:
+def write_site(built: api.Report, metric: str, target: Path, intro: str = "") -> list[Path]:
     """The leaderboard site: index.html, plots/, and samples/ with one grid per generator and product
     whose generated pairs are in the cache (grids already there are kept when the cache lacks them)."""
     # deferred: tables (and the page, through them) load pandas
     from bench.report.site import Figure, site_page
 
-    tables = side_tables(frame, rules, side, metric, records_note, margin, designs)
+    tables, frame, records = built.tables, built.frame, built.records.runs.records
     figures = write_figures(frame, metric, target / "plots")
     samples, sample_files = write_samples(records, target / "samples")
     provenance = {r.run_id: {**r.provenance} for r in records}

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import click
 
+from bench import api
 from bench.cli import options
 from bench.core.jsonfile import dumps
 from bench.core.paths import results_dir, writable_dir
+from bench.core.specs import GeneratorSpec
 from bench.core.streams import BATCHES
-from bench.records import RecordStore
 from bench.report.format import percent
 from bench.spec import ASKED_BATCHES, DEFAULT_SCHEDULE, RunSpec, check_ratio
 from generators import GENERATORS
@@ -45,7 +46,7 @@ from segmenters import SEGMENTERS
 def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, data_root, category, split, image_size, seed, generator_seed,
         schedule, device, pretrained, batches, force, records, strict, max_ratio, as_json):
     """Train a segmenter on real + synthetic pairs of one category and record its test metrics."""
-    from bench.runner import check_spec, execute, resolve_device  # deferred: a run loads torch and the model stack
+    from bench.runner import check_spec, resolve_device  # deferred: a run loads torch and the model stack
 
     # Everything a typo can break is checked before any data is loaded: names, parameters, numbers, paths.
     check_ratio(ratio, max_ratio, "--ratio")
@@ -67,15 +68,15 @@ def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, 
         batches=batches,
     )
     check_spec(spec)
-    store = RecordStore(writable_dir(records or results_dir() / "runs", "--records"), strict=strict)
-    outcome = execute(spec, store, data_root=data_root, force=force)
+    outcome = api.run(spec, records=writable_dir(records or results_dir() / "runs", "--records"), data_root=data_root, force=force,
+                      strict=strict)
     if as_json:
         click.echo(dumps({"skipped": outcome.skipped, "path": str(outcome.path), "record": outcome.record}))
         return
     m = outcome.record["metrics"]
     status = "skipped (record exists; --force to rerun)" if outcome.skipped else "done"
     click.echo(
-        f"{status}: {outcome.record['run_id']}  {outcome.spec.generator} ratio={ratio:g} {spec.segmenter} "
+        f"{status}: {outcome.record['run_id']}  {GeneratorSpec.from_dict(outcome.record['spec']['generator'])} ratio={ratio:g} {spec.segmenter} "
         f"{dataset}/{category}{'@' + spec.image_size if spec.image_size else ''} seed={seed}  mIoU={percent(m['mIoU'], sign='%')}  mIoU_defect={percent(m['mIoU_defect'], sign='%')}  -> {outcome.path}"
     )
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
+from bench import api
 from bench.cli import options
 from bench.cli.options import executor_options
-from bench.cli.protocol import plan_protocol, run_protocol
+from bench.cli.protocol import run_protocol
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.paths import results_dir, writable_dir
@@ -59,7 +60,7 @@ def sweep(grid_file, force, dry_run, records, strict, max_ratio, as_json, execut
     path = Path(grid_file)
     override = {} if max_ratio is None else {"max_ratio": max_ratio}
     # every block of the file is checked before the first one runs
-    plans = [plan_protocol(name, {**values, **override}, str(path), path.resolve().parent) for name, values in load_sweep(path)]
+    plans = [api.plan(name, {**values, **override}, str(path), path.resolve().parent) for name, values in load_sweep(path)]
     store = RecordStore(writable_dir(records or results_dir() / "runs", "--records"), strict=strict)
     execution = dict(executor=executor, jobs=jobs, threads=threads, address=address)
     out = [{"protocol": planned[0].name, "runs": run_protocol(planned, str(path), store, force, dry_run, execution, quiet=as_json)}

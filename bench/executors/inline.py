@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Iterator, Sequence
 
-from bench.executors.base import ATTEMPTS, EXECUTORS, Executor, Finished, RunFailed, RunTask, compute
+from bench.executors.base import ATTEMPTS, EXECUTORS, Executor, Finished, Job, RunFailed, compute
 
 
 @EXECUTORS.register
 class InlineExecutor(Executor):
     name = "inline"
 
-    def run(self, tasks: Sequence[RunTask], progress: bool) -> Iterator[Finished]:
+    def run(self, tasks: Sequence[Job], progress: bool) -> Iterator[Finished]:
         for task in tasks:
             error = None
             for attempt in range(1, ATTEMPTS + 1):

@@ -13,8 +13,8 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Iterable, Iterator, Sequence
 
 from bench.core.interrupts import Terminated
-from bench.executors.base import ATTEMPTS, EXECUTORS, Executor, Finished, RunFailed, RunTask, compute
-from bench.executors.packing import Admission, cpu_cores, gpu_budget_bytes, memory_key
+from bench.executors.base import ATTEMPTS, EXECUTORS, Executor, Finished, Job, RunFailed, compute
+from bench.executors.packing import Admission, cpu_cores, gpu_budget_bytes
 
 GPU_MAX_RUNS = 16  # a ceiling on processes sharing one GPU, whatever the memory says
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -34,7 +34,7 @@ def _die_with_parent(parent: int) -> None:
 _busy = False  # per worker process: is a run executing right now (read by the SIGTERM handler)
 
 
-def _work(task: RunTask, threads: int) -> dict:
+def _work(task: Job, threads: int) -> dict:
     global _busy
     _busy = True
     try:
@@ -60,16 +60,16 @@ def _init_worker(threads: int, parent: int) -> None:
     torch.set_num_threads(threads)
 
 
-def startable(pending: Iterable[RunTask], running: list[RunTask], fitted: set[tuple], admission: Admission) -> list[RunTask]:
+def startable(pending: Iterable[Job], running: list[Job], fitted: set[tuple], admission: Admission) -> list[Job]:
     """The pending runs to start now, in their order: those the admission policy lets in beside the running
     ones, except a run that would only wait on a running run training the generator it shares (its slot goes
     to a later run until one run of that fitting has finished and cached it)."""
-    started: list[RunTask] = []
+    started: list[Job] = []
     for task in pending:
         now = running + started
         if task.fitting is not None and task.fitting not in fitted and any(t.fitting == task.fitting for t in now):
             continue
-        if admission.admits(memory_key(task.spec), [memory_key(t.spec) for t in now]):
+        if admission.admits(task.memory, [t.memory for t in now]):
             started.append(task)
     return started
 
@@ -98,11 +98,11 @@ class LocalExecutor(Executor):
             admission = Admission(slots)
         return admission, opts.threads or max(1, cores // slots)
 
-    def run(self, tasks: Sequence[RunTask], progress: bool) -> Iterator[Finished]:
+    def run(self, tasks: Sequence[Job], progress: bool) -> Iterator[Finished]:
         admission, threads = self.plan()
         pending = deque(tasks)
         attempts = {task.run_id: 0 for task in tasks}
-        running: dict[Future, RunTask] = {}
+        running: dict[Future, Job] = {}
         fitted: set[tuple] = set()  # fittings a finished run has trained (and cached) in this grid
         pool = self._pool(admission.slots, threads)
         try:
@@ -124,7 +124,7 @@ class LocalExecutor(Executor):
                     except RunFailed as exc:
                         yield from self._retry_or_report(task, str(exc), attempts[task.run_id], pending)
                         continue
-                    admission.learn(memory_key(task.spec), record)
+                    admission.learn(task.memory, record)
                     if task.fitting is not None:
                         fitted.add(task.fitting)
                     yield Finished(task, record, attempts=attempts[task.run_id])
@@ -140,7 +140,7 @@ class LocalExecutor(Executor):
         pool.shutdown(wait=True, cancel_futures=True)
 
     @staticmethod
-    def _retry_or_report(task: RunTask, error: str, attempts: int, pending: deque) -> Iterator[Finished]:
+    def _retry_or_report(task: Job, error: str, attempts: int, pending: deque) -> Iterator[Finished]:
         if attempts < ATTEMPTS:
             pending.appendleft(task)
         else:

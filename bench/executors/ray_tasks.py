@@ -13,8 +13,8 @@ import os
 from typing import Iterator, Sequence
 
 from bench.core.errors import BenchError
-from bench.executors.base import ATTEMPTS, EXECUTORS, Executor, Finished, RunFailed, RunTask, compute, error_line
-from bench.executors.packing import CUDA_CONTEXT_BYTES, memory_key
+from bench.executors.base import ATTEMPTS, EXECUTORS, Executor, Finished, Job, RunFailed, compute, error_line
+from bench.executors.packing import CUDA_CONTEXT_BYTES
 
 # The driver's cache, results and weights folders, so workers read and write where the driver does.
 FORWARDED_ENV = ("BENCH_CACHE", "BENCH_RESULTS", "BENCH_WEIGHTS")
@@ -24,21 +24,21 @@ FORWARDED_ENV = ("BENCH_CACHE", "BENCH_RESULTS", "BENCH_WEIGHTS")
 class RayExecutor(Executor):
     name = "ray"
 
-    def gpu_fraction(self, task: RunTask, gpu_total_bytes: int | None) -> float:
+    def gpu_fraction(self, task: Job, gpu_total_bytes: int | None) -> float:
         """The share of one GPU a run reserves: its measured peak plus a CUDA context, in hundredths."""
         if self.options.device != "cuda":
             return 0.0
-        peak = self.options.peaks.get(memory_key(task.spec))
+        peak = self.options.peaks.get(task.memory)
         if peak is None or not gpu_total_bytes:
             return 1.0
         return min(1.0, math.ceil(100 * (peak + CUDA_CONTEXT_BYTES) / gpu_total_bytes) / 100)
 
-    def order(self, tasks: Sequence[RunTask]) -> list[RunTask]:
+    def order(self, tasks: Sequence[Job]) -> list[Job]:
         """Seed-major: Ray queues every task at once, so its first wave should train different generators
         (whose fittings then serve the later seeds) rather than hold several seeds of one waiting on its lock."""
-        return sorted(tasks, key=lambda task: task.spec.seed)
+        return sorted(tasks, key=lambda task: task.seed)
 
-    def run(self, tasks: Sequence[RunTask], progress: bool) -> Iterator[Finished]:
+    def run(self, tasks: Sequence[Job], progress: bool) -> Iterator[Finished]:
         ray = import_ray()
         started = not ray.is_initialized()
         if started:

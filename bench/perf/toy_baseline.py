@@ -16,13 +16,12 @@ import click
 import numpy as np
 import torch
 
+from bench.api import run
 from bench.core.paths import results_dir
 from bench.data import toy
 from bench.perf.grid import cache_at
 from bench.perf.host import host
 from bench.perf.output import write_result
-from bench.records import RecordStore
-from bench.runner import execute
 from bench.spec import DEFAULT_SCHEDULE, RunSpec
 
 
@@ -35,12 +34,11 @@ def background_share(record: dict) -> float:
 def benchmark(segmenter: str, seeds: tuple[int, ...], schedule: str, work: Path) -> dict:
     rows = []
     with cache_at(work / "cache"):
-        store = RecordStore(work / "runs")
         for category in toy.CATEGORIES:
             for seed in seeds:
                 spec = RunSpec(segmenter=segmenter, category=category, schedule=schedule, seed=seed, device="cpu")
                 start = time.perf_counter()
-                record = execute(spec, store, progress=False).record
+                record = run(spec, records=work / "runs", progress=False).record
                 m = record["metrics"]
                 rows.append({"category": category, "seed": seed, "seconds": time.perf_counter() - start, "mIoU": m["mIoU"],
                              "mIoU_defect": m["mIoU_defect"], "background_share": background_share(record)})

@@ -1,83 +1,118 @@
-"""The grid a protocol expands (generators x segmenters x categories x seeds x protocol values) and the registry."""
+"""A protocol as one unit, and the registry.
+
+A ``Protocol`` owns what is its own: its options beyond the common ones (``options``: each a grid key and a
+flag of ``bench protocol NAME``), how its grid expands (``specs`` into run specs, or ``jobs`` for a protocol
+that records something other than a segmenter run, with its record ``kind``), what the command prints of
+each record (``row``) and its table forms (``tables``). Adding one is one module that registers it, in
+``bench/protocols/`` or in a plugin; nothing else in bench names it.
+"""
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field, fields, replace
-from typing import Any, Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
-from bench.core.params import Range
-from bench.core.progress import progress as progress_bar
+from bench.core.params import OneOf, Range
 from bench.core.registry import Registry
-from bench.core.specs import GeneratorSpec, TaskRef, generator_from_value, parse_image_size, split_top_level
+from bench.core.specs import GeneratorSpec, TaskRef, parse_image_size
 from bench.core.streams import BATCHES
+from bench.protocols.options import Option, generator_specs
+from bench.records import RUNS, RecordKind
 from bench.spec import ASKED_BATCHES, DEFAULT_SCHEDULE, MAX_RATIO, NO_GENERATOR, RunSpec, check_ratio
 
+if TYPE_CHECKING:  # the report's tables load pandas, the executors and task data numpy; declaring a protocol needs neither
+    import pandas as pd
 
-@dataclass(frozen=True)
+    from bench.data.tasks import Tasks
+    from bench.executors.base import Job
+    from bench.report.tables import Reading, Table
+
+
+def _image_size(value, where: str) -> str:
+    return parse_image_size(value, where)
+
+
+# The options every protocol has: what it trains and tests on, where and how. A protocol's own come after.
+COMMON: tuple[Option, ...] = (
+    Option("generators", GeneratorSpec, (GeneratorSpec("copy-paste"),), "Generator specs, NAME or NAME(key=value,...).", many=True,
+           parse=generator_specs),
+    Option("segmenters", str, ("segformer",), "Segmenters.", many=True),
+    Option("categories", str, ("wood",), "Categories.", many=True),
+    Option("seeds", int, (0, 1, 2, 3, 4), "Seeds; at least 3 for a verdict, 5 give it power.", many=True, admits=Range(0)),
+    Option("ratios", float, (0.0, 0.2, 0.5, 1.0, 2.0, 3.0), "Synthetic pairs per real training pair, a point each.", many=True,
+           admits=Range(0)),
+    Option("dataset", str, "toy", "Dataset adapter."),
+    Option("data_root", str, None, "Root of the dataset release on disk.", unset="none: embedded data"),
+    Option("split", str, "ds-5shot", "Split preset."),
+    Option("image_size", str, "", "The tasks' picture size, S (square) or WxH: every picture and mask resized to it at import; "
+           "needed when a release's pictures differ in size.", unset="the release's own", parse=_image_size),
+    Option("schedule", str, DEFAULT_SCHEDULE, "Training schedule."),
+    Option("device", str, "auto", "Where to train.", admits=OneOf("auto", "cpu", "cuda")),
+    Option("pretrained", bool, False, "Start from local ImageNet weights.", off="--from-scratch"),
+    Option("max_ratio", float, MAX_RATIO, "Refuse synthetic ratios above this (a typo such as 1e9).", admits=Range(0)),
+    Option("generator_seed", int, None, "Fit every generator once per task with this seed; the run seeds then vary sampling "
+           "and the segmenter.", admits=Range(0), unset="the run's seed"),
+    Option("batches", str, ASKED_BATCHES, "How training batches draw real and added pairs (docs/protocols.md).",
+           admits=OneOf(*BATCHES)),
+)
+
+# Shared by the protocols that generate the papers' counts of pictures (classification, localization
+# --synthetic-only, quality): "paper" those counts, "small" a CPU check.
+SIZE = Option("size", str, None, "The papers' counts of generated pictures, or small ones for a CPU.", admits=OneOf("paper", "small"),
+              unset="paper at --schedule paper, else small")
+
+
+def resolved_size(grid: "Grid") -> str:
+    """The size a grid's counts follow: as given, else the papers' at the paper schedule, small elsewhere."""
+    return grid.size or ("paper" if grid.schedule == "paper" else "small")
+
+
 class Grid:
-    generators: tuple[GeneratorSpec, ...] = (GeneratorSpec("copy-paste"),)  # written NAME(key=value,...) or {name, params}
-    segmenters: tuple[str, ...] = ("segformer",)
-    categories: tuple[str, ...] = ("wood",)
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)  # 3 is the fewest that give a verdict; 5 give it power
-    ratios: tuple[float, ...] = (0.0, 0.2, 0.5, 1.0, 2.0, 3.0)
-    normal_ratios: tuple[float, ...] = (0.0, 0.2, 1.0, 2.0, 3.0)
-    fill_to: int = 150
-    n_generated: int | None = None  # quality: images generated per point; None: the size's (paper 1,000, small 50)
-    ic_lpips: str = "bench"  # quality: IC-LPIPS variant (bench.metrics.quality.IC_LPIPS_VARIANTS)
-    lpips: str = "diversity"  # quality: LPIPS within the generated set or generated vs real (bench.metrics.quality.LPIPS_VARIANTS)
-    # classification, localization with synthetic_only, quality: "paper" (the papers' counts of generated pictures)
-    # or "small" (a CPU check); None: paper at the paper schedule, small at any other
-    size: str | None = None
-    lpips_region: str = "image"  # quality: LPIPS on whole images or only inside the defect region
-    alignment: bool = True  # quality: mask alignment, measured by the first segmenter trained on the real training pairs
-    dataset: str = "toy"
-    data_root: str | None = None
-    split: str = "ds-5shot"
-    image_size: str = ""  # the task's picture size, S or WxH (RunSpec.image_size); empty: the release's own size
-    schedule: str = DEFAULT_SCHEDULE
-    device: str = "auto"
-    pretrained: bool = False
-    max_ratio: float = MAX_RATIO  # ratios above it are refused as typos unless raised here or by --max-ratio
-    sources: tuple[str, ...] = ()  # transfer: DATASET/CATEGORY[/SPLIT] tasks whose defects move onto each category
-    class_map: str = ""  # transfer: SOURCE=TARGET class names where they differ
-    generator_seed: int | None = None  # fit every generator once per task with this seed (RunSpec.generator_seed)
-    synthetic_only: bool = False  # localization: the U-Net trains on the generated pairs alone (DefectSynth's reading)
-    original_root: str | None = None  # annotations: the MVTec AD release whose masks DS-MVTec re-annotates (default: data_root)
-    batches: str = ASKED_BATCHES  # how training batches draw real and added pairs (RunSpec.batches)
+    """A protocol's grid: a checked value for each of its options, read as attributes (``grid.seeds``)."""
 
-    def __post_init__(self):
-        # written specs ("defectgen(u=100)") are accepted where a grid is built in code, too
-        object.__setattr__(self, "generators", tuple(generator_from_value(g) for g in self.generators))
+    def __init__(self, options: Mapping[str, Option], values: Mapping[str, Any]):
+        object.__setattr__(self, "_options", dict(options))
+        object.__setattr__(self, "_values", dict(values))
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any], where: str, base: "Grid | None" = None) -> "Grid":
-        """A grid from YAML or command-line values; unknown keys are an error naming ``where``."""
-        known = {f.name: f for f in fields(cls)}
+    def of(cls, options: Iterable[Option], values: Mapping[str, Any], where: str, base: "Grid | None" = None) -> "Grid":
+        """A grid from YAML, command-line or code values over ``base`` (every option's default if None); a key the
+        protocol does not have is an error naming ``where``."""
+        known = {o.name: o for o in options}
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise BenchError(f"unknown grid key(s) {', '.join(unknown)} in {where}", f"use: {', '.join(known)}")
-        converted = {}
-        for key, value in values.items():
-            if value is None:
-                continue
-            convert = {"generators": _generators, "image_size": _image_size}.get(key, _convert)
-            converted[key] = convert(key, value, known[key].type, where)
-        grid = replace(base or cls(), **converted)
-        for key, allowed in CHOICES.items():
-            if getattr(grid, key) is not None and getattr(grid, key) not in allowed:
-                raise BenchError(f"grid key '{key}' in {where} has a bad value {getattr(grid, key)!r}", f"choose one of: {', '.join(allowed)}")
-        if grid.batches not in BATCHES:
-            raise BenchError(f"grid key 'batches' in {where} has a bad value {grid.batches!r}", f"use one of: {', '.join(BATCHES)}")
-        for ratio in grid.ratios:
-            check_ratio(ratio, grid.max_ratio, f"grid key 'ratios' in {where}:")
-        return grid
+        merged = dict(base._values) if base is not None else {name: o.default for name, o in known.items()}
+        merged.update({key: known[key].value(raw, where) for key, raw in values.items() if raw is not None})
+        for ratio in merged.get("ratios", ()):
+            check_ratio(ratio, merged.get("max_ratio", MAX_RATIO), f"grid key 'ratios' in {where}:")
+        return cls(known, merged)
 
-    def resolved_size(self) -> str:
-        """The size the protocols' counts follow: as given, else the papers' at the paper schedule, small elsewhere."""
-        return self.size or ("paper" if self.schedule == "paper" else "small")
+    def replace(self, **values) -> "Grid":
+        return Grid.of(self._options.values(), values, "code", base=self)
+
+    def values(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    def __getattr__(self, name: str):
+        values = object.__getattribute__(self, "_values")
+        if name in values:
+            return values[name]
+        raise AttributeError(f"this grid has no option {name!r}")
+
+    def __setattr__(self, name, value):
+        raise AttributeError("a grid is frozen: use grid.replace(...)")
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Grid) and self._values == other._values
+
+    def __hash__(self) -> int:
+        return hash(canonical_json({k: str(v) for k, v in self._values.items()}))
+
+    def __repr__(self) -> str:
+        return "Grid(" + ", ".join(f"{k}={v!r}" for k, v in self._values.items()) + ")"
 
     def run_spec(self, generator: GeneratorSpec, segmenter: str, category: str, seed: int, **values) -> RunSpec:
         return RunSpec(
@@ -100,7 +135,7 @@ class Grid:
         """A task of this grid's picture size."""
         return TaskRef(dataset, category, split, self.image_size)
 
-    def cells(self):
+    def cells(self) -> Iterator[tuple[str, str, int]]:
         """Every segmenter x category x seed, the part all run protocols share."""
         for segmenter in self.segmenters:
             for category in self.categories:
@@ -129,115 +164,47 @@ class Point:
         return sha256_text(canonical_json({"spec": spec, "data": manifest_hash}))[:16]
 
 
-def stored(points, store, tasks, data_root, force: bool, desc: str, progress: bool, point_of=lambda item: item):
-    """The loop of the protocols that write their own records (efficiency, classification): each item with its
-    task's data, its run id and its stored record, None when it is to be computed (always, with ``force``)."""
-    for item in progress_bar(points, desc=desc, unit="point", enabled=progress):
-        point = point_of(item)
-        data = tasks.load(TaskRef(point.dataset, point.category, point.split, getattr(point, "image_size", "")), data_root)
-        run_id = point.run_id(data.manifest_hash)
-        yield item, data, run_id, None if force else store.get(run_id)
+@dataclass(frozen=True)
+class Form:
+    """A table form: the tables it makes (``tables``, from a ``bench.report.tables.Reading`` of the records of the
+    protocols that list it) and where they stand in a report (``place``, lower first; the shared run tables hold
+    0 to 9 and the benign one 80). A form that compares settings with the real-only baseline names which of its
+    protocols' settings it compares (``compares``): they are one family, Holm-corrected together."""
 
-
-# What each named grid key admits.
-SIZES = ("paper", "small")
-CHOICES = {"size": SIZES}
-# What each numeric grid key admits (every element of a list key).
-RANGES = {
-    "seeds": Range(0),
-    "ratios": Range(0),
-    "normal_ratios": Range(0),
-    "fill_to": Range(0),
-    "n_generated": Range(1),
-    "max_ratio": Range(0),
-    "generator_seed": Range(0),
-}
-
-
-def _split_list(value) -> list:
-    if isinstance(value, str):
-        return split_top_level(value)
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    return [value]
-
-
-def _number(value, kind: type):
-    """``value`` as ``kind``: whole numbers only for int (1.7 is not a seed), finite numbers only."""
-    if isinstance(value, bool):
-        raise ValueError(value)
-    if isinstance(value, str):
-        value = float(value) if kind is float else int(value)
-    if not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(value)
-    if kind is int:
-        if float(value) != int(value):
-            raise ValueError(value)
-        return int(value)
-    return float(value)
-
-
-def _scalar(value, type_name: str):
-    if type_name in ("int", "float"):
-        return _number(value, int if type_name == "int" else float)
-    if type_name == "bool":
-        if not isinstance(value, bool):
-            raise ValueError(value)
-        return value
-    if isinstance(value, (dict, list, tuple)):
-        raise ValueError(value)
-    return str(value)
-
-
-def _generators(key: str, value, type_name: str, where: str) -> tuple[GeneratorSpec, ...]:
-    """Generator specs: a YAML list of written specs or ``{name, params}`` mappings, or one comma-separated string."""
-    items = [value] if isinstance(value, Mapping) else _split_list(value)
-    try:
-        out = tuple(generator_from_value(item) for item in items)
-    except BenchError as exc:
-        raise BenchError(f"grid key '{key}' in {where}: {exc}") from None
-    if not out:
-        raise BenchError(f"grid key '{key}' in {where} is empty", "give at least one value")
-    return out
-
-
-def _image_size(key: str, value, type_name: str, where: str) -> str:
-    return parse_image_size(value, f"grid key '{key}' in {where}:")
-
-
-def _convert(key: str, value, type_name: str, where: str):
-    type_name = type_name.removesuffix(" | None")  # None values were dropped by the caller
-    element = type_name[len("tuple["):].split(",")[0] if type_name.startswith("tuple[") else None
-    items = _split_list(value) if element else [value]
-    out = []
-    for item in items:
-        try:
-            out.append(_scalar(item, element or ("str" if type_name.startswith("str") else type_name)))
-        except (TypeError, ValueError, OverflowError):
-            raise BenchError(f"grid key '{key}' in {where} has a bad value {item!r}", f"expected {type_name}") from None
-    out = tuple(out) if element else out[0]
-    if isinstance(out, tuple) and not out:
-        raise BenchError(f"grid key '{key}' in {where} is empty", "give at least one value")
-    allowed = RANGES.get(key)
-    for item in out if isinstance(out, tuple) else (out,):
-        if allowed is not None and not allowed.admits(item):
-            raise BenchError(f"grid key '{key}' in {where} has a value out of range: {item!r}", f"allowed: {allowed}")
-    return out
+    name: str
+    tables: Callable[["Reading"], list["Table"]]
+    place: int = 100
+    compares: Callable[["pd.DataFrame"], "pd.Series"] | None = None
 
 
 @dataclass(frozen=True)
 class Protocol:
     name: str
     summary: str
-    specs: Callable[[Grid], list[RunSpec]] | None = None  # run protocols: the grid's run specs
-    defaults: Mapping[str, Any] = field(default_factory=dict)  # grid values this protocol changes
-    execute: Callable[..., list[tuple[dict, bool]]] | None = None  # other protocols: run the grid, (record, skipped)
-    row: Callable[[dict], dict] | None = None  # other protocols: what the command prints of a record
+    specs: Callable[[Grid], list[RunSpec]] | None = None  # a protocol of segmenter runs: its grid's run specs
+    options: tuple[Option, ...] = ()  # its own grid keys and flags, after the common ones (COMMON)
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # values of its options other than their defaults
+    tables: tuple[Form, ...] = ()  # its table forms (forms shared with other protocols make one set of tables)
+    kind: RecordKind = RUNS  # what it records: runs, or a kind of its own
+    jobs: Callable[[Grid, "Tasks"], list["Job"]] | None = None  # a protocol of its own kind: its grid's jobs, settled
+    row: Callable[[dict], dict] | None = None  # of its own kind: what the command prints of a record
     aliases: tuple[str, ...] = ()  # other names it answers to (the paper's, say)
 
+    def __post_init__(self):
+        if (self.specs is None) == (self.jobs is None) or (self.specs is None) == (self.kind is RUNS):
+            raise TypeError(f"protocol {self.name}: give specs (segmenter runs) or jobs with a record kind of its own")
+        names = [o.name for o in self.grid_options]
+        clash = sorted({n for n in names if names.count(n) > 1} | {n for n in names if hasattr(Grid, n)})
+        if clash:
+            raise TypeError(f"protocol {self.name}: option(s) {', '.join(clash)} declared twice or named like a grid method")
+
+    @property
+    def grid_options(self) -> tuple[Option, ...]:
+        return COMMON + self.options
+
     def grid(self, values: Mapping[str, Any], where: str) -> Grid:
-        return Grid.from_mapping(values, where, base=Grid.from_mapping(self.defaults, f"protocol {self.name}"))
+        """Its grid: ``values`` over its defaults over its options' own."""
+        return Grid.of(self.grid_options, values, where, base=Grid.of(self.grid_options, self.defaults, f"protocol {self.name}"))
 
 
 PROTOCOLS: Registry[Protocol] = Registry("protocol", "bench.protocols", Protocol, discover="bench.protocols")
-

@@ -16,7 +16,9 @@ from dataclasses import replace
 
 from bench.core.specs import GeneratorSpec
 from bench.protocols.base import PROTOCOLS, Grid, Protocol
-from bench.protocols.transfer import transfer_specs
+from bench.protocols.normal_data import NORMAL_RATIOS
+from bench.protocols.transfer import CLASS_MAP, SOURCES, TRANSFER, transfer_specs
+from bench.protocols.upsample import FILL_TO
 from bench.spec import RunSpec
 
 TABLE_7 = {"hole": 418, "scratch": 913}  # transferred training pairs per source type (tile crack, rough)
@@ -32,6 +34,8 @@ PROTOCOLS.register(
         "dcdganc-transfer",
         "DCDGANc Tables 7/8: wood hole/scratch -> tile crack/rough, grey, on 256 px crops, 418 + 913 pairs; each type scored",
         dcdganc_transfer_specs,
+        options=(SOURCES, CLASS_MAP, NORMAL_RATIOS, FILL_TO),
+        tables=(TRANSFER,),
         defaults={
             "generators": (GeneratorSpec.of("dcdganc", grayscale=True,
                                             class_counts="+".join(f"{k}={v}" for k, v in TABLE_7.items())),),

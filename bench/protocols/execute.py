@@ -1,25 +1,35 @@
-"""Run a protocol's grid: distinct runs once, finished ones skipped, the rest on an executor, each record
-written the moment it arrives (so an interrupted grid resumes), failures reported without stopping the others."""
+"""The one resume loop: a grid's jobs (segmenter runs, or the points of a protocol of its own record kind) each
+computed once, finished ones skipped, the rest on an executor, each record written the moment it arrives (so an
+interrupted grid resumes), failures reported without stopping the others."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
+from bench.core.errors import BenchError
 from bench.core.progress import progress as progress_bar
 from bench.data.tasks import Tasks
-from bench.executors import EXECUTORS, Executor, Finished, RunTask
+from bench.executors import EXECUTORS, Executor, Finished, Job, RunTask
 from bench.executors.base import ExecutorOptions
 from bench.records import RecordStore, Request
-from bench.runner import ResolvedRun, RunOutcome, effective_spec, resolve
+from bench.runner import ResolvedRun, effective_spec, resolve
 from bench.spec import RunSpec
+
+
+@dataclass(frozen=True)
+class Outcome:
+    record: dict
+    path: Path
+    skipped: bool  # its record existed
 
 
 @dataclass(frozen=True)
 class GridOutcome:
     points: int  # grid points asked for
-    outcomes: tuple[RunOutcome, ...]  # one per distinct run that has a record, in grid order
-    failures: tuple[Finished, ...] = ()  # runs that failed every attempt
+    outcomes: tuple[Outcome, ...]  # one per distinct job that has a record, in grid order
+    failures: tuple[Finished, ...] = ()  # jobs that failed every attempt
 
     @property
     def done(self) -> int:
@@ -47,6 +57,41 @@ def make_executor(name: str, options: ExecutorOptions) -> Executor:
     return EXECUTORS.get(name)(options)
 
 
+def run_jobs(jobs: Sequence[Job], store: RecordStore, executor: Executor | None = None, force: bool = False, progress: bool = True,
+             label: str = "runs", points: int | None = None) -> GridOutcome:
+    """Every job whose record ``store`` lacks (all of them with ``force``) computed on ``executor`` [default:
+    inline], each record written to ``store`` as it arrives; jobs of one run id are one job. ``points``: the
+    grid points the jobs answer [default: one each]."""
+    executor = executor or make_executor("inline", ExecutorOptions())
+    unique: dict[str, Job] = {}
+    for job in jobs:
+        unique.setdefault(job.run_id, job)
+    alone = next((job for job in unique.values() if job.alone), None)
+    if alone is not None and executor.name != "inline":
+        raise BenchError(f"{alone} is a timing: nothing may run beside it, and executor {executor.name} runs jobs side by side",
+                         "use --executor inline")
+    by_id: dict[str, Outcome] = {}
+    pending = []
+    for job in unique.values():
+        existing = None if force else store.get(job.run_id)
+        if existing is not None:
+            by_id[job.run_id] = Outcome(existing, store.path(job.run_id), True)
+        else:
+            pending.append(job)
+    pending = executor.order(pending)
+    failures = []
+    bar = progress_bar(total=len(pending), desc=f"{label} ({executor.name})", unit="run", enabled=progress)
+    with bar:
+        for finished in executor.run(pending, progress=progress and executor.name == "inline"):
+            if finished.record is None:
+                failures.append(finished)
+                bar.write(f"failed after {finished.attempts} attempt(s): {finished.error}")
+            else:
+                by_id[finished.task.run_id] = Outcome(finished.record, store.write(finished.record), False)
+            bar.update()
+    return GridOutcome(len(jobs) if points is None else points, tuple(by_id[i] for i in unique if i in by_id), tuple(failures))
+
+
 def run_specs(
     specs: list[RunSpec],
     store: RecordStore,
@@ -58,33 +103,20 @@ def run_specs(
     protocol: str | None = None,
     source: str | None = None,
 ) -> GridOutcome:
-    """``protocol`` and ``source`` (the grid file or "command line") are recorded with each computed run."""
-    executor = executor or make_executor("inline", ExecutorOptions())
-    loaded = Tasks(progress)  # one pool load and split per category, however many runs share it
+    """Segmenter runs through ``run_jobs``: each distinct point resolved first (a typo or a missing weights file
+    fails the grid before any run starts, each category's pool is loaded once), points that are one run (ratio 0
+    of every generator, say) answered by one, then computed. ``protocol`` and ``source`` (the grid file,
+    "command-line options", "bench run") are recorded with each computed run."""
+    loaded = Tasks(progress)
+    resolved: dict[RunSpec, ResolvedRun] = {}
     runs: dict[str, ResolvedRun] = {}
     asked: dict[str, list[RunSpec]] = {}
-    for spec, points in points_by_run(specs).items():
-        run = resolve(spec, data_root, loaded)  # a typo or a missing weights file fails the grid before any run starts
+    for spec in specs:
+        if spec not in resolved:
+            resolved[spec] = resolve(spec, data_root, loaded)
+        run = resolved[spec]
         runs.setdefault(run.run_id, run)
-        asked.setdefault(run.run_id, []).extend(points)
-    by_id: dict[str, RunOutcome] = {}
-    tasks = []
-    for run in runs.values():
-        existing = None if force else store.get(run.run_id)
-        if existing is not None:
-            by_id[run.run_id] = RunOutcome(existing, store.path(run.run_id), True, run.spec)
-        else:
-            request = Request(protocol, source, tuple(p.to_dict() for p in asked[run.run_id]))
-            tasks.append(RunTask(run, None if data_root is None else str(data_root), request))
-    tasks = executor.order(tasks)
-    failures = []
-    bar = progress_bar(total=len(tasks), desc=f"{label} ({executor.name})", unit="run", enabled=progress)
-    with bar:
-        for finished in executor.run(tasks, progress=progress and executor.name == "inline"):
-            if finished.record is None:
-                failures.append(finished)
-                bar.write(f"failed after {finished.attempts} attempt(s): {finished.error}")
-            else:
-                by_id[finished.task.run_id] = RunOutcome(finished.record, store.write(finished.record), False, finished.task.spec)
-            bar.update()
-    return GridOutcome(len(specs), tuple(by_id[i] for i in runs if i in by_id), tuple(failures))
+        asked.setdefault(run.run_id, []).append(spec)
+    root = None if data_root is None else str(data_root)
+    tasks = [RunTask(run, root, Request(protocol, source, tuple(p.to_dict() for p in asked[run_id]))) for run_id, run in runs.items()]
+    return run_jobs(tasks, store, executor, force, progress, label, points=len(specs))

@@ -1,7 +1,8 @@
 """Seeds where a verdict is still open (``--until-decided``): a protocol grid run as a group-sequential design.
 
-The first look runs the grid's own seeds. After each look the report's own comparisons (``report.tables.deltas``
-over the build's runs, with the build's design) decide which comparisons are still open: inconclusive, or
+The first look runs the grid's own seeds. After each look the report's own comparisons (those of the comparing
+forms of the build's protocols, ``bench.protocols.report.comparisons``, over the build's runs, with the build's
+design) decide which comparisons are still open: inconclusive, or
 without a verdict, and below the cap of seeds. The next look adds the next batch of seeds to those settings and
 their baselines only, until none is open or every open one has the cap. The design and each look's runs are
 recorded (``bench.sequential/1``) beside the records folder, so the report tests these comparisons look by look
@@ -16,14 +17,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
+import pandas as pd
+
 from bench.core.errors import BenchError
 from bench.protocols.execute import effective_spec
+from bench.protocols.report import comparisons, forms_of, protocols
 from bench.records import SEQUENTIAL, RecordStore, RunRecord
 from bench.records.sequential import design_id, sequential_record
 from bench.report import stats
 from bench.report.compare import designs_of
 from bench.report.frames import GROUP, records_frame
-from bench.report.tables import deltas
+from bench.report.tables import DELTA_COLUMNS
 from bench.spec import NO_GENERATOR, RunSpec
 
 METRIC = "mIoU"  # the metric whose verdicts decide when a comparison stops
@@ -77,7 +81,7 @@ def check_design(plans, options: Sequential, folder: Path, source: str) -> dict:
     if len(seeds) != 1:
         raise BenchError("--until-decided needs one list of seeds for every block of the grid", "give every block the same seeds")
     looks = planned_looks(next(iter(seeds)), options.max_seeds, options.seed_batch)
-    specs = [setting_of(s) for protocol, grid in plans for s in protocol.specs(replace(grid, seeds=looks[0][:1]))]
+    specs = [setting_of(s) for protocol, grid in plans for s in protocol.specs(grid.replace(seeds=looks[0][:1]))]
     if not any(s != baseline_of(s) for s in specs) or not any(s == baseline_of(s) for s in specs):
         raise BenchError("--until-decided needs settings and their real-only baseline in the grid", "add ratio 0 (or the protocol's baseline)")
     design = {"spending": options.spending, "alpha": options.alpha, "margin": options.margin, "metric": METRIC,
@@ -101,7 +105,10 @@ def open_settings(store: RecordStore, run_ids: Sequence[str], record: dict) -> s
     records = [RunRecord.from_dict(r) for r in (store.get(i) for i in dict.fromkeys(run_ids)) if r is not None]
     frame = records_frame(records)
     design = record["design"]
-    d = deltas(frame, design["metric"], design["alpha"], design["margin"], designs_of([record]))
+    forms = forms_of(name for name in design["protocols"] if name in protocols())
+    how = dict(metric=design["metric"], alpha=design["alpha"], margin=design["margin"], designs=designs_of([record]))
+    found = [comparisons(frame, form, **how)[0] for form in forms if form.compares is not None]
+    d = pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=DELTA_COLUMNS)
     runs_of = {key: list(group["run_id"]) for key, group in frame.groupby(GROUP, sort=False, dropna=False)}
     spec_of = {r.run_id: r.spec for r in records}
     still = d[~stats.decided(d["verdict"]) & (d["n"] < design["max_seeds"])]
@@ -123,7 +130,7 @@ def run_until_decided(plans, where: str, store: RecordStore, folder: Path, optio
         runs: list[str] = []
         for planned in plans:
             protocol, grid = planned
-            specs = protocol.specs(replace(grid, seeds=seeds))
+            specs = protocol.specs(grid.replace(seeds=seeds))
             if still is not None:
                 wanted = still | {baseline_of(s) for s in still}
                 specs = [s for s in specs if setting_of(s) in wanted]

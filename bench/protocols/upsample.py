@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from bench.core.params import Range
 from bench.protocols.base import PROTOCOLS, Grid, Protocol
+from bench.protocols.options import Option
+from bench.protocols.synthetic_ratio import SYNTHETIC
 from bench.spec import NO_GENERATOR, RunSpec
+
+FILL_TO = Option("fill_to", int, 150, "Training-set size that synthetic pairs fill up to (trained on synthetic pairs alone: how many).",
+                 admits=Range(0))
 
 
 def upsample_specs(grid: Grid) -> list[RunSpec]:
@@ -14,4 +20,5 @@ def upsample_specs(grid: Grid) -> list[RunSpec]:
     return specs
 
 
-PROTOCOLS.register(Protocol("upsample", "fill each category's training set to N pairs with synthetic ones, against real only", upsample_specs))
+PROTOCOLS.register(Protocol("upsample", "fill each category's training set to N pairs with synthetic ones, against real only", upsample_specs,
+                            options=(FILL_TO,), tables=(SYNTHETIC,)))

@@ -1,29 +1,22 @@
-"""Run records: the typed, versioned schema (``bench.run/2``), readers for earlier versions, the store.
+"""Records: the typed, versioned run record (``bench.run/2``), readers for earlier versions, the kinds of
+record (each with its own version: runs, sequential builds, and the kinds protocols declare), the store.
 
-Reports read records only through ``load_runs``; runs and grids store and resume through ``RecordStore``.
+Reports read run records only through ``load_runs``; runs and grids store and resume through ``RecordStore``.
 Field reference: docs/records.md.
 """
 
+from bench.records.kinds import RecordKind, record_kind
 from bench.records.migrate import read_run
-from bench.records.quality import ANNOTATIONS_SCHEMA, CLASSIFICATION_SCHEMA, EFFICIENCY_SCHEMA
-from bench.records.quality import SCHEMA as QUALITY_SCHEMA
 from bench.records.schema import SCHEMA, GeneratorFacts, RecordError, Request, RunRecord, degenerate_note, json_schema
-from bench.records.store import ANNOTATIONS, CLASSIFICATION, EFFICIENCY, QUALITY, RUNS, SEQUENTIAL, RecordStore, RunSet, load_runs
+from bench.records.store import RUNS, SEQUENTIAL, RecordStore, RunSet, load_runs
 
 __all__ = [
-    "ANNOTATIONS",
-    "ANNOTATIONS_SCHEMA",
-    "CLASSIFICATION",
-    "CLASSIFICATION_SCHEMA",
-    "EFFICIENCY",
-    "EFFICIENCY_SCHEMA",
-    "QUALITY",
-    "QUALITY_SCHEMA",
     "RUNS",
     "SCHEMA",
     "SEQUENTIAL",
     "GeneratorFacts",
     "RecordError",
+    "RecordKind",
     "RecordStore",
     "Request",
     "RunRecord",
@@ -32,4 +25,5 @@ __all__ = [
     "json_schema",
     "load_runs",
     "read_run",
+    "record_kind",
 ]

@@ -12,40 +12,23 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from bench.core.jsonfile import dumps, write_json_atomic
+from bench.records.kinds import RecordKind
 from bench.records.migrate import read_run
-from bench.records.quality import (
-    ANNOTATIONS_SCHEMA,
-    CLASSIFICATION_SCHEMA,
-    EFFICIENCY_SCHEMA,
-    read_annotations,
-    read_classification,
-    read_efficiency,
-    read_quality,
-)
-from bench.records.quality import SCHEMA as QUALITY_SCHEMA
-from bench.records.schema import SCHEMA, RecordError, RunRecord
-from bench.records.sequential import SCHEMA as SEQUENTIAL_SCHEMA
+from bench.records.schema import RecordError, RunRecord
 from bench.records.sequential import read_sequential
 
 log = logging.getLogger("bench.records")
 
 
-@dataclass(frozen=True)
-class RecordKind:
-    name: str
-    schema: str  # the version written
-    read: Callable[[object], dict]  # parsed JSON of any known version -> a valid record of ``schema``
+def _read_run(raw) -> dict:
+    return read_run(raw).to_dict()
 
 
-RUNS = RecordKind("run", SCHEMA, lambda raw: read_run(raw).to_dict())
-QUALITY = RecordKind("quality", QUALITY_SCHEMA, read_quality)
-EFFICIENCY = RecordKind("efficiency", EFFICIENCY_SCHEMA, read_efficiency)
-CLASSIFICATION = RecordKind("classification", CLASSIFICATION_SCHEMA, read_classification)
-ANNOTATIONS = RecordKind("annotations", ANNOTATIONS_SCHEMA, read_annotations)
-SEQUENTIAL = RecordKind("sequential", SEQUENTIAL_SCHEMA, read_sequential)
+RUNS = RecordKind("run", 2, _read_run)
+SEQUENTIAL = RecordKind("sequential", 1, read_sequential)
 
 
 @dataclass(frozen=True)

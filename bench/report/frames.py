@@ -67,21 +67,6 @@ def requested_by(record: RunRecord) -> str:
     return DIRECT if record.request.source == DIRECT else UNRECORDED
 
 
-def comparison_kind(row) -> str:
-    """Which protocol's question a setting answers, from what it adds to the real pairs."""
-    if row["source"]:
-        return "transfer"
-    if row["synthetic_only"]:
-        return "synthetic-only"
-    if row["fill_to"]:
-        return "upsample"
-    if row["ratio"]:
-        return "synthetic-ratio"
-    if row["normal_ratio"]:
-        return "normal-data"
-    return "baseline"
-
-
 def _benign(record: RunRecord, rules: BenignRules | None) -> dict:
     areas = record.class_areas
     if rules is None or not areas or record.spec.labels != "classes":  # the rules name defect classes
@@ -121,12 +106,14 @@ def records_frame(records: Iterable[RunRecord], rules: BenignRules | None = None
             "batches": spec.batches,
             "seed": int(spec.seed), "run_id": r.run_id, "created": r.created, "requested_by": requested_by(r),
             "normal_effective": effective_normal_ratio(r), "fitted_state": r.generator.fitted_state or "",
+            "generator_name": spec.generator.name,
             "degenerate": r.degenerate or "",
             "image_score": str(r.metric_variants.get("image_score", "")),
             **{m: r.scalar_metrics().get(m, np.nan) for m in metrics},
             **_benign(r, rules),
         })
-    columns = [*GROUP, "seed", "run_id", "created", "requested_by", "normal_effective", "fitted_state", "degenerate", "image_score", *metrics, *BENIGN]
+    columns = [*GROUP, "seed", "run_id", "created", "requested_by", "normal_effective", "fitted_state", "generator_name", "degenerate",
+               "image_score", *metrics, *BENIGN]
     frame = pd.DataFrame(rows, columns=columns).astype({m: float for m in [*metrics, "benign_recall", "benign_frr"]})
     frame = frame.sort_values([*GROUP, "seed", "created", "run_id"], kind="stable")
     repeated = frame.duplicated([*GROUP, "seed"], keep="last")

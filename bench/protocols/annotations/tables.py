@@ -1,6 +1,6 @@
-"""The annotation comparison (the project page's "Method | Recall | FPR" form) from ``bench.annotations/1``
-records: every decision is made again from the recorded class areas, under the report's rules file and
-either judge, so neither is fixed at training time."""
+"""The annotations protocol's table (the project page's "Method | Recall | FPR" form) from
+``bench.annotations/1`` records: every decision is made again from the recorded class areas, under the
+report's rules file and either judge, so neither is fixed at training time."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 from bench.metrics.benign import BenignRules, benign_summary, pooled_summary, rejects_areas
 from bench.report import compare, stats
 from bench.report.format import mean_std, seeds_text
-from bench.report.tables import Table
+from bench.report.tables import Reading, Table
 
 JUDGES = ("refined", "own")  # refined: against the re-annotated masks (the default); own: each arm against its own masks
 SUMMARY_KEYS = ("n_defective", "caught", "n_benign", "false_rejects")
@@ -45,13 +45,16 @@ def _over_seeds(values: dict[int, float]) -> str:
     return mean_std(series.mean(), series.std())
 
 
+def annotations_tables(reading: Reading) -> list[Table]:
+    records = list(reading.records)
+    return [annotations_table(records, reading.rules, reading.alpha, reading.margin)] if records else []
+
+
 def annotations_table(records: Sequence[dict], rules: BenignRules, alpha: float = stats.ALPHA,
-                      margin: float = stats.MARGIN) -> Table | None:
+                      margin: float = stats.MARGIN) -> Table:
     """Per product (and all products pooled per seed), each arm's recall and false-reject rate, mean ± std over
     seeds, and the paired difference refined − original decided as every comparison is (``compare``), Holm over
     every comparison in the table. Both judges, one row each."""
-    if not records:
-        return None
     arms = list(records[0]["arms"])
     reference = records[0]["data"]["reference"]
     original = next(a for a in arms if a != reference)

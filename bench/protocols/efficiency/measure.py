@@ -1,8 +1,5 @@
-"""Efficiency (Defect Spectrum Table 2, DefectSynth Table IV): segmenter latency at batch 1 and throughput
-at a larger batch on the task's image size, and each generator's training time and pairs/s measured end
-to end through the generic interface: ``fit`` on the task's training pairs from a cold cache (no trained
-state served), then ``sample`` of ``n_generated`` pairs, on the device named in every record. One
-``bench.efficiency/1`` record per segmenter x category x seed and per generator x category x seed."""
+"""Timing segmenters and generators: the points of an efficiency grid settled into jobs, and the job that
+times one (alone: nothing runs beside a timing)."""
 
 from __future__ import annotations
 
@@ -15,11 +12,14 @@ from pathlib import Path
 import torch
 
 from bench.core.errors import BenchError
-from bench.core.paths import cache_at, results_dir
-from bench.data.tasks import Tasks
-from bench.protocols.base import PROTOCOLS, Grid, Point, Protocol, stored
+from bench.core.pairset import PairSet
+from bench.core.paths import cache_at
+from bench.core.specs import GeneratorSpec, TaskRef
+from bench.data.tasks import TaskData, Tasks
+from bench.executors import Job
+from bench.protocols.base import Grid, Point
+from bench.protocols.efficiency import EFFICIENCY
 from bench.provenance import device_name, provenance
-from bench.records import EFFICIENCY, EFFICIENCY_SCHEMA, RecordStore
 from bench.runner import load_sources, resolve_device, scheduled
 from generators import GENERATORS
 from generators.registry import build
@@ -82,43 +82,47 @@ def efficiency_points(grid: Grid, device: torch.device) -> list[tuple[Efficiency
     return points
 
 
-def run_efficiency(grid: Grid, force: bool = False, progress: bool = True, root: Path | None = None) -> list[tuple[dict, bool]]:
-    store = RecordStore(root or results_dir() / "efficiency", EFFICIENCY)
-    device = resolve_device(grid.device)
-    tasks = Tasks(progress)
-    out = []
-    points = efficiency_points(grid, device)
-    for (point, spec), data, run_id, existing in stored(points, store, tasks, grid.data_root, force, "efficiency", progress,
-                                                        point_of=lambda item: item[0]):
-        if existing is not None:
-            out.append((existing, True))
-            continue
-        if spec is None:
+@dataclass(frozen=True)
+class EfficiencyJob(Job):
+    """One timing: the point, its task data and, for a generator, the spec it times and the pairs it learns from."""
+
+    point: EfficiencyPoint
+    run_id: str
+    data: TaskData
+    generator: GeneratorSpec | None = None
+    sources: tuple[tuple[TaskRef, PairSet], ...] = ()
+    alone = True  # a timing shares its device with nothing
+
+    @property
+    def memory(self) -> tuple:
+        return ("efficiency", self.point.part, self.point.name, self.point.dataset, self.point.category, self.point.device)
+
+    def __str__(self) -> str:
+        return f"efficiency/{self.point.part} {self.point.name}/{self.point.category}/seed {self.point.seed}"
+
+    def compute(self, progress: bool) -> dict:
+        point, data, device = self.point, self.data, torch.device(self.point.device)
+        if self.generator is None:
             size = int(data.pool.image(data.pool.ids[0]).shape[0])
             metrics = measure(point.name, size, BATCH, device, WARMUP, ITERS, data.pool.num_classes, point.seed)
             metrics = {k: metrics[k] for k in ("params", "latency_ms", "latency_ms_min", "throughput_img_s")}
             variants = {"timing": f"model.test_step, fp32, random weights, input {size} px, batch 1 latency (median of {ITERS}) "
                                   f"and batch {BATCH} throughput, {WARMUP} warm-up calls"}
         else:
-            sources = load_sources(spec, tasks, point.dataset, grid.data_root, point.image_size)
-            metrics = time_generator(spec, data.train, data.normals, sources, point.n_generated, point.seed)
+            metrics = time_generator(self.generator, data.train, data.normals, dict(self.sources), point.n_generated, point.seed)
             metrics["n_train"] = len(data.train)
             variants = {"timing": "generic interface: fit on the training pairs from a cold cache, then sample n pairs; "
-                                  "wall-clock seconds", "generator": spec.to_dict()}
-        record = {"schema": EFFICIENCY_SCHEMA, "run_id": run_id, "spec": asdict(point),
-                  "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                  "data": {"manifest_hash": data.manifest_hash}, "metrics": metrics, "variants": variants,
-                  "device_name": device_name(device), "provenance": provenance(device)}
-        store.write(record)
-        out.append((record, False))
-    return out
+                                  "wall-clock seconds", "generator": self.generator.to_dict()}
+        return {"schema": EFFICIENCY.schema, "run_id": self.run_id, "spec": asdict(point),
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "data": {"manifest_hash": data.manifest_hash}, "metrics": metrics, "variants": variants,
+                "device_name": device_name(device), "provenance": provenance(device)}
 
 
-def efficiency_row(record: dict) -> dict:
-    spec, m = record["spec"], record["metrics"]
-    return {"part": spec["part"], "name": spec["name"], "category": spec["category"], "seed": spec["seed"],
-            "device": record["device_name"], **{k: m.get(k) for k in ("latency_ms", "throughput_img_s", "train_s", "pairs_per_s")}}
-
-
-PROTOCOLS.register(Protocol("efficiency", "segmenter latency and throughput; generator training time and pairs/s, end to end on the device",
-                            execute=run_efficiency, row=efficiency_row, defaults={"n_generated": 8}))
+def efficiency_jobs(grid: Grid, tasks: Tasks) -> list[EfficiencyJob]:
+    jobs = []
+    for point, spec in efficiency_points(grid, resolve_device(grid.device)):
+        data = tasks.load(TaskRef(point.dataset, point.category, point.split, point.image_size), grid.data_root)
+        sources = () if spec is None else tuple(load_sources(spec, tasks, point.dataset, grid.data_root, point.image_size).items())
+        jobs.append(EfficiencyJob(point, point.run_id(data.manifest_hash), data, spec, sources))
+    return jobs

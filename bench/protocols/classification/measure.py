@@ -1,37 +1,28 @@
-"""Defect-type classification (DefectSynth Sec. V-A and Table VIII, after DFMGAN and AnomalyDiffusion): a
-ResNet-34 (``classifiers/resnet.py``) learns which defect type an image shows, from the real training
-images alone (ratio 0, "w/o augmentation") or with a generator's pairs, and is scored by accuracy and
-macro F1 on the real test images. How many pairs is the grid's size: ``paper`` adds the paper's 1,000
-generated images per category, ``small`` r x |real| per ratio (a handful: minutes on a CPU). Seed K is partition K: with the default split
-``random`` each seed draws its own partition (``random:K``, a third of every type trains), so the seeds
-are DefectSynth's repeated partitions, and the classifier and generator take the same seed. One
-``bench.classification/1`` record per generator x ratio x category x seed, with every prediction."""
+"""Training and testing the defect-type classifier: the points of a classification grid settled into jobs (an
+import that leaks into the test images fails the grid first), and the job that trains and scores one."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from bench.core.hashing import canonical_json, sha256_text
-from bench.core.paths import results_dir
+from bench.core.pairset import PairSet
 from bench.core.specs import BASE_VERSION, GeneratorSpec, TaskRef
-from bench.data.tasks import Tasks
+from bench.data.tasks import TaskData, Tasks
+from bench.executors import Job
 from bench.metrics.classification import accuracy, macro_f1, per_class_accuracy
-from bench.protocols.base import ADDED_LATER, PROTOCOLS, Grid, Point, Protocol, stored
+from bench.protocols.base import ADDED_LATER, Grid, Point, resolved_size
+from bench.protocols.classification import CLASSIFICATION, PAPER_GENERATED, PARTITIONS
 from bench.provenance import device_name, provenance
-from bench.records import CLASSIFICATION, CLASSIFICATION_SCHEMA, RecordStore
 from bench.runner import check_import, load_sources, resolve_device, resolved_settings, scheduled
 from bench.spec import NO_GENERATOR, RunSpec
 from generators import GENERATORS
 from generators.registry import checked_params
 from generators.synthesize import synthesize
-
-PARTITIONS = "random"  # the grid split that means "partition = seed"
-PAPER_GENERATED = 1000  # DefectSynth V-A: "generating 1,000 images per category", merged with the base set
 
 
 @dataclass(frozen=True)
@@ -64,7 +55,7 @@ class ClassificationPoint(Point):
 def arms(grid: Grid) -> list[tuple[float, int]]:
     """(ratio, generated images) of each arm at the grid's size: real only and the paper's 1,000 per category,
     or each of the grid's ratios."""
-    if grid.resolved_size() == "paper":
+    if resolved_size(grid) == "paper":
         return [(0.0, 0), (0.0, PAPER_GENERATED)]
     return [(float(r), 0) for r in grid.ratios]
 
@@ -92,47 +83,50 @@ def classification_points(grid: Grid, device: str) -> list[ClassificationPoint]:
     return list(points.values())
 
 
-def run_classification(grid: Grid, force: bool = False, progress: bool = True, root: Path | None = None) -> list[tuple[dict, bool]]:
-    # deferred: the classifier loads torchvision
-    from classifiers.resnet import SCHEDULES, as_batch, image_labels, predict, pretrained_file, schedule_facts, train
+@dataclass(frozen=True)
+class ClassificationJob(Job):
+    """One point: its partition's data and the training pairs of the tasks its generator learns from."""
 
-    device = resolve_device(grid.device)
-    schedule = SCHEDULES.get(grid.schedule)
-    if grid.pretrained:
-        pretrained_file()  # a missing weights file fails before any training
-    store = RecordStore(root or results_dir() / "classification", CLASSIFICATION)
-    tasks = Tasks(progress)
-    points = classification_points(grid, device.type)
-    for point in points:  # a leaking import fails the grid before anything trains
-        spec = GeneratorSpec.from_dict(point.generator)
-        if spec.name != NO_GENERATOR.name and GENERATORS.get(spec.name).kind == "import":
-            data = tasks.load(TaskRef(point.dataset, point.category, point.split, point.image_size), grid.data_root)
-            check_import(RunSpec(generator=spec, ratio=point.ratio, fill_to=point.n_generated, dataset=point.dataset,
-                                 category=point.category, split=point.split, image_size=point.image_size),
-                         data, tasks, grid.data_root, point.n_generated or int(round(point.ratio * len(data.train))))
-    out = []
-    for point, data, run_id, existing in stored(points, store, tasks, grid.data_root, force, "classification", progress):
-        if existing is not None:
-            out.append((existing, True))
-            continue
+    point: ClassificationPoint
+    run_id: str
+    data: TaskData
+    sources: tuple[tuple[TaskRef, PairSet], ...] = ()
+
+    @property
+    def cell(self) -> str:
+        """The point but its partition (seed and split), as JSON: its generator is a mapping."""
+        return canonical_json(asdict(replace(self.point, seed=0, split="")))
+
+    @property
+    def memory(self) -> tuple:
+        return ("classification", self.point.schedule, self.point.dataset, self.point.category, self.point.device)
+
+    def __str__(self) -> str:
+        return f"classification/{GeneratorSpec.from_dict(self.point.generator)} x{self.point.ratio:g}/{self.point.category}/seed {self.point.seed}"
+
+    def compute(self, progress: bool) -> dict:
+        # deferred: the classifier loads torchvision
+        from classifiers.resnet import SCHEDULES, as_batch, image_labels, predict, schedule_facts, train
+
+        point, data, device = self.point, self.data, torch.device(self.point.device)
+        schedule = SCHEDULES.get(point.schedule)
         defect_ids = sorted(k for k in data.pool.classes if k)
         sets = [data.train]
         n_synthetic = point.n_generated or int(round(point.ratio * len(data.train)))
         spec = GeneratorSpec.from_dict(point.generator)
         if n_synthetic:
-            sources = load_sources(spec, tasks, point.dataset, grid.data_root, point.image_size)
-            sets.append(synthesize(spec, data.train, data.normals, n_synthetic, point.seed, sources=sources)[0])
+            sets.append(synthesize(spec, data.train, data.normals, n_synthetic, point.seed, sources=dict(self.sources))[0])
         labels = np.concatenate([image_labels(s, defect_ids) for s in sets])
         images = torch.cat([as_batch(s, schedule.size) for s in sets])
         keep = labels >= 0  # a synthetic pair without a defect pixel teaches no type
-        trained = train(images[keep], labels[keep], len(defect_ids), schedule, point.seed, device, grid.pretrained)
+        trained = train(images[keep], labels[keep], len(defect_ids), schedule, point.seed, device, point.pretrained)
         truth = image_labels(data.test, defect_ids)
         tested = data.test.subset(i for i, t in zip(data.test.ids, truth) if t >= 0)  # defect images; normals have no type
         truth = truth[truth >= 0]
         predicted = predict(trained.model, as_batch(tested, schedule.size), device)
         present = list(range(len(defect_ids)))
-        record = {
-            "schema": CLASSIFICATION_SCHEMA, "run_id": run_id, "spec": asdict(point),
+        return {
+            "schema": CLASSIFICATION.schema, "run_id": self.run_id, "spec": asdict(point),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "data": {"manifest_hash": data.manifest_hash, "types": [data.pool.classes[k] for k in defect_ids],
                      "n_train_real": len(data.train), "n_synthetic": n_synthetic, "n_untyped_dropped": int((~keep).sum()),
@@ -147,25 +141,32 @@ def run_classification(grid: Grid, force: bool = False, progress: bool = True, r
                          "accuracy": "top-1 accuracy over the real defect test images",
                          "F1": "macro F1 over the category's defect types, a type never predicted nor present scoring 0 "
                                "(scikit-learn f1_score average='macro', zero_division=0)",
-                         "classifier": {**schedule_facts(schedule), "iters": trained.iters, "pretrained": grid.pretrained}},
+                         "classifier": {**schedule_facts(schedule), "iters": trained.iters, "pretrained": point.pretrained}},
             "predictions": {"ids": list(tested.ids), "truth": truth.tolist(), "predicted": predicted.tolist()},
             "timings": {"train_s": trained.seconds}, "losses": list(trained.losses),
             "device_name": device_name(device), "provenance": provenance(device),
         }
-        store.write(record)
-        out.append((record, False))
-    return out
 
 
-def classification_row(record: dict) -> dict:
-    spec, m = record["spec"], record["metrics"]
-    return {"generator": str(GeneratorSpec.from_dict(spec["generator"])), "ratio": spec["ratio"],
-            "n_generated": spec.get("n_generated", 0), "category": spec["category"],
-            "split": spec["split"], "seed": spec["seed"], "accuracy": m["accuracy"], "F1": m["F1"]}
+def classification_jobs(grid: Grid, tasks: Tasks) -> list[ClassificationJob]:
+    """Every point, settled: the schedule and pretrained weights checked, each partition loaded, and an import
+    whose pairs or training images overlap the test images refused, before anything trains."""
+    from classifiers.resnet import SCHEDULES, pretrained_file  # deferred: the classifier loads torchvision
 
-
-PROTOCOLS.register(Protocol(
-    "classification", "ResNet-34 defect-type classifier on real vs real + synthetic images (1,000 per category at size paper), "
-                      "over random partitions: accuracy, macro F1",
-    execute=run_classification, row=classification_row, defaults={"split": PARTITIONS, "ratios": (0.0, 1.0), "seeds": (0, 1, 2)},
-))
+    device = resolve_device(grid.device)
+    SCHEDULES.get(grid.schedule)
+    if grid.pretrained:
+        pretrained_file()
+    jobs = []
+    for point in classification_points(grid, device.type):
+        data = tasks.load(TaskRef(point.dataset, point.category, point.split, point.image_size), grid.data_root)
+        spec = GeneratorSpec.from_dict(point.generator)
+        sources = {}
+        if spec.name != NO_GENERATOR.name:
+            if GENERATORS.get(spec.name).kind == "import":
+                check_import(RunSpec(generator=spec, ratio=point.ratio, fill_to=point.n_generated, dataset=point.dataset,
+                                     category=point.category, split=point.split, image_size=point.image_size),
+                             data, tasks, grid.data_root, point.n_generated or int(round(point.ratio * len(data.train))))
+            sources = load_sources(spec, tasks, point.dataset, grid.data_root, point.image_size)
+        jobs.append(ClassificationJob(point, point.run_id(data.manifest_hash), data, tuple(sources.items())))
+    return jobs
