@@ -1,6 +1,7 @@
 """A third party extends bench without forking it: the example plugin package (examples/bench-example-plugin,
 docs/extending.md) is built into a wheel and installed here, and its generator, dataset, segmenter and
-protocol work through the command line in a fresh interpreter."""
+protocol work through the command line in a fresh interpreter: the protocol's own option is a flag of
+`bench protocol` and a grid key, and its own table is in `bench report`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bench.records import RecordStore
+from tests.helpers.records import run_record
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "bench-example-plugin"
@@ -63,6 +65,38 @@ def test_a_plugin_generator_is_listed_and_a_clashing_one_refused_loudly(site):
     assert "generator plugin 'copy-paste' (bench_example_plugin.generator:Stripes, from clashing-plugin) is ignored" in listed.stderr
 
 
+def test_a_plugin_protocols_own_option_is_a_flag_of_its_command_and_no_other(site):
+    shown = bench(site, "protocol", "one-to-one", "--help")
+    assert shown.returncode == 0, shown.stderr
+    text = " ".join(shown.stdout.split())
+    assert "--pairs-per-real FLOAT Synthetic pairs added per real training pair. [default: 1]" in text
+    listed = bench(site, "protocol", "--help")
+    assert "one-to-one" in listed.stdout and "real only against real + N synthetic" in listed.stdout
+    dry = bench(site, "protocol", "one-to-one", "--generators", "stripes", "--seeds", "0", "--pairs-per-real", "2", "--dry-run", "--json")
+    assert dry.returncode == 0, dry.stderr
+    assert [row["ratio"] for row in json.loads(dry.stdout)] == [0.0, 2.0]
+    refused = bench(site, "protocol", "one-to-one", "--pairs-per-real", "0", "--dry-run")
+    assert refused.returncode == 2 and "grid key 'pairs_per_real' in command-line options has a value out of range: 0.0" in refused.stderr
+    other = bench(site, "protocol", "synthetic-ratio", "--pairs-per-real", "2", "--dry-run")
+    assert other.returncode == 2 and "No such option '--pairs-per-real'" in other.stderr, "the option is the plugin protocol's own"
+
+
+def test_the_report_shows_a_plugin_protocols_table_for_the_runs_it_asked_for(site, tmp_path):
+    runs = tmp_path / "runs"
+    for seed, noise in enumerate((0.0, 0.01, -0.01)):
+        for ratio, level in ((0.0, 0.5), (2.0, 0.6)):
+            record = run_record("stripes" if ratio else "none", ratio, seed, level + noise, protocol="one-to-one")
+            RecordStore(runs).write(record.to_dict())
+    done = bench(site, "report", "--all", "--records", str(runs), "--out", str(tmp_path / "report"))
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "report" / "report.md").read_text()
+    table = text.split("**Gain per generator** (bench-example-plugin)")[1].split("\n\n**")[0]
+    row = next(line for line in table.splitlines() if line.startswith("| wood"))
+    assert "Protocol: one-to-one" in table and [c.strip() for c in row.split("|")[1:7]] == ["wood", "stripes", "2", "50.00", "60.00", "+10.00"]
+    csv = tmp_path / "report" / "csv"
+    assert (csv / "one_to_one.csv").is_file() and (csv / "with_without.csv").is_file(), "its own table and the shared comparison"
+
+
 @pytest.mark.slow
 def test_plugin_dataset_segmenter_and_protocol_run_a_grid(site, isolated_dirs):
     checked = bench(site, "data", "check", "--dataset", "tiles", "--split", "half", "--json")
@@ -83,3 +117,6 @@ def test_plugin_dataset_segmenter_and_protocol_run_a_grid(site, isolated_dirs):
     assert synthetic["segmenter"]["name"] == "tiny-unet" and synthetic["segmenter"]["num_classes"] == 2
     assert synthetic["segmenter"]["config"].endswith("bench_example_plugin/tiny_unet.py")
     assert 0.0 <= synthetic["metrics"]["mIoU"] <= 1.0
+    reported = bench(site, "report", "--all")
+    assert reported.returncode == 0, reported.stderr
+    assert "**Gain per generator** (bench-example-plugin)" in (isolated_dirs / "results" / "report" / "report.md").read_text()
