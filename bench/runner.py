@@ -1,12 +1,19 @@
-"""Execute one run spec: resolve it once (effective spec, data, run id), then data -> generator -> segmenter
--> metrics -> run record. Skips runs already done."""
+"""Execute one run spec: resolve it once (effective spec, generator, data, run id), then data -> generator ->
+segmenter -> metrics -> run record. Skips runs already done.
+
+What a run settles it settles once and hands down: the spec is made effective once (``resolve``; a grid, which
+collapses its points to distinct runs first, calls ``settle`` on effective specs), the generator's parameters are
+checked and its backend built once (``generators.registry.built``), the benign rules are read once to check they
+can fire on the task's classes.
+"""
 
 from __future__ import annotations
 
+import copy
 import logging
 import resource
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -27,9 +34,10 @@ from bench.records import GeneratorFacts, RecordStore, Request, RunRecord, degen
 from bench.records.schema import config_hash, portable_config
 from bench.spec import SOURCE_SPLIT, RunSpec
 from generators import GENERATORS
+from generators.base import Generator
 from generators.imports.common import SPLIT_PREFIX
 from generators.leakage import find_leaks, read_list, refuse_leaks
-from generators.registry import build, checked_params, effective, source_tasks
+from generators.registry import Built, built, source_tasks
 from generators.synthesize import fitted_state, synthesize
 from segmenters import SCHEDULES, SEGMENTERS, Schedule, SegmenterSpec
 from segmenters.config import pretrained_path
@@ -45,16 +53,6 @@ class RunOutcome:
     path: Path
     skipped: bool
     spec: RunSpec  # the effective spec the record is of
-
-
-def resolve_device(requested: str) -> torch.device:
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise BenchError("--device cuda requested but no CUDA device is available", "use --device cpu or auto")
-    if requested not in ("cpu", "cuda"):
-        raise BenchError(f"unknown device '{requested}'", "choose auto, cpu or cuda")
-    return torch.device(requested)
 
 
 @dataclass(frozen=True)
@@ -100,9 +98,8 @@ def scheduled(generator: GeneratorSpec, schedule: str) -> GeneratorSpec:
 
 
 def check_spec(spec: RunSpec) -> tuple[SegmenterSpec, Schedule]:
-    """Unknown names, bad generator parameters and missing weight files fail before any data is loaded or
-    generated."""
-    checked_params(spec.generator)
+    """Unknown segmenter and schedule names and missing weight files fail before any data is loaded or
+    generated (the generator's parameters are checked as ``settle`` builds it)."""
     seg_spec = SEGMENTERS.get(spec.segmenter)
     schedule = SCHEDULES.get(spec.schedule)
     if spec.pretrained and seg_spec.pretrained is not None:
@@ -113,7 +110,8 @@ def check_spec(spec: RunSpec) -> tuple[SegmenterSpec, Schedule]:
 @dataclass(frozen=True)
 class ResolvedRun:
     """One run, settled once before any work and passed down whole: the effective spec, its segmenter and
-    schedule, the task's data, the training pairs of other tasks its generator learns from, the run id."""
+    schedule, its generator (built, not fitted), the task's data, the training pairs of other tasks its generator
+    learns from, the run id."""
 
     spec: RunSpec
     segmenter: SegmenterSpec
@@ -121,6 +119,7 @@ class ResolvedRun:
     data: TaskData
     sources: tuple[tuple[TaskRef, PairSet], ...]
     run_id: str
+    generator: Built = field(compare=False)  # compared by the spec: a backend has no equality of its own
     transfer: TaskData | None = None  # transfer: the source task whose training pairs the generator learns from
 
     def on_disk(self) -> bool:
@@ -161,11 +160,17 @@ def sized(task: TaskRef, image_size: str) -> TaskRef:
 
 
 def resolve(spec: RunSpec, data_root: str | Path | None = None, tasks: Tasks | None = None) -> ResolvedRun:
-    """Settle a spec: effective spec, names and weights checked, then the data loaded (through ``tasks``,
-    which a grid shares so each category is loaded once) and the run id."""
+    """Settle a spec as asked: its effective spec (``effective_spec``), then ``settle``."""
+    return settle(effective_spec(spec), data_root, tasks)
+
+
+def settle(spec: RunSpec, data_root: str | Path | None = None, tasks: Tasks | None = None) -> ResolvedRun:
+    """Settle an effective spec: names and weights checked and the generator built, then the data loaded
+    (through ``tasks``, which a grid shares so each category is loaded once), the benign rules checked against
+    its classes, an import checked against its test pictures, and the run id."""
     tasks = tasks or Tasks()
-    spec = effective_spec(spec)
     segmenter, schedule = check_spec(spec)
+    generator = built(spec.generator)
     data = tasks.load(spec.task, data_root)
     load_rules(DEFAULT_RULES).check(data.pool.classes, spec.category, spec.dataset)  # a rule that cannot fire fails now
     sources = load_sources(spec.generator, tasks, spec.dataset, data_root, spec.image_size) if spec.synthetic else {}
@@ -176,22 +181,22 @@ def resolve(spec: RunSpec, data_root: str | Path | None = None, tasks: Tasks | N
         moved = class_ids(transfer.pool.classes, data.pool.classes, parse_class_map(spec.class_map), f"transfer {ref} -> {spec.category}")
         left_out = untested(moved, data.pool.classes)  # a narrower test than every target defect: a run of its own
         scope = f"+{transfer.manifest_hash}" + (f"+untested:{','.join(left_out)}" if left_out else "")
-    if spec.synthetic and GENERATORS.get(spec.generator.name).kind == "import":
+    if spec.synthetic and generator.generator.kind == "import":
         learn_from = data.train if transfer is None else transfer.train
-        check_import(spec, data, tasks, data_root, synthetic_count(spec, len(data.train), len(learn_from)))
+        check_import(generator.generator, spec, data, tasks, data_root, synthetic_count(spec, len(data.train), len(learn_from)))
     run_id = versioned_run_id(spec, data.manifest_hash + scope)
-    return ResolvedRun(spec, segmenter, schedule, data, tuple(sources.items()), run_id, transfer)
+    return ResolvedRun(spec, segmenter, schedule, data, tuple(sources.items()), run_id, generator, transfer)
 
 
-def training_facts(spec: RunSpec) -> dict:
+def training_facts(generator: Generator, dataset: str) -> dict:
     """What an import's tool was trained on (a list file, ``split:PRESET`` or None) and how that is known."""
-    trained_on, known = build(spec.generator).training(spec.dataset)
+    trained_on, known = generator.training(dataset)
     return {"trained_on": trained_on, "known_from": known}
 
 
-def import_training(spec: RunSpec, tasks: Tasks, data_root) -> tuple[list[tuple[str, np.ndarray]], dict]:
+def import_training(generator: Generator, spec: RunSpec, tasks: Tasks, data_root) -> tuple[list[tuple[str, np.ndarray]], dict]:
     """The images an import's tool was trained on, where known, and how that is known (recorded with the run)."""
-    facts = training_facts(spec)
+    facts = training_facts(generator, spec.dataset)
     trained_on = facts["trained_on"]
     if trained_on is None:
         return [], facts
@@ -210,13 +215,13 @@ def synthetic_count(spec: RunSpec, n_train: int, n_learn: int) -> int:
     return int(round(spec.ratio * n_learn))
 
 
-def check_import(spec: RunSpec, data: TaskData, tasks: Tasks, data_root, n: int) -> dict:
-    """An import's pairs and its tool's training images do not overlap the run's test images (same pixels or a
-    near-duplicate; on a crop view, the test crops and the whole pictures they were cut from), and it holds
-    the ``n`` pairs the run asks for at the task's image size: each an error naming the files, before
-    anything trains."""
-    trained, facts = import_training(spec, tasks, data_root)
-    outputs = list(build(spec.generator).output_images())
+def check_import(generator: Generator, spec: RunSpec, data: TaskData, tasks: Tasks, data_root, n: int) -> dict:
+    """An import's pairs (``generator``, built from ``spec.generator``) and its tool's training images do not
+    overlap the run's test images (same pixels or a near-duplicate; on a crop view, the test crops and the whole
+    pictures they were cut from), and it holds the ``n`` pairs the run asks for at the task's image size: each an
+    error naming the files, before anything trains."""
+    trained, facts = import_training(generator, spec, tasks, data_root)
+    outputs = list(generator.output_images())
     for test in (t for t in (data.test, data.test_pictures) if t is not None):
         refuse_leaks(spec.generator.name, find_leaks([*trained, *outputs], test), len(test))
     path = dict(spec.generator.params).get("path")
@@ -260,8 +265,13 @@ def execute(
 def compute_record(run: ResolvedRun, progress: bool = True, request: Request | None = None, streams: Streams | None = None) -> dict:
     """Data -> generator -> segmenter -> metrics, as a ``bench.run/2`` record; writing it is the caller's.
     ``streams`` moves single random streams away from the run's seed (the variance benchmark): such a record
-    is not the run its id names, so it never goes into a store of runs."""
+    is not the run its id names, so it never goes into a store of runs.
+
+    Fitting changes a generator, so the run fits a copy of the one it settled with (as an executor's worker
+    process does with its pickled copy): the settled run stays as settled, a retry starts from an unfitted
+    generator, and the trained networks go with the record rather than stay with a grid's list of runs."""
     spec, data, schedule = run.spec, run.data, run.schedule
+    generator = copy.deepcopy(run.generator.generator)
     streams = streams or Streams.of(spec.seed)
     device = torch.device(spec.device)
     pool, split = data.pool, data.split
@@ -279,6 +289,7 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
     train, test = labelled(train, spec.labels), labelled(test, spec.labels)
     classes_of_run = test.classes
     n_synthetic = synthetic_count(spec, len(train), len(learn_from))
+    settings = resolved_settings(generator, learn_from)  # of the parameters alone: the same before and after fitting
     added_normals = pick_normals(split.normal_train, int(round(spec.normal_ratio * len(learn_from))), streams.normals)
 
     t0 = time.perf_counter()
@@ -288,7 +299,7 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
     if n_synthetic:
         synthetic, cache_hit = synthesize(
             spec.generator, learn_from, normals, n_synthetic, streams.synthesis, progress=progress, sources=dict(run.sources),
-            fit_seed=spec.generator_seed,
+            fit_seed=spec.generator_seed, generator=generator,
         )
         fitted = fitted_state(synthetic)
         if run.transfer is not None:
@@ -306,9 +317,7 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
     timings["train_s"] = result.train_seconds
     timings["eval_s"] = result.eval_seconds
 
-    rules = load_rules(DEFAULT_RULES) if spec.labels == "classes" else None  # benign rules name defect classes
-    evaluation = evaluate_predictions(test, result.predictions, classes_of_run, spec.category, rules,
-                                      dataset=spec.dataset, types=types)
+    evaluation = evaluate_predictions(test, result.predictions, classes_of_run, types=types)
     classes = {str(k): v for k, v in classes_of_run.items()}
     config = portable_config(result.config)
     return RunRecord(
@@ -316,8 +325,8 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         spec=spec,
         request=request or Request(),
-        generator=GeneratorFacts(spec.generator.name, GENERATORS.get(spec.generator.name).version, dict(spec.generator.params),
-                                 effective(spec.generator), cache_key, cache_hit, resolved_settings(spec.generator, learn_from), fitted),
+        generator=GeneratorFacts(spec.generator.name, generator.version, dict(spec.generator.params), run.generator.effective, cache_key,
+                                 cache_hit, settings, fitted),
         segmenter={
             "name": run.segmenter.name,
             "config": run.segmenter.config,
@@ -343,7 +352,7 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
             **({} if run.transfer is None else {"transfer_manifest_hash": run.transfer.manifest_hash,
                                                  "n_source_train": len(learn_from),
                                                  **({"untested_types": list(left_out)} if left_out else {})}),
-            **({"import_training": training_facts(spec)} if n_synthetic and GENERATORS.get(spec.generator.name).kind == "import" else {}),
+            **({"import_training": training_facts(generator, spec.dataset)} if n_synthetic and generator.kind == "import" else {}),
             "n_normal_added": len(added_normals),
             "n_test": len(test),
             "n_test_normal": len(split.normal_test),
@@ -353,7 +362,6 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
         degenerate=degenerate_note(evaluation["confusion_matrix"], classes),
         confusion_matrix=evaluation["confusion_matrix"],
         class_areas=evaluation["class_areas"],
-        benign=evaluation.get("benign"),
         metric_variants=evaluation["metric_variants"],
         timings=timings,
         resources=resources(device),
@@ -361,12 +369,11 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
     ).to_dict()
 
 
-def resolved_settings(generator: GeneratorSpec, train: PairSet) -> dict:
+def resolved_settings(generator: Generator, train: PairSet) -> dict:
     """``Generator.settings()``, with the run's departures from every published reading of the method
     (``Generator.deviations``) under ``deviations`` where it has any; tables show those in the label."""
-    backend = build(generator)
-    deviations = list(backend.deviations(train))
-    return {**backend.settings(), **({"deviations": deviations} if deviations else {})}
+    deviations = list(generator.deviations(train))
+    return {**generator.settings(), **({"deviations": deviations} if deviations else {})}
 
 
 def resources(device: torch.device) -> dict:

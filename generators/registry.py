@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from bench.core.params import check_params, effective_params, task_params
 from bench.core.registry import Registry
 from bench.core.specs import GeneratorSpec, TaskRef
@@ -16,13 +18,23 @@ def checked_params(spec: GeneratorSpec) -> dict:
     return check_params(f"generator '{spec.name}'", GENERATORS.get(spec.name).declared(), dict(spec.params))
 
 
-def effective(spec: GeneratorSpec) -> dict:
-    """Every parameter the backend runs with: the spec's values (converted) and the defaults of the rest."""
-    return effective_params(GENERATORS.get(spec.name).declared(), checked_params(spec))
+@dataclass(frozen=True)
+class Built:
+    """A spec's generator as a run holds it: its parameters checked once, its backend constructed once from them
+    (which runs the backend's own checks: a value it cannot use, an import's folder)."""
+
+    generator: Generator
+    effective: dict  # every parameter it runs with: the spec's values (converted) and the defaults of the rest
+
+
+def built(spec: GeneratorSpec) -> Built:
+    params = checked_params(spec)
+    backend = GENERATORS.get(spec.name)
+    return Built(backend(**params), effective_params(backend.declared(), params))
 
 
 def build(spec: GeneratorSpec) -> Generator:
-    return GENERATORS.get(spec.name)(**checked_params(spec))
+    return built(spec).generator
 
 
 def source_tasks(spec: GeneratorSpec) -> tuple[TaskRef, ...]:

@@ -73,12 +73,15 @@ def synthesize(
     progress: bool = False,
     sources: Mapping[TaskRef, PairSet] | None = None,
     fit_seed: int | None = None,
+    generator: Generator | None = None,
 ) -> tuple[PairSet, bool]:
     """The generated pair set and whether it came from the cache. ``sources``: the training pairs of the
     tasks the generator's ``Task`` parameters name (``source_tasks(spec)``); ``fit_seed``: the seed the
-    generator fits with (``seed`` when None), so runs of several seeds can share one trained generator."""
+    generator fits with (``seed`` when None), so runs of several seeds can share one trained generator;
+    ``generator``: the spec's backend where the caller has built it already (a run builds it once), fitted here
+    on a cache miss."""
     t0 = time.perf_counter()
-    generator = build(spec)
+    generator = generator or build(spec)
     sources = sources or {}
     missing = [str(task) for task in source_tasks(spec) if task not in sources]
     if missing:

@@ -47,7 +47,7 @@ def generate(generator, gen_param, import_path, n, out, dataset, data_root, cate
         spec = GeneratorSpec.of(spec.name, **dict(spec.params), path=str(Path(import_path).expanduser().resolve()))
     if schedule is not None:
         spec = scheduled(spec, schedule)
-    build(spec)  # bad parameters fail here, before any data is loaded
+    backend = build(spec)  # bad parameters fail here, before any data is loaded
     out = _writable_out(Path(out))
 
     tasks = Tasks(progress=True)
@@ -56,7 +56,7 @@ def generate(generator, gen_param, import_path, n, out, dataset, data_root, cate
     train, normals = data.train, data.normals
     sources = load_sources(spec, tasks, dataset, data_root, image_size)
     t0 = time.perf_counter()
-    generated, cache_hit = synthesize(spec, train, normals, n, seed, progress=True, sources=sources)
+    generated, cache_hit = synthesize(spec, train, normals, n, seed, progress=True, sources=sources, generator=backend)
     seconds = time.perf_counter() - t0
     target = _copy_set(generated.root, out)
     report = read_sanity(generated) or sanity_report(generated, train, progress=True)

@@ -8,6 +8,7 @@ import click
 
 from bench.cli import options
 from bench.cli.output import tabulate
+from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.specs import TaskRef
@@ -118,7 +119,6 @@ def align(pairs_dir, dataset, data_root, category, split, image_size, segmenter,
     from bench.alignment import AlignmentSetup, mask_alignment
     from bench.core.pairset import PairSet
     from bench.data.tasks import load_task
-    from bench.runner import resolve_device
     from generators.sanity import sanity_report
 
     setup = AlignmentSetup(segmenter, SCHEDULES.get(schedule), seed, resolve_device(device).type, pretrained)

@@ -10,6 +10,7 @@ import click
 from bench.cli import options
 from bench.cli.options import executor_options
 from bench.cli.output import tabulate
+from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.paths import results_dir, writable_dir
@@ -56,8 +57,6 @@ def _validated(grid, where: str, relative_to: Path):
 def plan_protocol(name: str, values: dict, where: str, relative_to: Path | None = None):
     """The protocol and its validated grid: every name, value and device checked before any work. Relative
     import paths are read from ``relative_to`` (a grid file's folder; the working directory by default)."""
-    from bench.runner import resolve_device  # deferred: the runner loads torch
-
     protocol = PROTOCOLS.get(name)
     grid = protocol.grid(values, where)
     grid = grid.__class__.from_mapping({"device": resolve_device(grid.device).type}, where, base=grid)

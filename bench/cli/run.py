@@ -3,6 +3,7 @@ from __future__ import annotations
 import click
 
 from bench.cli import options
+from bench.core.device import resolve_device
 from bench.core.jsonfile import dumps
 from bench.core.paths import results_dir, writable_dir
 from bench.core.streams import BATCHES
@@ -45,9 +46,10 @@ from segmenters import SEGMENTERS
 def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, data_root, category, split, image_size, seed, generator_seed,
         schedule, device, pretrained, batches, force, records, strict, max_ratio, as_json):
     """Train a segmenter on real + synthetic pairs of one category and record its test metrics."""
-    from bench.runner import check_spec, execute, resolve_device  # deferred: a run loads torch and the model stack
+    from bench.runner import execute  # deferred: a run loads torch and the model stack
 
-    # Everything a typo can break is checked before any data is loaded: names, parameters, numbers, paths.
+    # Everything a typo can break is checked before any data is loaded: names and numbers here, the records
+    # folder, then parameters and weight files as the runner settles the spec.
     check_ratio(ratio, max_ratio, "--ratio")
     spec = RunSpec(
         generator=options.generator_spec(generator, gen_param, GENERATORS.canonical),
@@ -66,7 +68,6 @@ def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, 
         image_size=image_size,
         batches=batches,
     )
-    check_spec(spec)
     store = RecordStore(writable_dir(records or results_dir() / "runs", "--records"), strict=strict)
     outcome = execute(spec, store, data_root=data_root, force=force)
     if as_json:

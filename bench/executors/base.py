@@ -100,12 +100,12 @@ def compute(task: RunTask, threads: int | None = None, progress: bool = False) -
     the spec again from the data root, and must arrive at the same run id."""
     import torch
 
-    from bench.runner import compute_record, resolve  # deferred: torch and the model stack load in workers only
+    from bench.runner import compute_record, settle  # deferred: torch and the model stack load in workers only
 
     before = torch.get_num_threads()
     torch.set_num_threads(threads or before)
     try:
-        run = task.run if task.run.on_disk() else resolve(task.spec, task.data_root)
+        run = task.run if task.run.on_disk() else settle(task.spec, task.data_root)  # the spec is effective already
         record = compute_record(run, progress=progress, request=task.request)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one reportable line
         raise RunFailed(f"{task.spec.segmenter}/{task.spec.generator}/{task.spec.category}/seed {task.spec.seed}: {error_line(exc)}") from None

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.paths import results_dir
@@ -93,7 +94,6 @@ def matched_task(category: str, split: str, tasks: Tasks, refined_root, original
 
 def run_annotations(grid: Grid, force: bool = False, progress: bool = True, root: Path | None = None) -> list[tuple[dict, bool]]:
     # deferred: training loads torch and the model stack
-    from bench.runner import resolve_device
     from segmenters.train import train_and_evaluate
 
     if grid.image_size:
@@ -126,7 +126,7 @@ def run_annotations(grid: Grid, force: bool = False, progress: bool = True, root
             train, test = task.part(arm, "train"), task.part(arm, "test")
             result = train_and_evaluate(SEGMENTERS.get(point.segmenter), [train], test, test.num_classes, schedule, point.seed,
                                         device, point.pretrained, progress)
-            evaluation = evaluate_predictions(test, result.predictions, test.classes, point.category, rules, dataset=arm)
+            evaluation = evaluate_predictions(test, result.predictions, test.classes)
             arms[arm] = {"classes": {str(k): v for k, v in test.classes.items()}, "n_train": len(train),
                          "metrics": evaluation["metrics"], "class_areas": evaluation["class_areas"],
                          "timings": {"train_s": result.train_seconds, "eval_s": result.eval_seconds},

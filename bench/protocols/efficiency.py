@@ -14,13 +14,14 @@ from pathlib import Path
 
 import torch
 
+from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.core.paths import cache_at, results_dir
 from bench.data.tasks import Tasks
 from bench.protocols.base import PROTOCOLS, Grid, Point, Protocol, stored
 from bench.provenance import device_name, provenance
 from bench.records import EFFICIENCY, EFFICIENCY_SCHEMA, RecordStore
-from bench.runner import load_sources, resolve_device, scheduled
+from bench.runner import load_sources, scheduled
 from generators import GENERATORS
 from generators.registry import build
 from segmenters.timing import measure

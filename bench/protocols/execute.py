@@ -11,7 +11,7 @@ from bench.data.tasks import Tasks
 from bench.executors import EXECUTORS, Executor, Finished, RunTask
 from bench.executors.base import ExecutorOptions
 from bench.records import RecordStore, Request
-from bench.runner import ResolvedRun, RunOutcome, effective_spec, resolve
+from bench.runner import ResolvedRun, RunOutcome, effective_spec, settle
 from bench.spec import RunSpec
 
 
@@ -63,8 +63,8 @@ def run_specs(
     loaded = Tasks(progress)  # one pool load and split per category, however many runs share it
     runs: dict[str, ResolvedRun] = {}
     asked: dict[str, list[RunSpec]] = {}
-    for spec, points in points_by_run(specs).items():
-        run = resolve(spec, data_root, loaded)  # a typo or a missing weights file fails the grid before any run starts
+    for spec, points in points_by_run(specs).items():  # each point made effective once, here
+        run = settle(spec, data_root, loaded)  # a typo or a missing weights file fails the grid before any run starts
         runs.setdefault(run.run_id, run)
         asked.setdefault(run.run_id, []).extend(points)
     by_id: dict[str, RunOutcome] = {}

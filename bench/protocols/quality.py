@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from bench.alignment import AlignmentSetup, mask_alignment
+from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.pairset import PairSet
@@ -26,9 +27,10 @@ from bench.metrics import quality as q
 from bench.protocols.base import PROTOCOLS, Grid, Protocol
 from bench.provenance import provenance
 from bench.records import QUALITY, QUALITY_SCHEMA, RecordStore
-from bench.runner import load_sources, resolve_device, resolved_settings, scheduled
+from bench.runner import load_sources, resolved_settings, scheduled
 from generators import GENERATORS
 from generators.contrast import set_contrast
+from generators.registry import build
 from generators.synthesize import synthesize
 from segmenters import SCHEDULES
 
@@ -107,7 +109,8 @@ def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, devi
     train, real_test = data.train, data.pool.subset(data.split.test)
     generator = spec.generator
     sources = load_sources(generator, tasks, spec.dataset, data_root, spec.image_size)
-    generated, cache_hit = synthesize(generator, train, data.normals, spec.n_generated, spec.seed, progress, sources)
+    backend = build(generator)
+    generated, cache_hit = synthesize(generator, train, data.normals, spec.n_generated, spec.seed, progress, sources, generator=backend)
     gen_images, gen_lpips = _arrays(generated, spec.region)
     real_images, real_lpips = _arrays(real_test, spec.region)
     _, centres = _arrays(train, spec.region)
@@ -132,7 +135,7 @@ def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, devi
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "data": {"manifest_hash": manifest_hash, "n_generated": len(gen_images), "n_real_test": len(real_images),
                  "n_centres": len(centres), "generator_cache_hit": cache_hit},
-        "generator": {"version": GENERATORS.get(generator.name).version, "resolved": resolved_settings(generator, train)},
+        "generator": {"version": GENERATORS.get(generator.name).version, "resolved": resolved_settings(backend, train)},
         "metrics": metrics,
         "ic_lpips_clusters": ic,
         "contrast": contrast,

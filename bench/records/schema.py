@@ -181,6 +181,8 @@ class RunRecord:
     degenerate: str | None = None  # e.g. "predicts background only"; None for a segmenter that separates classes
     confusion_matrix: list | None = None
     class_areas: dict | None = None
+    # The shipped rules' decisions at run time, in records written before reports took them from class_areas
+    # alone (with the rules a report is given); kept as read, never written anew.
     benign: dict | None = None
     metric_variants: dict = field(default_factory=dict)
     units: str = "fractions in [0, 1]"
@@ -245,7 +247,7 @@ class RunRecord:
             "degenerate": self.degenerate,
             "confusion_matrix": self.confusion_matrix,
             "class_areas": self.class_areas,
-            "benign": self.benign,
+            **({} if self.benign is None else {"benign": self.benign}),
             "metric_variants": self.metric_variants,
             "units": self.units,
             "timings": self.timings,
