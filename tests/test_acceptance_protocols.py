@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from bench.cli import main
 from bench.records import CLASSIFICATION, EFFICIENCY, QUALITY, RecordStore
-from tests.helpers.imports import binary, picture
-from tests.helpers.releases import save
-from tests.test_quality import weights  # noqa: F401  (the random-init weights fixture)
+from tests.helpers.imports import tool_output
 
 DEFECTGEN = "defectgen(u=10,profile=smoke,sampler=fast,steps=4,device=cpu)"
 GRID = """sweeps:
@@ -27,7 +25,7 @@ GRID = """sweeps:
     class_map: crack=thread
     normal_ratios: [0]
   - protocol: localization
-    segmenters: [draem]
+    segmenters: [segformer]
     ratios: [0, 1]
   - protocol: raw-augment-enlarge
     dataset: toy
@@ -52,15 +50,9 @@ device: cpu
 """
 
 
-def _tool_output(root, n: int = 20, size: int = 64):
-    for i in range(n):
-        save(root / "images" / f"{i:02d}.png", picture(500 + i, size))
-        save(root / "masks" / f"{i:02d}.png", binary(500 + i, size))
-
-
-def test_one_grid_runs_every_protocol_and_the_report_renders_each_form(tmp_path, capsys, isolated_dirs, weights):  # noqa: F811
-    _tool_output(tmp_path / "tool")
-    _tool_output(tmp_path / "tool-crops", size=32)  # the crop view's images are 32 px
+def test_one_grid_runs_every_protocol_and_the_report_renders_each_form(tmp_path, capsys, isolated_dirs, weights):
+    tool_output(tmp_path / "tool")
+    tool_output(tmp_path / "tool-crops", size=32)  # the crop view's images are 32 px
     blocks = GRID.split("  - protocol: ")
     common = lambda block: COMMON.replace("TOOL", "tool-crops" if "+crop:" in block else "tool")  # noqa: E731
     grid = blocks[0] + "".join("  - protocol: " + b + "".join("    " + line + "\n" for line in common(b).splitlines()) for b in blocks[1:])

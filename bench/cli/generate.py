@@ -22,11 +22,7 @@ from generators import GENERATORS, build
 @click.option("--path", "import_path", default=None, help="Folder of a published tool's output (import:* generators; same as --gen-param path=DIR).")
 @click.option("--n", "n", required=True, type=click.IntRange(1, 1_000_000), help="Number of pairs to generate.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Where to write the pair set (replaced if it exists).")
-@options.dataset
-@options.data_root
-@options.category
-@options.split
-@options.image_size
+@options.task
 @options.seed
 @click.option("--schedule", default=None,
               help="Train a learned generator at the profile it declares for this schedule, as `bench run` does "

@@ -100,11 +100,7 @@ def benign(rules, pred_dir, gt_dir, product, dataset, as_json):
 
 @metrics.command("align")
 @click.option("--pairs", "pairs_dir", required=True, help="The generated pair set to check (e.g. written by `bench generate --out`).")
-@options.dataset
-@options.data_root
-@options.category
-@options.split
-@options.image_size
+@options.task
 @click.option("--segmenter", default="segformer", show_default=True, help="The segmenter that measures alignment.")
 @click.option("--schedule", default=DEFAULT_SCHEDULE, show_default=True, help="Its training schedule.")
 @options.seed

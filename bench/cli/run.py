@@ -23,11 +23,7 @@ from segmenters import SEGMENTERS
               help="Defect-free training images added per real training pair.")
 @click.option("--fill-to", default=0, show_default=True, type=click.IntRange(min=0), help="Fill the training set with synthetic pairs up to this size (instead of --ratio).")
 @click.option("--segmenter", "-s", default="segformer", show_default=True, help="Segmenter (`bench segmenters list`).")
-@options.dataset
-@options.data_root
-@options.category
-@options.split
-@options.image_size
+@options.task
 @options.seed
 @click.option("--generator-seed", default=None, type=click.IntRange(min=0),
               help="Seed the generator fits with [default: --seed]; fixed, runs of several seeds share one trained generator.")
