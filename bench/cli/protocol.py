@@ -148,7 +148,8 @@ def _run_other(protocol, grid, force: bool, dry_run: bool, say) -> list[dict]:
 @click.option("--n-generated", type=click.IntRange(min=1), help="quality: images generated per point [default: 50].")
 @click.option("--ic-lpips", help="quality: IC-LPIPS variant: bench, dfmgan, seas, anomalydiffusion [default: bench].")
 @click.option("--lpips-region", type=click.Choice(["image", "defect"]), help="quality: LPIPS on whole images or the defect region.")
-@options.multi("--sources", help="transfer: source tasks DATASET/CATEGORY[/SPLIT] whose defects move onto each category.")
+@options.multi("--sources", help="transfer: source tasks DATASET/CATEGORY[/SPLIT] whose defects move onto each category's "
+                                           "pictures (generators that can: `bench generators list`, column transfers).")
 @click.option("--class-map", help="transfer: SOURCE=TARGET class names where they differ (hole=crack,scratch=rough).")
 @click.option("--generator-seed", type=click.IntRange(min=0),
               help="Fit every generator once per task with this seed; the run seeds then vary sampling and the segmenter.")

@@ -1,8 +1,11 @@
-"""Defect transfer (DCDGANc section 3.6 and Table 8, DefectDiffu's zero-shot generation): a generator learns
-the defects of a source product and puts them on the target product's normals; the segmenter trains on
-those pairs alone (normal ratio 0) or with target normals added (p x |source train|), and is tested on
-every real defect image of the target (split ``zero-shot``). Source classes take the target's class of
-the same name or the one ``class_map`` names (``hole=crack,scratch=rough`` for wood -> tile)."""
+"""Defect transfer (DCDGANc section 3.6 and Table 8; DefectDiffu's zero-shot generation, eq. 12): a generator
+learns the defects of a source product and puts them on pictures of the target product, handed the
+source's training pairs and the target's normals; the segmenter trains on those pairs alone (normal ratio
+0) or with target normals added (p x |source train|), and is tested on every real defect image of the
+target (split ``zero-shot``). Source classes take the target's class of the same name or the one
+``class_map`` names (``hole=crack,scratch=rough`` for wood -> tile). Only generators that declare how they
+move defects onto another product's pictures (``Generator.transfers``: the compositing baselines, DCDGANc,
+DefectDiffu by eq. 12) run; any other is refused when the grid is resolved, before any work."""
 
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ def transfer_specs(grid: Grid) -> list[RunSpec]:
 PROTOCOLS.register(
     Protocol(
         "transfer",
-        "defects of a source product on the target's normals; trained on them alone or with target normals, tested on all target defects",
+        "defects of a source product on the target's pictures (generators that can move them: `bench generators list`, "
+        "column transfers); trained on them alone or with target normals, tested on all target defects",
         transfer_specs,
         defaults={"split": "zero-shot", "ratios": (1.0,), "normal_ratios": (0.0, 1.0)},
     )
