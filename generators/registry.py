@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable, Sequence
+
 from bench.core.params import check_params, effective_params, task_params
 from bench.core.registry import Registry
 from bench.core.specs import GeneratorSpec, TaskRef
@@ -28,3 +30,14 @@ def build(spec: GeneratorSpec) -> Generator:
 def source_tasks(spec: GeneratorSpec) -> tuple[TaskRef, ...]:
     """The other tasks whose training pairs the spec's generator learns from (its ``Task`` parameters)."""
     return tuple(task_params(GENERATORS.get(spec.name).declared(), dict(spec.params)).values())
+
+
+def cotrained_tasks(spec: GeneratorSpec, task: TaskRef, categories: Callable[[], Sequence[str]]) -> tuple[TaskRef, ...]:
+    """The products whose training pairs and normals one fitting of the spec's generator learns from with
+    ``task`` (``Generator.cotrained_tasks``), ``task`` itself among them where there are any."""
+    return GENERATORS.get(spec.name).cotrained_tasks(checked_params(spec), task, categories)
+
+
+def transfer_method(spec: GeneratorSpec) -> str:
+    """How the spec's generator moves source defects onto a target product's pictures; empty: it cannot."""
+    return GENERATORS.get(spec.name).transfer_method(checked_params(spec))
