@@ -24,6 +24,7 @@ from bench.core.errors import BenchError
 from bench.core.pairset import PairSet
 from bench.core.params import Task
 from bench.core.specs import GeneratorSpec, TaskRef
+from bench.data.base import dataset_categories
 from bench.data.relabel import by_class, class_ids, merge_defects, parse_class_map, relabel, untested, within
 from bench.data.tasks import TaskData, Tasks
 from bench.metrics.benign import DEFAULT_RULES, load_rules
@@ -37,8 +38,8 @@ from generators import GENERATORS
 from generators.base import Generator
 from generators.imports.common import SPLIT_PREFIX
 from generators.leakage import find_leaks, read_list, refuse_leaks
-from generators.registry import Built, built, source_tasks
-from generators.synthesize import fitted_state, synthesize
+from generators.registry import Built, built, cotrained_tasks, source_tasks, transfer_method
+from generators.synthesize import fitted_state, mask_findings, synthesize
 from segmenters import SCHEDULES, SEGMENTERS, Schedule, SegmenterSpec
 from segmenters.config import pretrained_path
 from segmenters.loop import TrainingSeeds
@@ -121,6 +122,7 @@ class ResolvedRun:
     run_id: str
     generator: Built = field(compare=False)  # compared by the spec: a backend has no equality of its own
     transfer: TaskData | None = None  # transfer: the source task whose training pairs the generator learns from
+    cotrained: tuple[TaskRef, ...] = ()  # the products one fitting of the generator learns from (``Generator.cotrained_tasks``)
 
     def on_disk(self) -> bool:
         """Whether this machine sees every pair set the run reads (a worker on another node may not)."""
@@ -129,12 +131,19 @@ class ResolvedRun:
 
     @property
     def fitting(self) -> tuple | None:
-        """The trained generator this run shares with others (one fitting per generator seed), or None when its
-        generator trains nothing or trains for this run alone: executors start other runs beside the one
-        training it rather than several that would wait on its lock."""
+        """The trained generator this run shares with others (one fitting per generator seed; a model over several
+        products, one per seed across their runs), or None when its generator trains nothing or trains for this
+        run alone: executors start other runs beside the one training it rather than several that would wait on
+        its lock."""
         spec = self.spec
         synthesizes = spec.ratio > 0 or bool(spec.fill_to)
-        if spec.generator_seed is None or not synthesizes or not GENERATORS.get(spec.generator.name).needs_training:
+        if not synthesizes or not GENERATORS.get(spec.generator.name).needs_training:
+            return None
+        if self.cotrained:  # one model over several products: the runs of each of them share it, seed by seed
+            seed = spec.seed if spec.generator_seed is None else spec.generator_seed
+            target = (spec.dataset, spec.category, spec.split) if spec.source else ()  # a transfer's fitting learns its normals
+            return (spec.generator, tuple(sorted(map(str, self.cotrained))), target, spec.schedule, seed)
+        if spec.generator_seed is None:
             return None
         return (spec.generator, spec.dataset, spec.category, spec.split, spec.image_size, spec.source, spec.schedule, spec.generator_seed)
 
@@ -144,14 +153,46 @@ class ResolvedRun:
         return self.data.train if self.transfer is None else self.transfer.train
 
 
-def load_sources(generator: GeneratorSpec, tasks: Tasks, dataset: str, data_root: str | Path | None,
-                 image_size: str = "") -> dict[TaskRef, PairSet]:
-    """The training pairs of the tasks a generator learns from, at the run's picture size; a source of the
-    run's own dataset is read from the run's data root, any other from bench's cache or its embedded data."""
-    return {
-        task: tasks.load(sized(task, image_size), data_root if task.dataset == dataset else None).train
-        for task in source_tasks(generator)
-    }
+def load_sources(
+    generator: GeneratorSpec, tasks: Tasks, dataset: str, data_root: str | Path | None, task: TaskRef | None = None,
+    target: TaskRef | None = None,
+) -> dict[TaskRef, PairSet]:
+    """The training pairs of the tasks a generator's ``Task`` parameters name and, given the ``task`` it fits
+    (the run's, or a transfer's source), the training pairs and normals of the products it is co-trained with
+    (``cotrained``); a source of the run's own dataset is read from the run's data root, any other from
+    bench's cache or its embedded data."""
+    image_size = task.image_size if task is not None else ""
+    return source_pairs(generator, tasks, dataset, data_root, cotrained(generator, dataset, data_root, task, target), image_size)
+
+
+def source_pairs(
+    generator: GeneratorSpec, tasks: Tasks, dataset: str, data_root: str | Path | None, shared: tuple[TaskRef, ...],
+    image_size: str = "",
+) -> dict[TaskRef, PairSet]:
+    """``load_sources`` for the co-trained products ``shared``; the tasks the generator's parameters name are
+    read at ``image_size``, the run's picture size (co-trained products carry the fitted task's)."""
+    def root(ref: TaskRef):
+        return data_root if ref.dataset == dataset else None
+
+    sources = {ref: tasks.load(sized(ref, image_size), root(ref)).train for ref in source_tasks(generator)}
+    for ref in shared:
+        loaded = tasks.load(ref, root(ref))
+        sources[ref] = loaded.pool.subset(dict.fromkeys(loaded.split.train + loaded.split.normal_train))
+    return sources
+
+
+def cotrained(
+    generator: GeneratorSpec, dataset: str, data_root: str | Path | None, task: TaskRef | None, target: TaskRef | None = None,
+    params: dict | None = None,
+) -> tuple[TaskRef, ...]:
+    """The products one fitting of the generator learns from with ``task`` (``Generator.cotrained_tasks``), less
+    a transfer's ``target``, whose defects it must never see (its normals reach the generator as normals);
+    ``params``: its checked parameters, where a run holds them already."""
+    if task is None:
+        return ()
+    root = data_root if task.dataset == dataset else None
+    refs = cotrained_tasks(generator, task, lambda: dataset_categories(task.dataset, root), params)
+    return tuple(r for r in refs if target is None or (r.dataset, r.category) != (target.dataset, target.category))
 
 
 def sized(task: TaskRef, image_size: str) -> TaskRef:
@@ -171,21 +212,41 @@ def settle(spec: RunSpec, data_root: str | Path | None = None, tasks: Tasks | No
     tasks = tasks or Tasks()
     segmenter, schedule = check_spec(spec)
     generator = built(spec.generator)
-    data = tasks.load(spec.task, data_root)
-    load_rules(DEFAULT_RULES).check(data.pool.classes, spec.category, spec.dataset)  # a rule that cannot fire fails now
-    sources = load_sources(spec.generator, tasks, spec.dataset, data_root, spec.image_size) if spec.synthetic else {}
-    transfer, scope = None, ""
     if spec.source:
-        ref = sized(Task(SOURCE_SPLIT).parse(spec.source), spec.image_size)
-        transfer = tasks.load(ref, data_root if ref.dataset == spec.dataset else None)
-        moved = class_ids(transfer.pool.classes, data.pool.classes, parse_class_map(spec.class_map), f"transfer {ref} -> {spec.category}")
+        check_transfer(spec.generator, generator.params)
+    own = spec.task
+    data = tasks.load(own, data_root)
+    load_rules(DEFAULT_RULES).check(data.pool.classes, spec.category, spec.dataset)  # a rule that cannot fire fails now
+    transfer, fits, scope = None, own, ""
+    if spec.source:
+        fits = sized(Task(SOURCE_SPLIT).parse(spec.source), spec.image_size)
+        transfer = tasks.load(fits, data_root if fits.dataset == spec.dataset else None)
+        moved = class_ids(transfer.pool.classes, data.pool.classes, parse_class_map(spec.class_map), f"transfer {fits} -> {spec.category}")
+        if not data.split.normal_train:
+            raise BenchError(f"transfer {fits} -> {own}: the target has no defect-free training image to put the defects on",
+                             "use a target split with normals in its training part (zero-shot keeps them)")
         left_out = untested(moved, data.pool.classes)  # a narrower test than every target defect: a run of its own
         scope = f"+{transfer.manifest_hash}" + (f"+untested:{','.join(left_out)}" if left_out else "")
+    target = own if transfer is not None else None
+    shared = cotrained(spec.generator, spec.dataset, data_root, fits, target, generator.params) if spec.synthetic else ()
+    sources = source_pairs(spec.generator, tasks, spec.dataset, data_root, shared, spec.image_size) if spec.synthetic else {}
     if spec.synthetic and generator.generator.kind == "import":
         learn_from = data.train if transfer is None else transfer.train
         check_import(generator.generator, spec, data, tasks, data_root, synthetic_count(spec, len(data.train), len(learn_from)))
+    others = sorted((r for r in shared if r not in (own, fits)), key=str)  # products the generator also learns from
+    scope += "".join(f"+{tasks.load(r, data_root if r.dataset == spec.dataset else None).manifest_hash}" for r in others)
     run_id = versioned_run_id(spec, data.manifest_hash + scope)
-    return ResolvedRun(spec, segmenter, schedule, data, tuple(sources.items()), run_id, generator, transfer)
+    return ResolvedRun(spec, segmenter, schedule, data, tuple(sources.items()), run_id, generator, transfer, shared)
+
+
+def check_transfer(spec: GeneratorSpec, params: dict | None = None) -> None:
+    """A transfer needs a generator that puts the source's defects on pictures of the target product
+    (``Generator.transfers``): a whole-image generator would hand the segmenter source pictures labelled as target
+    defects. One line, before any data is loaded. ``params``: the spec's checked parameters, where a run holds them."""
+    if not transfer_method(spec, params):
+        able = ", ".join(n for n in GENERATORS.names() if GENERATORS.get(n).transfers)
+        raise BenchError(f"generator '{spec.name}' cannot move defects onto another product's pictures: its pairs would show "
+                         "the source product labelled as the target's defects", f"use one that can ({able})")
 
 
 def training_facts(generator: Generator, dataset: str) -> dict:
@@ -289,19 +350,22 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
     train, test = labelled(train, spec.labels), labelled(test, spec.labels)
     classes_of_run = test.classes
     n_synthetic = synthetic_count(spec, len(train), len(learn_from))
-    settings = resolved_settings(generator, learn_from)  # of the parameters alone: the same before and after fitting
+    how = transfer_method(spec.generator, run.generator.params) if run.transfer is not None else ""
+    # of the parameters and the sources alone: the same before and after fitting
+    settings = resolved_settings(generator, learn_from, dict(run.sources), how)
     added_normals = pick_normals(split.normal_train, int(round(spec.normal_ratio * len(learn_from))), streams.normals)
 
     t0 = time.perf_counter()
     real = [] if spec.synthetic_only or not len(train) else [train]
     added = [labelled(pool.subset(added_normals), spec.labels)] if added_normals else []
-    cache_hit = cache_key = fitted = None
+    cache_hit = cache_key = fitted = masks = None
     if n_synthetic:
         synthetic, cache_hit = synthesize(
             spec.generator, learn_from, normals, n_synthetic, streams.synthesis, progress=progress, sources=dict(run.sources),
             fit_seed=spec.generator_seed, generator=generator,
         )
         fitted = fitted_state(synthetic)
+        masks = mask_findings(synthetic)
         if run.transfer is not None:
             synthetic = relabel(synthetic, pool.classes, parse_class_map(spec.class_map))
         added.append(labelled(synthetic, spec.labels))
@@ -326,7 +390,7 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
         spec=spec,
         request=request or Request(),
         generator=GeneratorFacts(spec.generator.name, generator.version, dict(spec.generator.params), run.generator.effective, cache_key,
-                                 cache_hit, settings, fitted),
+                                 cache_hit, settings, fitted, masks),
         segmenter={
             "name": run.segmenter.name,
             "config": run.segmenter.config,
@@ -369,11 +433,15 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
     ).to_dict()
 
 
-def resolved_settings(generator: Generator, train: PairSet) -> dict:
-    """``Generator.settings()``, with the run's departures from every published reading of the method
-    (``Generator.deviations``) under ``deviations`` where it has any; tables show those in the label."""
+def resolved_settings(generator: Generator, train: PairSet, sources: dict | None = None, transfer: str = "") -> dict:
+    """``Generator.settings()`` once the backend holds the run's ``sources``, with how it transferred (a transfer run:
+    ``transfer``, its ``Generator.transfer_method``) and the run's departures from every published reading of the
+    method (``Generator.deviations``) under ``deviations`` where it has any; tables show those in the label."""
+    if sources:
+        generator.use_sources(sources)
     deviations = list(generator.deviations(train))
-    return {**generator.settings(), **({"deviations": deviations} if deviations else {})}
+    how = {"transfer": transfer} if transfer else {}
+    return {**generator.settings(), **how, **({"deviations": deviations} if deviations else {})}
 
 
 def resources(device: torch.device) -> dict:

@@ -249,6 +249,22 @@ def test_iterative_threshold_matches_isodata():
     assert not binarize(torch.zeros(1, 3, 4, 4)).any(), "a constant map marks nothing"
 
 
+
+def test_a_map_that_reads_background_everywhere_gives_an_empty_mask_not_a_whole_picture():
+    """The toy failure: a map near -1 with a few darker pixels, where the iterative threshold alone marks the bulk."""
+    rng = np.random.default_rng(1)
+    background = rng.normal(-1.05, 0.02, (32, 32))
+    background[rng.random((32, 32)) < 0.03] = -1.3
+    masks = torch.from_numpy(np.stack([background] * 3)[None]).float()
+    assert (background >= iterative_threshold(background)).mean() > 0.9, "the threshold alone marks nearly everything"
+    assert not binarize(masks).any()
+    assert binarize(masks, floor=-2.0).mean() > 0.9, "below the floor only the gate differs"
+    defect = background.copy()
+    defect[10:14, 10:16] = 0.8
+    marked = binarize(torch.from_numpy(np.stack([defect] * 3)[None]).float())[0]
+    assert np.array_equal(marked, defect >= iterative_threshold(defect)) and marked.sum() == 24
+
+
 def test_unified_names_keep_one_class_per_prompt():
     assert prompt_names({1: "scratch_neck", 2: "poke", 3: "crack"}, "unified") == {1: "scratch", 2: "hole", 3: "crack"}
     # screw: scratch_head and scratch_neck would share "scratch", so both keep their own names

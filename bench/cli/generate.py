@@ -50,7 +50,7 @@ def generate(generator, gen_param, import_path, n, out, dataset, data_root, cate
     task = TaskRef(dataset, category, split, image_size)
     data = tasks.load(task, data_root)
     train, normals = data.train, data.normals
-    sources = load_sources(spec, tasks, dataset, data_root, image_size)
+    sources = load_sources(spec, tasks, dataset, data_root, task)
     t0 = time.perf_counter()
     generated, cache_hit = synthesize(spec, train, normals, n, seed, progress=True, sources=sources, generator=backend)
     seconds = time.perf_counter() - t0
@@ -81,6 +81,7 @@ def format_sanity(report: dict) -> str:
     lines = [
         f"pairs: {report['pairs']}",
         f"empty masks: {report['empty_masks']}" + _ids(report["empty_mask_ids"], report["empty_masks"]),
+        *_degenerate_lines(report),
         f"size mismatches (vs training sizes {', '.join(report['train_sizes'])}): {report['size_mismatches']}"
         + _ids(report["size_mismatch_ids"], report["size_mismatches"]),
         "class histogram: "
@@ -88,6 +89,17 @@ def format_sanity(report: dict) -> str:
         f"memorization rate: {rate} ({mem['near_duplicates']} near-duplicates, distance < {mem['threshold']}; {mem['variant']})",
     ]
     return "\n".join(lines)
+
+
+def _degenerate_lines(report: dict) -> list[str]:
+    """Whole-picture and large masks (a report written before they were counted has none)."""
+    found, ids = report.get("degenerate_masks"), report.get("degenerate_mask_ids", {})
+    if found is None:
+        return []
+    share = f"{100 * found['share']:g}%"
+    return [f"whole-picture masks: {found['whole']}" + _ids(ids.get("whole", []), found["whole"]),
+            f"masks over {share} of the picture: {found['large']}" + _ids(ids.get("large", []), found["large"])
+            + f" (training masks cover at most {100 * report['train_mask_share_max']:.1f}%)"]
 
 
 def _ids(ids: list[str], count: int) -> str:

@@ -199,7 +199,8 @@ def _run_other(protocol, grid, force: bool, dry_run: bool, say) -> list[dict]:
               help="quality: LPIPS variant: diversity (within the generated set, DefectDiffu's) or to-real (generated vs real "
                    "test defects, DefectSynth's) [default: diversity].")
 @click.option("--lpips-region", type=click.Choice(["image", "defect"]), help="quality: LPIPS on whole images or the defect region.")
-@options.multi("--sources", help="transfer, dcdganc-transfer: source tasks DATASET/CATEGORY[/SPLIT] whose defects move onto each category.")
+@options.multi("--sources", help="transfer, dcdganc-transfer: source tasks DATASET/CATEGORY[/SPLIT] whose defects move onto each "
+                                  "category's pictures (generators that can: `bench generators list`, column transfers).")
 @click.option("--class-map", help="transfer, dcdganc-transfer: SOURCE=TARGET class names where they differ, SOURCE=- for a "
                                   "source class left out (hole=crack,scratch=rough,color=-).")
 @click.option("--generator-seed", type=click.IntRange(min=0),

@@ -122,7 +122,7 @@ def run_classification(grid: Grid, force: bool = False, progress: bool = True, r
         spec = GeneratorSpec.from_dict(point.generator)
         generator = build(spec)
         if n_synthetic:
-            sources = load_sources(spec, tasks, point.dataset, grid.data_root, point.image_size)
+            sources = load_sources(spec, tasks, point.dataset, grid.data_root, TaskRef(point.dataset, point.category, point.split, point.image_size))
             sets.append(synthesize(spec, data.train, data.normals, n_synthetic, point.seed, sources=sources, generator=generator)[0])
         labels = np.concatenate([image_labels(s, defect_ids) for s in sets])
         images = torch.cat([as_batch(s, schedule.size) for s in sets])

@@ -17,6 +17,7 @@ import torch
 from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.core.paths import cache_at, results_dir
+from bench.core.specs import TaskRef
 from bench.data.tasks import Tasks
 from bench.protocols.base import PROTOCOLS, Grid, Point, Protocol, stored
 from bench.provenance import device_name, provenance
@@ -101,7 +102,7 @@ def run_efficiency(grid: Grid, force: bool = False, progress: bool = True, root:
             variants = {"timing": f"model.test_step, fp32, random weights, input {size} px, batch 1 latency (median of {ITERS}) "
                                   f"and batch {BATCH} throughput, {WARMUP} warm-up calls"}
         else:
-            sources = load_sources(spec, tasks, point.dataset, grid.data_root, point.image_size)
+            sources = load_sources(spec, tasks, point.dataset, grid.data_root, TaskRef(point.dataset, point.category, point.split, point.image_size))
             metrics = time_generator(spec, data.train, data.normals, sources, point.n_generated, point.seed)
             metrics["n_train"] = len(data.train)
             variants = {"timing": "generic interface: fit on the training pairs from a cold cache, then sample n pairs; "

@@ -108,7 +108,7 @@ def evaluate_quality(spec: QualitySpec, store: RecordStore, data_root=None, devi
         return existing, True
     train, real_test = data.train, data.pool.subset(data.split.test)
     generator = spec.generator
-    sources = load_sources(generator, tasks, spec.dataset, data_root, spec.image_size)
+    sources = load_sources(generator, tasks, spec.dataset, data_root, TaskRef(spec.dataset, spec.category, spec.split, spec.image_size))
     backend = build(generator)
     generated, cache_hit = synthesize(generator, train, data.normals, spec.n_generated, spec.seed, progress, sources, generator=backend)
     gen_images, gen_lpips = _arrays(generated, spec.region)
