@@ -20,6 +20,7 @@ GRID = """sweeps:
   - protocol: synthetic-only
     ratios: [0, 1]
   - protocol: transfer
+    generators: [copy-paste(max_defects=2)]
     categories: [fabric]
     sources: [toy/wood]
     class_map: crack=thread
@@ -40,22 +41,26 @@ GRID = """sweeps:
   - protocol: efficiency
     n_generated: 4
 """
-COMMON = f"""generators:
-  - copy-paste(max_defects=2)
-  - "{DEFECTGEN}"
-  - {{name: import:generic, params: {{path: TOOL, defect_class: crack}}}}
+# Every block's keys unless it gives its own (transfer: only a generator that puts defects on the target's pictures).
+COMMON = f"""generators: [copy-paste(max_defects=2), "{DEFECTGEN}", {{name: import:generic, params: {{path: TOOL, defect_class: crack}}}}]
 seeds: [0]
 schedule: smoke
 device: cpu
 """
 
 
+def block(text: str) -> str:
+    """One sweep block: its own keys, then COMMON's others (an import's folder of the block's picture size)."""
+    own = {line.split(":")[0].strip() for line in text.splitlines()[1:]}
+    common = COMMON.replace("TOOL", "tool-crops" if "+crop:" in text else "tool").splitlines()
+    return "  - protocol: " + text + "".join(f"    {line}\n" for line in common if line.split(":")[0] not in own)
+
+
 def test_one_grid_runs_every_protocol_and_the_report_renders_each_form(tmp_path, capsys, isolated_dirs, weights):
     tool_output(tmp_path / "tool")
     tool_output(tmp_path / "tool-crops", size=32)  # the crop view's images are 32 px
     blocks = GRID.split("  - protocol: ")
-    common = lambda block: COMMON.replace("TOOL", "tool-crops" if "+crop:" in block else "tool")  # noqa: E731
-    grid = blocks[0] + "".join("  - protocol: " + b + "".join("    " + line + "\n" for line in common(b).splitlines()) for b in blocks[1:])
+    grid = blocks[0] + "".join(block(b) for b in blocks[1:])
     path = tmp_path / "grid.yaml"
     path.write_text(grid)
     assert main(["sweep", str(path)]) == 0

@@ -24,7 +24,7 @@ from generators.defectdiffu.text import build_bank, embed
 from generators.defectdiffu.training import Encoded, train_dit
 from generators.defectdiffu.vae import pretrained_vae
 from generators.diffusion_common import tiny_text_encoder, tiny_vae, word_tokenizer
-from tests.test_defectdiffu_model import public_state_dict
+from tests.helpers.dit import public_state_dict
 
 
 @pytest.fixture
