@@ -63,6 +63,15 @@ def test_one_grid_runs_every_protocol_and_the_report_renders_each_form(tmp_path,
     _tool_output(tmp_path / "tool-crops", size=32)  # the crop view's images are 32 px
     blocks = GRID.split("  - protocol: ")
     common = lambda block: COMMON.replace("TOOL", "tool-crops" if "+crop:" in block else "tool")  # noqa: E731
+    # a transfer takes generators that can move defects onto another product's pictures; the others are refused up front
+    refused = tmp_path / "refused.yaml"
+    refused.write_text("sweeps:\n  - protocol: synthetic-ratio\n    ratios: [1]\n" + "".join("    " + line + "\n" for line in common("").splitlines())
+                       + "  - protocol: transfer\n    categories: [fabric]\n    sources: [toy/wood]\n    class_map: crack=thread\n    generators: [\"" + DEFECTGEN + "\"]\n")
+    assert main(["sweep", str(refused)]) == 2
+    assert "cannot move defects onto another product's pictures" in capsys.readouterr().err
+    assert not (isolated_dirs / "results" / "runs").exists() or not list(RecordStore(isolated_dirs / "results" / "runs")), "no block ran"
+    common = lambda block: (COMMON.replace("TOOL", "tool-crops" if "+crop:" in block else "tool")  # noqa: E731
+                            if not block.startswith("transfer") else "generators: [copy-paste(max_defects=2)]\nseeds: [0]\nschedule: smoke\ndevice: cpu\n")
     grid = blocks[0] + "".join("  - protocol: " + b + "".join("    " + line + "\n" for line in common(b).splitlines()) for b in blocks[1:])
     path = tmp_path / "grid.yaml"
     path.write_text(grid)

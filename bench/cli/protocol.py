@@ -56,7 +56,7 @@ def _validated(grid, where: str, relative_to: Path):
 def plan_protocol(name: str, values: dict, where: str, relative_to: Path | None = None):
     """The protocol and its validated grid: every name, value and device checked before any work. Relative
     import paths are read from ``relative_to`` (a grid file's folder; the working directory by default)."""
-    from bench.runner import resolve_device  # deferred: the runner loads torch
+    from bench.runner import check_transfer, resolve_device  # deferred: the runner loads torch
 
     protocol = PROTOCOLS.get(name)
     grid = protocol.grid(values, where)
@@ -64,7 +64,9 @@ def plan_protocol(name: str, values: dict, where: str, relative_to: Path | None 
     grid = _validated(grid, where, relative_to or Path.cwd())
     if protocol.specs is not None:
         try:
-            protocol.specs(grid)  # a grid its protocol cannot expand (transfer without sources) fails here
+            for spec in protocol.specs(grid):  # a grid its protocol cannot expand (transfer without sources) fails here
+                if spec.source:
+                    check_transfer(spec.generator)
         except BenchError as exc:
             raise BenchError(f"{where}: {exc}") from None
     return protocol, grid
