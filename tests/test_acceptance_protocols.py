@@ -60,6 +60,13 @@ def test_one_grid_runs_every_protocol_and_the_report_renders_each_form(tmp_path,
     tool_output(tmp_path / "tool")
     tool_output(tmp_path / "tool-crops", size=32)  # the crop view's images are 32 px
     blocks = GRID.split("  - protocol: ")
+    # a transfer takes generators that can move defects onto another product's pictures; the others are refused up front
+    refused = tmp_path / "refused.yaml"
+    refused.write_text("sweeps:\n" + block("synthetic-ratio\n    ratios: [1]\n") + block(
+        f"transfer\n    categories: [fabric]\n    sources: [toy/wood]\n    class_map: crack=thread\n    generators: [\"{DEFECTGEN}\"]\n"))
+    assert main(["sweep", str(refused)]) == 2
+    assert "cannot move defects onto another product's pictures" in capsys.readouterr().err
+    assert not list(RecordStore(isolated_dirs / "results" / "runs")), "no block ran"
     grid = blocks[0] + "".join(block(b) for b in blocks[1:])
     path = tmp_path / "grid.yaml"
     path.write_text(grid)

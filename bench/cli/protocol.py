@@ -57,13 +57,17 @@ def _validated(grid, where: str, relative_to: Path):
 def plan_protocol(name: str, values: dict, where: str, relative_to: Path | None = None):
     """The protocol and its validated grid: every name, value and device checked before any work. Relative
     import paths are read from ``relative_to`` (a grid file's folder; the working directory by default)."""
+    from bench.runner import check_transfer  # deferred: the runner loads torch
+
     protocol = PROTOCOLS.get(name)
     grid = protocol.grid(values, where)
     grid = grid.__class__.from_mapping({"device": resolve_device(grid.device).type}, where, base=grid)
     grid = _validated(grid, where, relative_to or Path.cwd())
     if protocol.specs is not None:
         try:
-            protocol.specs(grid)  # a grid its protocol cannot expand (transfer without sources) fails here
+            for spec in protocol.specs(grid):  # a grid its protocol cannot expand (transfer without sources) fails here
+                if spec.source:
+                    check_transfer(spec.generator)
         except BenchError as exc:
             raise BenchError(f"{where}: {exc}") from None
     return protocol, grid
