@@ -12,6 +12,7 @@ from bench.cli.options import executor_options
 from bench.cli.output import tabulate
 from bench.core.device import resolve_device
 from bench.core.errors import BenchError
+from bench.data.base import dataset_categories
 from bench.core.jsonfile import dumps
 from bench.core.paths import results_dir, writable_dir
 from bench.core.specs import GeneratorSpec
@@ -51,6 +52,15 @@ def _validated(grid, where: str, relative_to: Path):
     for name in segmenters:
         SEGMENTERS.get(name)
     SCHEDULES.get(grid.schedule)
+    if grid.data_root is None:
+        return replace(grid, generators=generators, segmenters=segmenters)
+    try:  # a release's root and categories, before the first run needs them
+        known = dataset_categories(grid.dataset, grid.data_root)
+    except BenchError as exc:
+        raise BenchError(f"{where}: {exc}") from None
+    missing = [c for c in grid.categories if c not in known]
+    if missing:
+        raise BenchError(f"{where}: dataset '{grid.dataset}' has no category {', '.join(missing)}", f"choose from: {', '.join(known)}")
     return replace(grid, generators=generators, segmenters=segmenters)
 
 

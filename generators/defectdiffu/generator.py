@@ -78,7 +78,7 @@ class DefectDiffu(Generator):
 
     name = "defectdiffu"
     aliases = ("defect-diffu",)
-    schedule_profiles = {"short": "toy"}  # the default `bench run` schedule on a CPU: the toy profile
+    schedule_profiles = {"short": "toy", "cpu": "toy"}  # the default `bench run` schedule on a CPU: the toy profile
     kind = "learned"
     needs_training = True
     # 2: one model over several products (training=cross-product), every picture under its own product's prompt,
