@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from bench.alignment import AlignmentSetup, mask_alignment
+from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.pairset import PairSet
@@ -21,9 +22,10 @@ from bench.metrics import quality as q
 from bench.protocols.base import Grid, resolved_size
 from bench.protocols.quality import QUALITY
 from bench.provenance import provenance
-from bench.runner import load_sources, resolve_device, resolved_settings, scheduled
+from bench.runner import load_sources, resolved_settings, scheduled
 from generators import GENERATORS
 from generators.contrast import set_contrast
+from generators.registry import build
 from generators.synthesize import synthesize
 from segmenters import SCHEDULES
 
@@ -105,8 +107,9 @@ class QualityJob(Job):
         weights = dict(self.weights)
         setup = alignment_setup(spec, device)
         train, real_test = data.train, data.pool.subset(data.split.test)
-        generator = spec.generator
-        generated, cache_hit = synthesize(generator, train, data.normals, spec.n_generated, spec.seed, progress, dict(self.sources))
+        generator, backend = spec.generator, build(spec.generator)
+        generated, cache_hit = synthesize(generator, train, data.normals, spec.n_generated, spec.seed, progress, dict(self.sources),
+                                          generator=backend)
         gen_images, gen_lpips = _arrays(generated, spec.region)
         real_images, real_lpips = _arrays(real_test, spec.region)
         _, centres = _arrays(train, spec.region)
@@ -131,7 +134,7 @@ class QualityJob(Job):
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "data": {"manifest_hash": data.manifest_hash, "n_generated": len(gen_images), "n_real_test": len(real_images),
                      "n_centres": len(centres), "generator_cache_hit": cache_hit},
-            "generator": {"version": GENERATORS.get(generator.name).version, "resolved": resolved_settings(generator, train)},
+            "generator": {"version": GENERATORS.get(generator.name).version, "resolved": resolved_settings(backend, train)},
             "metrics": metrics,
             "ic_lpips_clusters": ic,
             "contrast": contrast,
@@ -168,8 +171,9 @@ def quality_jobs(grid: Grid, tasks: Tasks) -> list[QualityJob]:
         setup = alignment_setup(spec, device)
         if setup is not None:
             setup.check()
-        data = tasks.load(TaskRef(spec.dataset, spec.category, spec.split, spec.image_size), grid.data_root)
-        sources = load_sources(spec.generator, tasks, spec.dataset, grid.data_root, spec.image_size)
+        task = TaskRef(spec.dataset, spec.category, spec.split, spec.image_size)
+        data = tasks.load(task, grid.data_root)
+        sources = load_sources(spec.generator, tasks, spec.dataset, grid.data_root, task)
         jobs.append(QualityJob(spec, spec.run_id(data.manifest_hash), data, tuple(sources.items()),
                                tuple(weights.items()), device.type))
     return jobs
