@@ -16,7 +16,6 @@ from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.core.paths import results_dir
 from bench.core.specs import GeneratorSpec
-from bench.data.base import dataset_categories
 from bench.executors.base import ExecutorOptions
 from bench.executors.packing import peaks_from_records
 from bench.protocols import PROTOCOLS, Grid, Protocol
@@ -62,8 +61,9 @@ def checked_generator(spec: GeneratorSpec, where: str, relative_to: Path) -> Gen
 def plan(name: str, values: Mapping[str, Any] | Grid | None = None, where: str = LIBRARY, relative_to: Path | None = None) -> Plan:
     """Protocol ``name`` and its grid from ``values`` (grid keys, over the protocol's defaults; or a grid of it),
     checked before any work: canonical generator and segmenter names, declared generator parameters, the
-    schedule, the device (``auto`` settled here). Relative import paths are read from ``relative_to`` (a grid
-    file's folder; the working directory by default)."""
+    schedule, the device (``auto`` settled here), the protocol's own check, the data root's release and
+    categories, and that a transfer's generators can move defects. Relative import paths are read from ``relative_to`` (a grid file's folder; the
+    working directory by default)."""
     protocol = PROTOCOLS.get(name)
     grid = values if isinstance(values, Grid) else protocol.grid(dict(values or {}), where)
     relative_to = relative_to or Path.cwd()
@@ -73,6 +73,11 @@ def plan(name: str, values: Mapping[str, Any] | Grid | None = None, where: str =
     for segmenter in grid.segmenters:
         SEGMENTERS.get(segmenter)
     SCHEDULES.get(grid.schedule)
+    if protocol.check is not None:
+        try:
+            protocol.check(grid)  # what the protocol refuses of a grid, before its release is read
+        except BenchError as exc:
+            raise BenchError(f"{where}: {exc}") from None
     check_release(grid, where)
     if protocol.specs is not None:
         from bench.runner import check_transfer  # deferred: the runner loads torch, which a bad grid value need not wait for
@@ -91,6 +96,8 @@ def check_release(grid: Grid, where: str) -> None:
     needs them (without a data root, bench's cache or embedded data serves, as each run finds)."""
     if grid.data_root is None:
         return
+    from bench.data.base import dataset_categories  # deferred: the data layer loads numpy and PIL, which --help does without
+
     try:
         known = dataset_categories(grid.dataset, grid.data_root)
     except BenchError as exc:

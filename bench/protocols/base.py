@@ -188,6 +188,7 @@ class Protocol:
     kind: RecordKind = RUNS  # what it records: runs, or a kind of its own
     jobs: Callable[[Grid, "Tasks"], list["Job"]] | None = None  # a protocol of its own kind: its grid's jobs, settled
     row: Callable[[dict], dict] | None = None  # of its own kind: what the command prints of a record
+    check: Callable[[Grid], None] | None = None  # what its grid may not hold, checked when planned (before any data is read)
     aliases: tuple[str, ...] = ()  # other names it answers to (the paper's, say)
 
     def __post_init__(self):

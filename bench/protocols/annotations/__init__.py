@@ -19,6 +19,7 @@ This module is the protocol; ``measure`` matches the releases and trains the arm
 
 from __future__ import annotations
 
+from bench.core.errors import BenchError
 from bench.protocols.base import PROTOCOLS, Form, Grid, Protocol
 from bench.protocols.options import Option
 from bench.records import RecordError, record_kind
@@ -44,6 +45,16 @@ def check_arms(record: dict) -> None:
 
 
 ANNOTATIONS = record_kind("annotations", 1, {"segmenter": str, "category": str, "split": str, "seed": int, "schedule": str}, check_arms)
+
+
+def check_grid(grid: Grid) -> None:
+    """The two releases of one size per category, the DS-MVTec one under the grid's data root."""
+    if grid.image_size:
+        raise BenchError(f"protocol annotations compares {REFINED} with {ORIGINAL} at their own picture size, not {grid.image_size}",
+                         "remove image_size (both releases have one size per category)")
+    if grid.dataset != REFINED:
+        raise BenchError(f"protocol annotations compares {REFINED} with {ORIGINAL}, not dataset {grid.dataset!r}",
+                         f"leave --dataset out: --data-root is the {REFINED} release, --original-root the {ORIGINAL} one")
 
 
 def annotation_jobs(grid: Grid, tasks) -> list:
@@ -78,7 +89,7 @@ def annotations_tables(reading) -> list:
 PROTOCOLS.register(Protocol(
     "annotations",
     "the same MVTec AD images trained with the original masks vs the Defect Spectrum masks: benign recall and false-reject rate",
-    options=(ORIGINAL_ROOT,), kind=ANNOTATIONS, jobs=annotation_jobs, row=annotations_row,
+    options=(ORIGINAL_ROOT,), kind=ANNOTATIONS, jobs=annotation_jobs, row=annotations_row, check=check_grid,
     defaults={"dataset": REFINED, "categories": ("zipper", "pill", "wood")},
     tables=(Form("annotations", annotations_tables, place=120),),
 ))

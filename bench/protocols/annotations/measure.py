@@ -124,13 +124,7 @@ class AnnotationsJob(Job):
 
 def annotation_jobs(grid: Grid, tasks: Tasks) -> list[AnnotationsJob]:
     """Every point, settled: a missing release, an unmatched pair of releases or a rule that cannot fire fails
-    before anything trains."""
-    if grid.image_size:
-        raise BenchError(f"protocol annotations compares {REFINED} with {ORIGINAL} at their own picture size, not {grid.image_size}",
-                         "remove image_size (both releases have one size per category)")
-    if grid.dataset != REFINED:
-        raise BenchError(f"protocol annotations compares {REFINED} with {ORIGINAL}, not dataset {grid.dataset!r}",
-                         f"leave --dataset out: --data-root is the {REFINED} release, --original-root the {ORIGINAL} one")
+    before anything trains (the grid itself is checked when planned: ``check_grid``)."""
     device = resolve_device(grid.device)
     SCHEDULES.get(grid.schedule)
     rules = load_rules(DEFAULT_RULES)
