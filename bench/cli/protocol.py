@@ -12,7 +12,6 @@ from bench.cli.options import executor_options
 from bench.cli.output import tabulate
 from bench.core.device import resolve_device
 from bench.core.errors import BenchError
-from bench.data.base import dataset_categories
 from bench.core.jsonfile import dumps
 from bench.core.paths import results_dir, writable_dir
 from bench.core.specs import GeneratorSpec
@@ -54,6 +53,8 @@ def _validated(grid, where: str, relative_to: Path):
     SCHEDULES.get(grid.schedule)
     if grid.data_root is None:
         return replace(grid, generators=generators, segmenters=segmenters)
+    from bench.data.base import dataset_categories  # deferred: the data layer loads numpy, which `--help` does without
+
     try:  # a release's root and categories, before the first run needs them
         known = dataset_categories(grid.dataset, grid.data_root)
     except BenchError as exc:
