@@ -96,7 +96,7 @@ def check_release(grid: Grid, where: str) -> None:
     needs them (without a data root, bench's cache or embedded data serves, as each run finds)."""
     if grid.data_root is None:
         return
-    from bench.data.base import dataset_categories  # deferred: the data layer loads numpy and PIL, which --help does without
+    from bench.data.base import dataset_categories  # deferred: the data layer loads numpy, which `--help` does without
 
     try:
         known = dataset_categories(grid.dataset, grid.data_root)

@@ -15,7 +15,6 @@ from bench.cli.report import build_report
 from bench.cli.sweep import load_sweep
 from bench.core.errors import BenchError
 from bench.core.paths import results_dir, writable_dir
-from bench.data.base import DATASETS
 from bench.records import RecordStore
 from bench.report.browser import screenshot
 from bench.spec import RunSpec
@@ -102,6 +101,8 @@ def roots_by_dataset(values: tuple[str, ...]) -> dict[str | None, str]:
 def with_root(values: dict, roots: dict[str | None, str], dry_run: bool) -> dict:
     """A grid block's data root from ``--data-root``: its dataset's, else the one for every block, else its own.
     A block on a release with none is refused before the first block runs (a dry run only counts runs)."""
+    from bench.data.base import DATASETS  # deferred: the data layer loads numpy, which `--help` does without
+
     root = roots.get(values.get("dataset"), roots.get(None)) or values.get("data_root")
     dataset = values.get("dataset", "toy")
     if root is None and not dry_run and DATASETS.get(dataset).needs_root:
