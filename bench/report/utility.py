@@ -1,4 +1,4 @@
-"""Does image quality predict usefulness? Each quality metric's rank correlation with a generator's Δ mIoU
+"""Does image quality predict usefulness? Each quality metric's rank correlation with a generator's Δ
 across (generator, product) points, and the board's verdicts said in words.
 
 ASBench (arXiv 2510.07927) posed the question and reported a "weak correlation" without the numbers a
@@ -8,7 +8,8 @@ reader could check; here every coefficient comes with its bootstrap interval ove
 Metrics are oriented before they are correlated: for a distance (lower is better) the coefficient is
 computed on its negative, so for every metric a positive coefficient means "better-scoring generators
 gained more". Metrics measured with random-init networks never reach this table: the quality protocol
-records them only with real weights (docs/metrics.md).
+keeps them apart from its metrics, and only metrics whose network's weights were checked are read
+(docs/metrics.md).
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from bench.report.correlation import COEFFICIENTS, correlate
-from bench.report.format import number
+from bench.report import stats
+from bench.report.correlation import ALPHA, BOOTSTRAP, COEFFICIENTS, correlate
+from bench.report.format import percent
 
 # Quality metrics and which direction is better. Distances and memorization: lower; fidelity-style scores
 # where higher is better: higher. A metric not listed here is not correlated (its direction is unknown).
@@ -29,12 +31,13 @@ BETTER: Mapping[str, str] = {
     "memorization": "lower", "alignment_IoU": "higher", "contrast_gap": "lower",
 }
 POINT_KEY = ["generator", "dataset", "category"]
+MIN_POINTS = 3  # below this a rank correlation is not computed
 
 
 def correlation_rows(points: pd.DataFrame, metrics: Sequence[str], seed: int = 0) -> pd.DataFrame:
     """One row per metric present in ``points`` (columns ``POINT_KEY``, ``delta`` and the metrics): the number
     of points with both values, and each coefficient of ``COEFFICIENTS`` with its interval, oriented by
-    ``BETTER``."""
+    ``BETTER``; strongest first."""
     rows = []
     for metric in metrics:
         if metric not in points or metric not in BETTER or points[metric].notna().sum() == 0:
@@ -51,43 +54,89 @@ def correlation_rows(points: pd.DataFrame, metrics: Sequence[str], seed: int = 0
 
 
 def coefficient_text(row, name: str) -> str:
+    """``+0.52 [-0.10, +0.90]``, or why there is no coefficient."""
+    if row["n"] < MIN_POINTS:
+        return f"n/a ({int(row['n'])} point{'s' if row['n'] != 1 else ''}; {MIN_POINTS} needed)"
     if not np.isfinite(row[name]):
-        return "n/a"
+        return "n/a (a constant variable)"
+    if not np.isfinite(row[f"{name}_low"]):
+        return f"{row[name]:+.2f} [n/a]"
     return f"{row[name]:+.2f} [{row[f'{name}_low']:+.2f}, {row[f'{name}_high']:+.2f}]"
 
 
+def interval_text() -> str:
+    """What the table's coefficients and intervals are, for its caption."""
+    return (f"Spearman's rho and Kendall's tau-b over (generator, product) points, each metric oriented so that a positive "
+            f"coefficient means better-scoring generators gained more; [ ]: {100 * (1 - ALPHA):g}% percentile bootstrap interval "
+            f"over points ({BOOTSTRAP} resamples, resamples where a variable is constant left out); fewer than {MIN_POINTS} points "
+            "give no coefficient. An interval spanning 0 means the points cannot tell whether the metric predicts the gain at all.")
+
+
 def strongest(rows: pd.DataFrame) -> pd.Series | None:
-    """The metric whose Spearman coefficient is largest in size, or None without any."""
-    finite = rows[np.isfinite(rows["Spearman"].astype(float))] if len(rows) else rows
+    """The row whose Spearman coefficient is largest in size among those with enough points, or None."""
+    if rows.empty:
+        return None
+    finite = rows[(rows["n"] >= MIN_POINTS) & np.isfinite(rows["Spearman"].astype(float))]
     return None if finite.empty else finite.loc[finite["Spearman"].abs().idxmax()]
 
 
-def verdict_paragraph(board: pd.DataFrame, n_comparisons: int, products: Sequence[str], margin: float,
-                      correlations: pd.DataFrame | None = None) -> str:
-    """What a generator leaderboard says, in words: which generators are decided and how, how many
-    comparisons stayed open, and the strongest quality predictor with its interval. ``board`` has one row per
-    generator with the counts ``win``, ``equivalent``, ``inconclusive``, ``loss`` and ``mean_delta``."""
-    if board.empty:
+def predictor_sentence(rows: pd.DataFrame, what: str) -> str:
+    """The strongest quality predictor of ``what`` (the gain and where it was read) with its interval, or that
+    the points were too few."""
+    best = strongest(rows)
+    most = int(rows["n"].max()) if len(rows) else 0
+    if best is None and most < MIN_POINTS:
+        return (f"Too few (generator, product) points hold both a quality record and {what} ({most}; {MIN_POINTS} needed) to say "
+                "whether image quality predicts the gain.")
+    if best is None:
+        return (f"No quality metric could be rank-correlated with {what} over its {most} (generator, product) points: the gain or "
+                "every metric was the same at every point.")
+    where = f" ({best['condition']})" if best.get("condition") else ""
+    return (f"The strongest quality predictor of {what}{where} was {best['metric']} ({best['better']} is better): Spearman "
+            f"{coefficient_text(best, 'Spearman')} over {int(best['n'])} (generator, product) points, {100 * (1 - ALPHA):g}% bootstrap "
+            "interval; an interval spanning 0 means the points cannot tell whether it predicts the gain at all.")
+
+
+def _named(rows: pd.DataFrame, verdict: str) -> str:
+    """Each generator with this verdict: how many of its points took it."""
+    named = []
+    for generator, group in rows.groupby("generator", sort=True):
+        k = int((group["verdict"] == verdict).sum())
+        if k:
+            named.append(f"{generator} ({k} of {len(group)})")
+    return ", ".join(named)
+
+
+def verdict_paragraph(points: pd.DataFrame, margin: float, metric: str, predictor: str = "") -> str:
+    """What a generator leaderboard says, in words, from its family of comparisons (``points``: one row per
+    generator x product x segmenter x ratio point, with ``verdict`` and ``mde``): which generators are decided
+    and how, how many comparisons stayed open and what effect they could have seen, then ``predictor`` (the
+    quality sentence, ``predictor_sentence``) when given."""
+    if points.empty:
         return "The board holds no comparison yet."
-    named = lambda rows: ", ".join(f"{g} ({int(k)} of {int(p)})" for g, k, p in rows)  # noqa: E731
+    products = sorted(set(points["category"]))
+    n = len(points)
     parts = [f"Over {len(products)} product{'s' if len(products) != 1 else ''} ({', '.join(products)}), "
-             f"{len(board)} generators were compared with the real-only baseline in {n_comparisons} comparisons."]
-    for verdict, phrase in (("win", "help (win)"), ("loss", "hurt (loss)"),
-                            ("equivalent", f"make no difference beyond ±{number(margin)} mIoU point (equivalent)")):
-        rows = [(g, k, p) for g, k, p in zip(board["generator"], board[verdict], board["points"]) if k]
-        if rows:
-            parts.append(f"Decided to {phrase}: {named(rows)}.")
-        else:
-            parts.append(f"No generator was shown to {phrase.split(' (')[0]}.")
-    open_ = int(board["inconclusive"].sum())
-    parts.append(f"{open_} of {n_comparisons} comparison{'s' if n_comparisons != 1 else ''} stayed inconclusive: "
-                 "their intervals are too wide to say help, hurt or no difference, which is not evidence of no effect.")
-    if correlations is not None:
-        best = strongest(correlations)
-        if best is None:
-            parts.append("No quality metric could be correlated with the gains.")
-        else:
-            parts.append(f"The strongest quality predictor of Δ mIoU was {best['metric']} ({best['better']} is better): "
-                         f"Spearman {coefficient_text(best, 'Spearman')} over {int(best['n'])} (generator, product) points, "
-                         f"95% bootstrap interval; an interval spanning 0 means the points cannot tell whether it predicts at all.")
+             f"{points['generator'].nunique()} generator{'s' if points['generator'].nunique() != 1 else ''} were compared with the "
+             f"real-only baseline in {n} comparison{'s' if n != 1 else ''} of Δ {metric}, corrected together."]
+    for verdict, phrase, none in (("win", "Decided to help (win)", "No generator was shown to help."),
+                                  ("loss", "Decided to hurt (loss)", "No generator was shown to hurt."),
+                                  ("equivalent", f"Decided to make no difference beyond ±{percent(margin)} points (equivalent)",
+                                   f"No generator was shown to make no difference (equivalent within ±{percent(margin)} points).")):
+        named = _named(points, verdict)
+        parts.append(f"{phrase}: {named}." if named else none)
+    open_ = points[points["verdict"] == "inconclusive"]
+    if len(open_):
+        mde = open_["mde"].astype(float)
+        seen = (f"at their seeds they could have detected a true Δ of {percent(mde.min())}-{percent(mde.max())} points "
+                f"(MDE, {100 * stats.POWER:g}% power)" if mde.notna().any() else "their MDE is undefined")
+        parts.append(f"{len(open_)} of {n} comparison{'s' if n != 1 else ''} stayed inconclusive: their corrected intervals are too "
+                     f"wide to say help, hurt or no difference, which is not evidence of no effect; {seen}.")
+    else:
+        parts.append(f"None of the {n} comparison{'s' if n != 1 else ''} stayed inconclusive.")
+    unseeded = int(points["verdict"].str.startswith("n/a").sum())
+    if unseeded:
+        parts.append(f"{unseeded} had fewer than {stats.MIN_SEEDS} paired seeds and no verdict.")
+    if predictor:
+        parts.append(predictor)
     return " ".join(parts)

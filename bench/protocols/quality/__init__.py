@@ -8,8 +8,9 @@ each beside the same score of the real test defects. One ``bench.quality/1`` rec
 category x seed, skipped when done. The size ``paper`` generates the papers' 1,000 pictures per point,
 ``small`` 50.
 
-This module is the protocol (its options, record kind, row and table); ``measure`` generates and scores,
-``tables`` holds its table form.
+This module is the protocol (its options, record kind, row and tables); ``measure`` generates and scores,
+``tables`` holds its table form, ``utility`` the quality <-> utility table that reads its records beside
+the synthetic-ratio runs.
 """
 
 from __future__ import annotations
@@ -59,9 +60,15 @@ def quality_tables(reading) -> list:
     return tables(reading)
 
 
+def utility_tables(reading) -> list:
+    from bench.protocols.quality.utility import utility_tables as tables  # deferred: tables load pandas
+
+    return tables(reading)
+
+
 PROTOCOLS.register(Protocol(
     "quality", "FID, KID, IS, LPIPS (diversity or to real), IC-LPIPS where local weights exist; pixel-statistics distances, "
     "memorization, defect contrast and mask alignment of each generator's pairs",
     options=OPTIONS, kind=QUALITY, jobs=quality_jobs, row=quality_row,
-    tables=(Form("quality", quality_tables, place=90),),
+    tables=(Form("quality", quality_tables, place=90), Form("quality_utility", utility_tables, place=95)),
 ))
