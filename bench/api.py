@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Sequence
 
+from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.core.paths import results_dir
 from bench.core.specs import GeneratorSpec
+from bench.data.base import dataset_categories
 from bench.executors.base import ExecutorOptions
 from bench.executors.packing import peaks_from_records
 from bench.protocols import PROTOCOLS, Grid, Protocol
@@ -64,8 +66,6 @@ def plan(name: str, values: Mapping[str, Any] | Grid | None = None, where: str =
     file's folder; the working directory by default)."""
     protocol = PROTOCOLS.get(name)
     grid = values if isinstance(values, Grid) else protocol.grid(dict(values or {}), where)
-    from bench.runner import resolve_device  # deferred: the runner loads torch, which a bad grid value need not wait for
-
     relative_to = relative_to or Path.cwd()
     grid = grid.replace(device=resolve_device(grid.device).type,
                         generators=tuple(checked_generator(g, where, relative_to) for g in grid.generators),
@@ -73,12 +73,31 @@ def plan(name: str, values: Mapping[str, Any] | Grid | None = None, where: str =
     for segmenter in grid.segmenters:
         SEGMENTERS.get(segmenter)
     SCHEDULES.get(grid.schedule)
+    check_release(grid, where)
     if protocol.specs is not None:
+        from bench.runner import check_transfer  # deferred: the runner loads torch, which a bad grid value need not wait for
+
         try:
-            protocol.specs(grid)  # a grid its protocol cannot expand (transfer without sources) fails here
+            for spec in protocol.specs(grid):  # a grid its protocol cannot expand (transfer without sources) fails here
+                if spec.source:
+                    check_transfer(spec.generator)
         except BenchError as exc:
             raise BenchError(f"{where}: {exc}") from None
     return Plan(protocol, grid)
+
+
+def check_release(grid: Grid, where: str) -> None:
+    """A grid's data root holds a release of its dataset with every category it names, before the first run
+    needs them (without a data root, bench's cache or embedded data serves, as each run finds)."""
+    if grid.data_root is None:
+        return
+    try:
+        known = dataset_categories(grid.dataset, grid.data_root)
+    except BenchError as exc:
+        raise BenchError(f"{where}: {exc}") from None
+    missing = [c for c in grid.categories if c not in known]
+    if missing:
+        raise BenchError(f"{where}: dataset '{grid.dataset}' has no category {', '.join(missing)}", f"choose from: {', '.join(known)}")
 
 
 def store_of(kind: RecordKind, records: Path | str | None = None, strict: bool = False) -> RecordStore:

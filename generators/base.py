@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterator, Mapping, Sequence
 
 from bench.core.errors import BenchError
 from bench.core.params import Declared, declared_class_params
@@ -29,6 +29,11 @@ class Generator(ABC):
     # A learned backend given no ``profile`` trains at the run's schedule; where its profile for a schedule
     # is named otherwise (the CPU-sized ``toy`` profile for the ``short`` schedule), it says so here.
     schedule_profiles: ClassVar[Mapping[str, str]] = {}
+    # How the backend puts the defects of its training pairs onto pictures of another product when handed that
+    # product's normals (the ``transfer`` protocol: the source's training pairs, the target's normals), in a few
+    # words; empty where it cannot (a whole-image generator reproduces its training product), and ``transfer``
+    # refuses it before any work.
+    transfers: ClassVar[str] = ""
 
     def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
         """Learn from the few-shot training pairs (and defect-free normals); a no-op for most baselines."""
@@ -40,8 +45,29 @@ class Generator(ABC):
         return {}
 
     def use_sources(self, sources: Mapping[TaskRef, PairSet]) -> None:
-        """Receive the training pairs of the tasks its ``Task`` parameters name, before ``fingerprint`` and
-        ``fit``; the caller loads them (DCDGANc's transfer source), a generator never reads a dataset."""
+        """Receive the training pairs of the tasks its ``Task`` parameters name (DCDGANc's transfer source) and
+        the training pairs and normals of the products it is co-trained with (``cotrained_tasks``), before
+        ``settings``, ``fingerprint`` and ``fit``; the caller loads them, a generator never reads a dataset."""
+
+    @classmethod
+    def transfer_method(cls, params: Mapping[str, Any]) -> str:
+        """``transfers`` for these (checked) parameters: a backend whose way of transferring depends on a
+        parameter says so here; empty: it cannot transfer."""
+        return cls.transfers
+
+    @classmethod
+    def cotrained_tasks(cls, params: Mapping[str, Any], task: TaskRef, categories: Callable[[], Sequence[str]]) -> tuple[TaskRef, ...]:
+        """The products one fitting of these (checked) parameters learns from when it fits ``task``, given the
+        categories of its dataset (listed when called): none for a backend that learns from the task's pairs
+        alone, every category for one model over all products of a dataset. The caller loads their training pairs and normals and hands
+        them over with ``use_sources``; runs of each of those products then share the fitting."""
+        return ()
+
+    def shared_fitting(self, train: PairSet, normals: PairSet | None, seed: int) -> str:
+        """An identity of the fitting when runs of other tasks share it (a model over several products), so
+        that parallel runs of those tasks wait for one training instead of each training it; empty: the
+        fitting is of (train, normals, seed) alone."""
+        return ""
 
     def fingerprint(self) -> str:
         """Identity of outside inputs the parameters only point at (e.g. an import directory's files).
@@ -61,6 +87,7 @@ class Generator(ABC):
             "version": cls.version,
             "needs_training": cls.needs_training,
             "needs_weights": cls.needs_weights,
+            "transfers": cls.transfers,
             "summary": (inspect.getdoc(cls) or "").splitlines()[0] if inspect.getdoc(cls) else "",
             "params": {name: d.default for name, d in cls.declared().items()},
             "param_types": {name: d.describe() for name, d in cls.declared().items()},

@@ -33,6 +33,7 @@ class CopyPaste(Generator):
 
     name = "copy-paste"
     kind = "baseline"
+    transfers = "the source's defect crops pasted onto the target's normals"
 
     def __init__(self, max_defects: Annotated[int, Range(1, 64)] = 1):
         self.max_defects = max_defects

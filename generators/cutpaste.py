@@ -17,6 +17,8 @@ class CutPaste(Generator):
 
     name = "cutpaste"
     kind = "baseline"
+    # in a transfer nothing is learned from the source: its class only names the pasted rectangles
+    transfers = "rectangles cut from the target's normals pasted onto them, labelled as a source class"
 
     def __init__(
         self,

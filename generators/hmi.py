@@ -233,6 +233,7 @@ class HybridMaskInterpolation(Generator):
 
     name = "hmi"
     kind = "baseline"
+    transfers = "masks interpolated from the source's, filled with its defect colours, composited onto the target's normals"
 
     def __init__(self, gap: Annotated[float, Range(1, 1024)] = GAP_PX):
         self.gap = gap

@@ -62,6 +62,8 @@ class Perlin(Generator):
 
     name = "perlin"
     kind = "baseline"
+    # in a transfer: the target's normals, labelled as the source class; nothing is learned from the source's defects
+    transfers = "Perlin-noise regions of foreign texture on the target's normals, labelled as a source class"
 
     def __init__(
         self,

@@ -41,6 +41,7 @@ class PoissonBlend(Generator):
 
     name = "poisson"
     kind = "baseline"
+    transfers = "the source's defect crops Poisson-blended onto the target's normals"
 
     def __init__(self, band: Annotated[int, Range(1, 256)] = BAND_PX, shapes: Annotated[str, OneOf(*SHAPES)] = "real"):
         self.band = band

@@ -25,7 +25,7 @@ from bench.core.paths import cache_dir
 from bench.core.specs import BASE_VERSION, GeneratorSpec, TaskRef
 from generators.base import Generator
 from generators.registry import build, source_tasks
-from generators.sanity import sanity_report, write_report
+from generators.sanity import degenerate_masks, sanity_report, write_report
 from generators.state import state_digest
 
 log = logging.getLogger("bench.generate")
@@ -73,12 +73,15 @@ def synthesize(
     progress: bool = False,
     sources: Mapping[TaskRef, PairSet] | None = None,
     fit_seed: int | None = None,
+    generator: Generator | None = None,
 ) -> tuple[PairSet, bool]:
     """The generated pair set and whether it came from the cache. ``sources``: the training pairs of the
     tasks the generator's ``Task`` parameters name (``source_tasks(spec)``); ``fit_seed``: the seed the
-    generator fits with (``seed`` when None), so runs of several seeds can share one trained generator."""
+    generator fits with (``seed`` when None), so runs of several seeds can share one trained generator;
+    ``generator``: the spec's backend where the caller has built it already (a run builds it once), fitted here
+    on a cache miss."""
     t0 = time.perf_counter()
-    generator = build(spec)
+    generator = generator or build(spec)
     sources = sources or {}
     missing = [str(task) for task in source_tasks(spec) if task not in sources]
     if missing:
@@ -105,9 +108,10 @@ def synthesize(
 @contextmanager
 def fit_lock(spec: GeneratorSpec, generator: Generator, train: PairSet, normals: PairSet | None, fit_seed: int):
     """Hold the lock of one fitting (generator, data, fitting seed) for the block: parallel runs that share a
-    trained generator (several sampling seeds, several segmenters) wait for the first to train and cache it
-    instead of each training it again."""
-    key = cache_key(spec, train, normals, 0, fit_seed, generator.fingerprint(), generator.version)
+    trained generator (several sampling seeds, several segmenters, the products of one model over several:
+    ``Generator.shared_fitting``) wait for the first to train and cache it instead of each training it again."""
+    shared = generator.shared_fitting(train, normals, fit_seed)
+    key = shared or cache_key(spec, train, normals, 0, fit_seed, generator.fingerprint(), generator.version)
     path = cache_dir() / "locks" / f"fit-{spec.name.replace(':', '-')}-{key}.lock"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as handle:
@@ -152,6 +156,13 @@ def read_sanity(generated: PairSet) -> dict | None:
     """The sanity report stored with a generated set, if it has one."""
     path = generated.root / SANITY_FILE
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def mask_findings(generated: PairSet) -> dict:
+    """The degenerate-mask counts of a generated set (``generators.sanity.degenerate_masks``): from its stored
+    sanity report, or counted now for a set cached before the report had them."""
+    report = read_sanity(generated) or {}
+    return report.get("degenerate_masks") or degenerate_masks(generated)
 
 
 def _exactly(pairs: Iterable[Pair], n: int, name: str) -> Iterator[Pair]:

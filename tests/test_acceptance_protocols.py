@@ -9,9 +9,7 @@ from bench.protocols.classification import CLASSIFICATION
 from bench.protocols.efficiency import EFFICIENCY
 from bench.protocols.quality import QUALITY
 from bench.records import RecordStore
-from tests.helpers.imports import binary, picture
-from tests.helpers.releases import save
-from tests.test_quality import weights  # noqa: F401  (the random-init weights fixture)
+from tests.helpers.imports import tool_output
 
 DEFECTGEN = "defectgen(u=10,profile=smoke,sampler=fast,steps=4,device=cpu)"
 GRID = """sweeps:
@@ -25,12 +23,13 @@ GRID = """sweeps:
   - protocol: synthetic-only
     ratios: [0, 1]
   - protocol: transfer
+    generators: [copy-paste(max_defects=2)]
     categories: [fabric]
     sources: [toy/wood]
     class_map: crack=thread
     normal_ratios: [0]
   - protocol: localization
-    segmenters: [draem]
+    segmenters: [segformer]
     ratios: [0, 1]
   - protocol: raw-augment-enlarge
     dataset: toy
@@ -45,28 +44,33 @@ GRID = """sweeps:
   - protocol: efficiency
     n_generated: 4
 """
-COMMON = f"""generators:
-  - copy-paste(max_defects=2)
-  - "{DEFECTGEN}"
-  - {{name: import:generic, params: {{path: TOOL, defect_class: crack}}}}
+# Every block's keys unless it gives its own (transfer: only a generator that puts defects on the target's pictures).
+COMMON = f"""generators: [copy-paste(max_defects=2), "{DEFECTGEN}", {{name: import:generic, params: {{path: TOOL, defect_class: crack}}}}]
 seeds: [0]
 schedule: smoke
 device: cpu
 """
 
 
-def _tool_output(root, n: int = 20, size: int = 64):
-    for i in range(n):
-        save(root / "images" / f"{i:02d}.png", picture(500 + i, size))
-        save(root / "masks" / f"{i:02d}.png", binary(500 + i, size))
+def block(text: str) -> str:
+    """One sweep block: its own keys, then COMMON's others (an import's folder of the block's picture size)."""
+    own = {line.split(":")[0].strip() for line in text.splitlines()[1:]}
+    common = COMMON.replace("TOOL", "tool-crops" if "+crop:" in text else "tool").splitlines()
+    return "  - protocol: " + text + "".join(f"    {line}\n" for line in common if line.split(":")[0] not in own)
 
 
-def test_one_grid_runs_every_protocol_and_the_report_renders_each_form(tmp_path, capsys, isolated_dirs, weights):  # noqa: F811
-    _tool_output(tmp_path / "tool")
-    _tool_output(tmp_path / "tool-crops", size=32)  # the crop view's images are 32 px
+def test_one_grid_runs_every_protocol_and_the_report_renders_each_form(tmp_path, capsys, isolated_dirs, weights):
+    tool_output(tmp_path / "tool")
+    tool_output(tmp_path / "tool-crops", size=32)  # the crop view's images are 32 px
     blocks = GRID.split("  - protocol: ")
-    common = lambda block: COMMON.replace("TOOL", "tool-crops" if "+crop:" in block else "tool")  # noqa: E731
-    grid = blocks[0] + "".join("  - protocol: " + b + "".join("    " + line + "\n" for line in common(b).splitlines()) for b in blocks[1:])
+    # a transfer takes generators that can move defects onto another product's pictures; the others are refused up front
+    refused = tmp_path / "refused.yaml"
+    refused.write_text("sweeps:\n" + block("synthetic-ratio\n    ratios: [1]\n") + block(
+        f"transfer\n    categories: [fabric]\n    sources: [toy/wood]\n    class_map: crack=thread\n    generators: [\"{DEFECTGEN}\"]\n"))
+    assert main(["sweep", str(refused)]) == 2
+    assert "cannot move defects onto another product's pictures" in capsys.readouterr().err
+    assert not list(RecordStore(isolated_dirs / "results" / "runs")), "no block ran"
+    grid = blocks[0] + "".join(block(b) for b in blocks[1:])
     path = tmp_path / "grid.yaml"
     path.write_text(grid)
     assert main(["sweep", str(path)]) == 0

@@ -36,7 +36,7 @@ def outcome(twins, tmp_path_factory):
     mp.setenv("BENCH_CACHE", str(root / "cache"))
     try:
         grid = PROTOCOLS.get("annotations").grid(
-            {"categories": ["wood"], "segmenters": ["bisenetv2"], "seeds": [0], "split": "third", "schedule": "smoke",
+            {"categories": ["wood"], "segmenters": ["segformer"], "seeds": [0], "split": "third", "schedule": "smoke",
              "device": "cpu", "data_root": str(ds), "original_root": str(mvtec)}, "test")
         first = api.run_protocol("annotations", grid, records=root / "results" / "runs", progress=False).outcomes
         again = api.run_protocol("annotations", grid, records=root / "results" / "runs", progress=False).outcomes
@@ -158,7 +158,7 @@ def test_the_command_takes_both_release_roots_and_prints_each_arm(twins, outcome
     mvtec, ds = twins
     monkeypatch.setenv("BENCH_CACHE", str(outcome[2] / "cache"))  # the fixture's cache and records: every point is skipped
     monkeypatch.setenv("BENCH_RESULTS", str(outcome[2] / "results"))
-    code = main(["protocol", "annotations", "--categories", "wood", "--segmenters", "bisenetv2", "--seeds", "0", "--split", "third",
+    code = main(["protocol", "annotations", "--categories", "wood", "--segmenters", "segformer", "--seeds", "0", "--split", "third",
                  "--schedule", "smoke", "--device", "cpu", "--data-root", str(ds), "--original-root", str(mvtec)])
     out, err = capsys.readouterr()
     assert code == 0 and "recall mvtec-ad" in out and "FPR ds-mvtec" in out and "1 skipped" in out

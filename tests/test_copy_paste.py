@@ -1,24 +1,14 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from bench.core.specs import GeneratorSpec
-from bench.data.base import load_pool
-from bench.data.splits import make_split
 from generators import build
 from generators.synthesize import synthesize
 
 
-@pytest.fixture()
-def task():
-    pool = load_pool("toy", "metal")
-    split = make_split(pool, "ds-5shot")
-    return pool, pool.subset(split.train), pool.subset(split.normal_train)
-
-
-def test_pastes_only_masked_pixels_with_the_right_classes(task):
-    pool, train, normals = task
+def test_pastes_only_masked_pixels_with_the_right_classes(toy_metal):
+    pool, train, normals = toy_metal
     gen = build(GeneratorSpec.of("copy-paste"))
     gen.fit(train, normals, seed=0)
     normal_images = {n.image.tobytes(): n for n in normals}
@@ -33,8 +23,8 @@ def test_pastes_only_masked_pixels_with_the_right_classes(task):
     assert normal_images  # sanity: normals exist
 
 
-def test_same_seed_same_pairs_different_seed_different(task):
-    _, train, normals = task
+def test_same_seed_same_pairs_different_seed_different(toy_metal):
+    _, train, normals = toy_metal
     gen = build(GeneratorSpec.of("copy-paste"))
     gen.fit(train, normals, seed=0)
     a = [p.image.tobytes() for p in gen.sample(5, seed=1)]
@@ -43,8 +33,8 @@ def test_same_seed_same_pairs_different_seed_different(task):
     assert a == b and a != c
 
 
-def test_synthesize_caches_and_a_changed_parameter_misses(task):
-    _, train, normals = task
+def test_synthesize_caches_and_a_changed_parameter_misses(toy_metal):
+    _, train, normals = toy_metal
     first, hit1 = synthesize(GeneratorSpec.of("copy-paste"), train, normals, n=6, seed=0)
     again, hit2 = synthesize(GeneratorSpec.of("copy-paste"), train, normals, n=6, seed=0)
     other, hit3 = synthesize(GeneratorSpec.of("copy-paste", max_defects=2), train, normals, n=6, seed=0)

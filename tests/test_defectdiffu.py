@@ -24,7 +24,7 @@ from generators.defectdiffu.text import build_bank, embed
 from generators.defectdiffu.training import Encoded, train_dit
 from generators.defectdiffu.vae import pretrained_vae
 from generators.diffusion_common import tiny_text_encoder, tiny_vae, word_tokenizer
-from tests.test_defectdiffu_model import public_state_dict
+from tests.helpers.dit import public_state_dict
 
 
 @pytest.fixture
@@ -90,14 +90,14 @@ def test_resumed_training_equals_uninterrupted(tmp_path):
     g = torch.Generator().manual_seed(0)
     mask = (torch.rand(3, 1, 4, 4, generator=g) > 0.5).float()
     data = Encoded(torch.randn(3, 4, 4, 4, generator=g), torch.full((3, 4, 4, 4), 0.1), torch.randn(3, 4, 4, 4, generator=g),
-                   torch.full((3, 4, 4, 4), 0.1), mask, mask[:, 0, ::2, ::2], ("crack", "crack", "good"))
+                   torch.full((3, 4, 4, 4), 0.1), mask, mask[:, 0, ::2, ::2], ("crack", "crack", "good"), ("wood",) * 3)
     reading = generator_module.READINGS.get("paper")
 
     def run(directory, stops):
         torch.manual_seed(0)
         model = DiT(config)
         for stop in stops:
-            train_dit(directory, model, data, bank, reading, "wood", stop, 2, 1e-3, 0.0, 1, seed=5, device=torch.device("cpu"))
+            train_dit(directory, model, data, bank, reading, stop, 2, 1e-3, 0.0, 1, seed=5, device=torch.device("cpu"))
         return model.state_dict()
 
     straight, resumed = run(tmp_path / "a", [4]), run(tmp_path / "b", [2, 4])

@@ -17,37 +17,13 @@ from generators.defectdiffu.guidance import GUIDANCES, double_free, guide
 from generators.defectdiffu.losses import attention_map, attention_ratio, clamp_ratio, linear_betas, total_loss, vb_bits
 from generators.defectdiffu.sampling import binarize, iterative_threshold
 from generators.defectdiffu.training import drop_condition
-
-D, HEADS, PATCH, SIDE, C = 16, 2, 2, 8, 4
+from tests.helpers.dit import HEADS, PATCH, SIDE, C, D, public_state_dict
 
 
 def tiny_config(**changes) -> DiTConfig:
     base = dict(input_size=SIDE, patch_size=PATCH, in_channels=C, hidden_size=D, num_heads=HEADS, blocks=(1, 1, 1),
                 text_dim=12, context_dim=10, context="pooled", learn_sigma=True, gelu="tanh")
     return DiTConfig(**{**base, **changes})
-
-
-def public_state_dict(depth: int, seed: int = 0) -> dict[str, torch.Tensor]:
-    """A state dict named and shaped like facebookresearch/DiT's models.py (DiT-XL/2 layout, tiny widths)."""
-    g = torch.Generator().manual_seed(seed)
-    shapes = {
-        "x_embedder.proj.weight": (D, C, PATCH, PATCH), "x_embedder.proj.bias": (D,),
-        "t_embedder.mlp.0.weight": (D, 256), "t_embedder.mlp.0.bias": (D,),
-        "t_embedder.mlp.2.weight": (D, D), "t_embedder.mlp.2.bias": (D,),
-        "y_embedder.embedding_table.weight": (1001, D),
-        "pos_embed": (1, (SIDE // PATCH) ** 2, D),
-        "final_layer.linear.weight": (PATCH * PATCH * 2 * C, D), "final_layer.linear.bias": (PATCH * PATCH * 2 * C,),
-        "final_layer.adaLN_modulation.1.weight": (2 * D, D), "final_layer.adaLN_modulation.1.bias": (2 * D,),
-    }
-    for i in range(depth):
-        shapes |= {
-            f"blocks.{i}.attn.qkv.weight": (3 * D, D), f"blocks.{i}.attn.qkv.bias": (3 * D,),
-            f"blocks.{i}.attn.proj.weight": (D, D), f"blocks.{i}.attn.proj.bias": (D,),
-            f"blocks.{i}.mlp.fc1.weight": (4 * D, D), f"blocks.{i}.mlp.fc1.bias": (4 * D,),
-            f"blocks.{i}.mlp.fc2.weight": (D, 4 * D), f"blocks.{i}.mlp.fc2.bias": (D,),
-            f"blocks.{i}.adaLN_modulation.1.weight": (6 * D, D), f"blocks.{i}.adaLN_modulation.1.bias": (6 * D,),
-        }
-    return {k: torch.randn(s, generator=g) * 0.3 for k, s in shapes.items()}
 
 
 def reference_dit(state: dict, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor, depth: int) -> torch.Tensor:
@@ -247,6 +223,22 @@ def test_iterative_threshold_matches_isodata():
     masks = torch.from_numpy(np.stack([values.reshape(50, 70)] * 3)[None]).float()
     assert np.array_equal(binarize(masks)[0], values.reshape(50, 70) >= reference)
     assert not binarize(torch.zeros(1, 3, 4, 4)).any(), "a constant map marks nothing"
+
+
+
+def test_a_map_that_reads_background_everywhere_gives_an_empty_mask_not_a_whole_picture():
+    """The toy failure: a map near -1 with a few darker pixels, where the iterative threshold alone marks the bulk."""
+    rng = np.random.default_rng(1)
+    background = rng.normal(-1.05, 0.02, (32, 32))
+    background[rng.random((32, 32)) < 0.03] = -1.3
+    masks = torch.from_numpy(np.stack([background] * 3)[None]).float()
+    assert (background >= iterative_threshold(background)).mean() > 0.9, "the threshold alone marks nearly everything"
+    assert not binarize(masks).any()
+    assert binarize(masks, floor=-2.0).mean() > 0.9, "below the floor only the gate differs"
+    defect = background.copy()
+    defect[10:14, 10:16] = 0.8
+    marked = binarize(torch.from_numpy(np.stack([defect] * 3)[None]).float())[0]
+    assert np.array_equal(marked, defect >= iterative_threshold(defect)) and marked.sum() == 24
 
 
 def test_unified_names_keep_one_class_per_prompt():

@@ -12,8 +12,6 @@ from bench.core.errors import BenchError
 from bench.core.pairset import check_pair
 from bench.core.paths import cache_dir
 from bench.core.specs import GeneratorSpec
-from bench.data.base import load_pool
-from bench.data.splits import make_split
 from generators import build
 from generators.defectgen.config import PROFILES, UNetShape
 from generators.defectgen.diffusion import UPDATES, cosine_alpha_bars
@@ -28,20 +26,13 @@ FAST = {"profile": "smoke", "sampler": "fast", "steps": 8}
 TINY = UNetShape("guided", (8, 16))
 
 
-@pytest.fixture(scope="module")
-def task():
-    pool = load_pool("toy", "metal")
-    split = make_split(pool, "ds-5shot")
-    return pool.subset(split.train), pool.subset(split.normal_train)
-
-
 def checkpoints():
     paths = (cache_dir() / "models" / "defectgen").glob(f"*/{CHECKPOINT}")
     return {p.parent.name.split("-")[0]: load_checkpoint(p.parent) for p in paths}
 
 
-def test_smoke_training_lowers_the_loss_samples_valid_pairs_and_is_cached(task):
-    train, normals = task
+def test_smoke_training_lowers_the_loss_samples_valid_pairs_and_is_cached(toy_metal):
+    _, train, normals = toy_metal
     generator = build(GeneratorSpec.of("defectgen", **FAST))
     generator.fit(train, normals, seed=0)
     trained = checkpoints()
@@ -66,9 +57,9 @@ def test_smoke_training_lowers_the_loss_samples_valid_pairs_and_is_cached(task):
     assert {p: p.stat().st_mtime_ns for p in (cache_dir() / "models" / "defectgen").glob(f"*/{CHECKPOINT}")} == mtimes
 
 
-def test_the_paper_reading_fits_and_samples_over_the_defect_channels_only(task):
+def test_the_paper_reading_fits_and_samples_over_the_defect_channels_only(toy_metal):
     """n_total = n_defect + 3: no background channel in training or sampling, valid pairs out."""
-    train, normals = task
+    _, train, normals = toy_metal
     generator = build(GeneratorSpec.of("ddpm", reading="paper", **FAST))
     generator.fit(train, normals, seed=0)
     assert generator.trained_modules()["large"].in_channels == 3 + len(train.defect_classes)
@@ -76,10 +67,10 @@ def test_the_paper_reading_fits_and_samples_over_the_defect_channels_only(task):
         check_pair(pair.id, pair.image, pair.mask, train.classes)
 
 
-def test_a_pair_depends_on_its_seed_and_index_only(task):
+def test_a_pair_depends_on_its_seed_and_index_only(toy_metal):
     """Batch composition changes only the last bits of the convolutions (CPU-dependent), never the pair:
     the same seed and index give the same picture within the determinism contract's tolerance."""
-    train, normals = task
+    _, train, normals = toy_metal
     generator = build(GeneratorSpec.of("ddpm", **FAST))
     generator.fit(train, normals, seed=0)
     four, two = list(generator.sample(4, seed=3)), list(generator.sample(2, seed=3))  # a batch of four, a batch of two
@@ -114,8 +105,8 @@ def test_ancestral_noise_is_per_sample_too():
 
 
 @pytest.mark.parametrize("parameterization", ["x0", "eps"])
-def test_resumed_training_continues_from_the_saved_step(task, tmp_path, parameterization):
-    train, _ = task
+def test_resumed_training_continues_from_the_saved_step(toy_metal, tmp_path, parameterization):
+    _, train, _ = toy_metal
     profile = replace(PROFILES.get("smoke"), resolution=16, batch_size=2, checkpoint_every=3)
     config = TINY
     data = encode_pairs(list(train), profile.resolution, train.num_classes, (0.0, 1.0))
@@ -145,8 +136,8 @@ def test_resumed_training_continues_from_the_saved_step(task, tmp_path, paramete
         torch.testing.assert_close(tensor, final["model"][name], rtol=0, atol=0, msg=name)
 
 
-def test_synthesize_writes_a_valid_pair_set(task):
-    train, normals = task
+def test_synthesize_writes_a_valid_pair_set(toy_metal):
+    _, train, normals = toy_metal
     spec = GeneratorSpec.of("defectgen", u=200, mode="released", receptive_field="small", **FAST)
     generated, hit = synthesize(spec, train, normals, n=3, seed=0)
     assert not hit and len(generated) == 3 and generated.classes == train.classes
@@ -243,8 +234,8 @@ def test_default_profiles_name_every_departure_from_their_reading(tmp_path):
         toy, "fast sampler (DDIM at stride 20: 50 large steps)")
 
 
-def test_deviations_name_the_chain_the_batch_the_objective_and_the_resize(task):
-    train, _ = task  # toy images are 64 px, five pictures per type
+def test_deviations_name_the_chain_the_batch_the_objective_and_the_resize(toy_metal):
+    _, train, _ = toy_metal  # toy images are 64 px, five pictures per type
     deviations = build(GeneratorSpec.of("defectgen", profile="released", sampler="fast", steps=25, batch_size=4, u=50,
                                         parameterization="eps", receptive_field="medium")).deviations(train)
     assert deviations == ("training batch 4 (release: 2)", "u = 50 (release: 400)", "receptive field medium (release: small)",
@@ -263,9 +254,9 @@ def test_deviations_name_the_chain_the_batch_the_objective_and_the_resize(task):
     assert generator_label("ddpm", {"profile": "toy"}, "2", ["training batch 4"]) == "ddpm(profile=toy)@2 [training batch 4]"
 
 
-def test_the_paper_reading_trains_with_adam_the_release_with_adamw(task, tmp_path):
+def test_the_paper_reading_trains_with_adam_the_release_with_adamw(toy_metal, tmp_path):
     """The same start, data and batches: Adam's coupled weight decay and AdamW's decoupled one part ways."""
-    train, _ = task
+    _, train, _ = toy_metal
     profile = replace(PROFILES.get("smoke"), resolution=16, batch_size=2)
     data = encode_pairs(list(train), profile.resolution, train.num_classes, (0.0, 1.0))
     cpu = torch.device("cpu")
@@ -274,7 +265,7 @@ def test_the_paper_reading_trains_with_adam_the_release_with_adamw(task, tmp_pat
     assert any(not torch.equal(a, b) for a, b in zip(runs["adam"].state_dict().values(), runs["adamw"].state_dict().values()))
 
 
-def test_a_run_records_every_effective_setting(task, isolated_dirs, monkeypatch):
+def test_a_run_records_every_effective_setting(toy_metal, isolated_dirs, monkeypatch):
     import bench.runner as runner
     from bench import api
     from bench.spec import RunSpec
@@ -287,7 +278,7 @@ def test_a_run_records_every_effective_setting(task, isolated_dirs, monkeypatch)
     resolved = facts["resolved"]
     generator = build(GeneratorSpec.of("defectgen", profile="smoke", sampler="fast", steps=8))
     assert resolved["hand_over"]["u"] == 400
-    assert resolved == {**generator.settings(), "deviations": list(generator.deviations(task[0]))}
+    assert resolved == {**generator.settings(), "deviations": list(generator.deviations(toy_metal.train))}
     assert "fast sampler (DDIM at stride 125: 5 large + 4 small steps)" in resolved["deviations"]
     for key in ("denoisers", "onehot", "training", "sampling", "hand_over", "receptive_field", "reading"):
         assert key in resolved

@@ -301,5 +301,5 @@ def test_deviations_name_every_departure_from_the_published_readings(task, tmp_p
     released = build(GeneratorSpec.of("defectsynth", profile="released")).deviations(big)
     assert released == ("one ControlNet per category on the split's training pairs, not one on every MVTec defect image",
                         "SAE reference drawn at random, not the mask's own source image", "latent HMI sampled by DDIM, not PNDM")
-    settings = resolved_settings(GeneratorSpec.of("defectsynth", profile="toy"), train)
+    settings = resolved_settings(build(GeneratorSpec.of("defectsynth", profile="toy")), train)
     assert settings["deviations"][0] == "tiny stand-in for SD 1.5, pretrained on the split" and settings["reading"]["blend"] == "paper"

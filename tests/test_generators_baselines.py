@@ -8,8 +8,6 @@ import pytest
 from bench.core.errors import BenchError
 from bench.core.pairset import check_pair, write_pairset
 from bench.core.specs import GeneratorSpec
-from bench.data.base import load_pool
-from bench.data.splits import make_split
 from generators import GENERATORS, build
 from generators.hmi import interpolate_masks
 
@@ -17,13 +15,6 @@ BASELINES = ["augment", "copy-paste", "cutpaste", "perlin", "poisson", "poisson-
 COMPOSITING = ["copy-paste", "cutpaste", "perlin", "poisson", "poisson-hmi", "hmi"]  # drawn on a normal, rest untouched
 VARIANTS = {"poisson-hmi": ("poisson", {"shapes": "hmi"})}  # HMI as the mask source of a compositing baseline
 N = 12
-
-
-@pytest.fixture()
-def task():
-    pool = load_pool("toy", "metal")
-    split = make_split(pool, "ds-5shot")
-    return pool, pool.subset(split.train), pool.subset(split.normal_train)
 
 
 def fitted(name, train, normals, **params):
@@ -34,8 +25,8 @@ def fitted(name, train, normals, **params):
 
 
 @pytest.mark.parametrize("name", BASELINES)
-def test_n_valid_pairs_with_nonempty_aligned_masks(task, name):
-    pool, train, normals = task
+def test_n_valid_pairs_with_nonempty_aligned_masks(toy_metal, name):
+    pool, train, normals = toy_metal
     pairs = list(fitted(name, train, normals).sample(N, seed=1))
     assert len(pairs) == N and len({p.id for p in pairs}) == N
     for pair in pairs:
@@ -45,8 +36,8 @@ def test_n_valid_pairs_with_nonempty_aligned_masks(task, name):
 
 
 @pytest.mark.parametrize("name", BASELINES)
-def test_same_seed_byte_identical_other_seed_different(task, tmp_path, name):
-    _, train, normals = task
+def test_same_seed_byte_identical_other_seed_different(toy_metal, tmp_path, name):
+    _, train, normals = toy_metal
     written = {}
     for label, seed in (("a", 5), ("b", 5), ("c", 6)):
         # a fresh generator each time: nothing may leak from one sampling into the next
@@ -61,8 +52,8 @@ def test_same_seed_byte_identical_other_seed_different(task, tmp_path, name):
 
 
 @pytest.mark.parametrize("name", COMPOSITING)
-def test_pixels_outside_the_mask_are_those_of_a_normal(task, name):
-    _, train, normals = task
+def test_pixels_outside_the_mask_are_those_of_a_normal(toy_metal, name):
+    _, train, normals = toy_metal
     bases = list(normals)
     for pair in fitted(name, train, normals).sample(N, seed=2):
         outside = pair.mask == 0
@@ -77,8 +68,8 @@ def test_pixels_outside_the_mask_are_those_of_a_normal(task, name):
 
 
 @pytest.mark.parametrize("name", ["cutpaste", "perlin"])
-def test_generated_defects_get_the_configured_class(task, name):
-    pool, train, normals = task
+def test_generated_defects_get_the_configured_class(toy_metal, name):
+    pool, train, normals = toy_metal
     stain = next(k for k, v in pool.classes.items() if v == "stain")
     for pair in fitted(name, train, normals, defect_class="stain").sample(6, seed=0):
         assert set(np.unique(pair.mask)) == {0, stain}
@@ -86,9 +77,9 @@ def test_generated_defects_get_the_configured_class(task, name):
         fitted(name, train, normals, defect_class="rust")
 
 
-def test_copied_defects_keep_their_own_class(task):
+def test_copied_defects_keep_their_own_class(toy_metal):
     """Donor-based baselines label each defect with its donor's class: check the class against the pixels."""
-    pool, train, normals = task
+    pool, train, normals = toy_metal
     mean_by_class = {}
     for pair in train:
         for k in np.unique(pair.mask[pair.mask > 0]):
@@ -105,8 +96,8 @@ def test_copied_defects_keep_their_own_class(task):
             assert pair.image[pair.mask == hole].mean() < np.mean(mean_by_class[hole]) + 40
 
 
-def test_augment_changes_the_image_and_keeps_labels_aligned(task):
-    _, train, normals = task
+def test_augment_changes_the_image_and_keeps_labels_aligned(toy_metal):
+    _, train, normals = toy_metal
     generator = fitted("augment", train, normals, max_degrees=0.0, noise_std=0.0, brightness=0.2)
     originals = {p.mask.tobytes(): p for p in train}
     for pair in generator.sample(8, seed=0):
@@ -140,10 +131,10 @@ def test_perlin_noise_vanishes_on_the_lattice_and_thresholds_into_blobs():
     assert 0.3 < np.abs(noise).max() <= 1.0 and noise.std() > 0.1
 
 
-def test_perlin_fills_regions_with_textures_from_a_folder(task, tmp_path):
+def test_perlin_fills_regions_with_textures_from_a_folder(toy_metal, tmp_path):
     from PIL import Image
 
-    _, train, normals = task
+    _, train, normals = toy_metal
     (tmp_path / "textures").mkdir()
     Image.fromarray(np.full((40, 40, 3), (0, 200, 0), np.uint8)).save(tmp_path / "textures" / "green.png")
     generator = fitted("perlin", train, normals, texture_dir=str(tmp_path / "textures"), max_beta=0.0)
@@ -169,8 +160,8 @@ DEPARTURES = {  # each baseline's departures from the recipe it cites, at its de
 
 
 @pytest.mark.parametrize("name", BASELINES)
-def test_defaults_name_their_departures_from_the_cited_recipe(task, name, tmp_path):
-    _, train, _ = task
+def test_defaults_name_their_departures_from_the_cited_recipe(toy_metal, name, tmp_path):
+    _, train, _ = toy_metal
     backend, extra = VARIANTS.get(name, (name, {}))
     assert build(GeneratorSpec.of(backend, **extra)).deviations(train) == DEPARTURES[name]
     if name == "perlin":

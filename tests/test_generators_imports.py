@@ -7,8 +7,6 @@ import pytest
 
 from bench.core.errors import BenchError
 from bench.core.specs import GeneratorSpec
-from bench.data.base import load_pool
-from bench.data.splits import make_split
 from generators import GENERATORS, build
 from generators.synthesize import synthesize
 from tests.helpers.imports import (
@@ -26,13 +24,6 @@ from tests.helpers.imports import (
 from tests.helpers.releases import save
 
 
-@pytest.fixture()
-def task():
-    pool = load_pool("toy", "metal")  # classes: 1 scratch, 2 stain, 3 hole
-    split = make_split(pool, "ds-5shot")
-    return pool, pool.subset(split.train), pool.subset(split.normal_train)
-
-
 def imported(name, train, normals, n, seed=0, **params):
     generator = build(GeneratorSpec.of(name, **params))
     generator.fit(train, normals, seed)
@@ -44,8 +35,8 @@ def test_every_source_is_registered_as_an_import_generator():
         assert GENERATORS.get(f"import:{source}").describe()["kind"] == "import"
 
 
-def test_defect_spectrum_reads_class_index_masks(task, tmp_path):
-    _, train, normals = task
+def test_defect_spectrum_reads_class_index_masks(toy_metal, tmp_path):
+    _, train, normals = toy_metal
     root = tmp_path / "synthetic_MVTec" / "metal"
     truth = defect_gen_samples(root, 4)  # with random-colour RGB masks/ beside, which are ignored
     pairs = imported("import:defect-spectrum", train, normals, 4, path=str(root))
@@ -54,8 +45,8 @@ def test_defect_spectrum_reads_class_index_masks(task, tmp_path):
         assert np.array_equal(p.image, truth[p.id][0]) and np.array_equal(p.mask, truth[p.id][1])
 
 
-def test_anomalydiffusion_names_classes_by_defect_folder_and_binarises_jpeg(task, tmp_path):
-    pool, train, normals = task
+def test_anomalydiffusion_names_classes_by_defect_folder_and_binarises_jpeg(toy_metal, tmp_path):
+    pool, train, normals = toy_metal
     root = tmp_path / "generated_dataset" / "metal"
     truth = anomalydiffusion_output(root)
     pairs = imported("import:anomalydiffusion", train, normals, 6, path=str(root))
@@ -68,8 +59,8 @@ def test_anomalydiffusion_names_classes_by_defect_folder_and_binarises_jpeg(task
     assert {int(p.mask.max()) for p in one_defect} == {ids["hole"]}
 
 
-def test_dfmgan_rgb_masks_need_a_named_class(task, tmp_path):
-    pool, train, normals = task
+def test_dfmgan_rgb_masks_need_a_named_class(toy_metal, tmp_path):
+    pool, train, normals = toy_metal
     out = tmp_path / "dfmgan_run"
     truth = dfmgan_output(out, 3)
     with pytest.raises(BenchError, match="name it with defect_class=NAME"):
@@ -85,8 +76,8 @@ def test_dfmgan_rgb_masks_need_a_named_class(task, tmp_path):
         assert np.array_equal(p.image, image)
 
 
-def test_seas_reads_image_and_mask_folders(task, tmp_path):
-    _, train, normals = task
+def test_seas_reads_image_and_mask_folders(toy_metal, tmp_path):
+    _, train, normals = toy_metal
     out = tmp_path / "seas_out"
     seas_output(out, 5)
     pairs = imported("import:seas", train, normals, 3, seed=1, path=str(out), defect_class=3)
@@ -98,8 +89,8 @@ def test_seas_reads_image_and_mask_folders(task, tmp_path):
         imported("import:seas", train, normals, 6, path=str(out), defect_class=3)
 
 
-def test_defectsynth_pairs_image_and_mask_trees_and_reports_orphans(task, tmp_path):
-    pool, train, normals = task
+def test_defectsynth_pairs_image_and_mask_trees_and_reports_orphans(toy_metal, tmp_path):
+    pool, train, normals = toy_metal
     images, masks = defectsynth_output(tmp_path / "outputs")
     pairs = imported("import:defectsynth", train, normals, 4, path=str(images))  # masks found beside
     ids = {v: k for k, v in pool.classes.items()}
@@ -111,8 +102,8 @@ def test_defectsynth_pairs_image_and_mask_trees_and_reports_orphans(task, tmp_pa
         imported("import:defectsynth", train, normals, 4, path=str(images), masks=str(masks))
 
 
-def test_defectdiffu_grids_split_into_tiles_and_masks_binarised(task, tmp_path):
-    pool, train, normals = task
+def test_defectdiffu_grids_split_into_tiles_and_masks_binarised(toy_metal, tmp_path):
+    pool, train, normals = toy_metal
     tiles, soft_masks = defectdiffu_grids(tmp_path / "img", n=6, tile=16, per_row=4)
     pairs = imported("import:defectdiffu", train, normals, 6, path=str(tmp_path), tile=16)
     scratch = next(k for k, v in pool.classes.items() if v == "scratch")
@@ -126,8 +117,8 @@ def test_defectdiffu_grids_split_into_tiles_and_masks_binarised(task, tmp_path):
         imported("import:defectdiffu", train, normals, 6, path=str(tmp_path), tile=20)
 
 
-def test_generic_import_and_mismatch_reports(task, tmp_path):
-    _, train, normals = task
+def test_generic_import_and_mismatch_reports(toy_metal, tmp_path):
+    _, train, normals = toy_metal
     root = generic_output(tmp_path / "any")  # a: class ids, b: binary
     pairs = {p.id: p for p in imported("import:generic", train, normals, 2, path=str(root), defect_class="hole")}
     assert pairs["generic_a"].mask.max() == 2 and pairs["generic_b"].mask.max() == 3
@@ -144,8 +135,8 @@ def test_generic_import_and_mismatch_reports(task, tmp_path):
         build(GeneratorSpec.of("import:generic"))
 
 
-def test_changed_files_miss_the_generation_cache(task, tmp_path):
-    _, train, normals = task
+def test_changed_files_miss_the_generation_cache(toy_metal, tmp_path):
+    _, train, normals = toy_metal
     out = tmp_path / "seas_out"
     seas_output(out, 3)
     spec = GeneratorSpec.of("import:seas", path=str(out), defect_class="hole")

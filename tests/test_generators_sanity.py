@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
 from bench.core.pairset import Pair, write_pairset
-from generators.sanity import MEMORIZATION_THRESHOLD, memorization, sanity_report, thumbnail
+from generators.sanity import MASK_SHARE, MEMORIZATION_THRESHOLD, degenerate_masks, memorization, sanity_report, thumbnail
 from tests.helpers.pairs import make_pair
 
 CLASSES = {0: "background", 1: "scratch", 2: "hole"}
@@ -53,3 +53,41 @@ def test_report_counts_empty_masks_sizes_classes_and_copies(tmp_path):
 def test_thumbnail_is_a_64px_rgb_vector_in_unit_range():
     vector = thumbnail(np.full((100, 80, 3), 255, np.uint8))
     assert vector.shape == (64 * 64 * 3,) and vector.dtype == np.float32 and vector.max() == 1.0
+
+
+def _slow_kinds(masks: list[np.ndarray], share: float) -> dict:
+    """Pixel by pixel: how many masks mark nothing, everything, or more than ``share`` of the picture."""
+    counts = {"empty": 0, "whole": 0, "large": 0}
+    for mask in masks:
+        marked = sum(1 for row in mask.tolist() for value in row if value != 0)
+        total = len(mask) * len(mask[0])
+        if marked == 0:
+            counts["empty"] += 1
+        elif marked == total:
+            counts["whole"] += 1
+        elif marked / total > share:
+            counts["large"] += 1
+    return counts
+
+
+def test_degenerate_masks_match_a_pixel_by_pixel_count(tmp_path):
+    rng = np.random.default_rng(3)
+    masks = [np.zeros((24, 24), np.uint8), np.full((24, 24), 2, np.uint8), np.full((24, 24), 1, np.uint8)]
+    masks[2][0, 0] = 0  # all but one pixel: large, not whole
+    half = np.zeros((24, 24), np.uint8)
+    half[:12] = 1  # exactly half: not over the share
+    masks.append(half)
+    masks += [((rng.random((24, 24)) < rng.uniform(0.05, 0.95)) * rng.integers(1, 3)).astype(np.uint8) for _ in range(16)]
+    pairs = [Pair(f"g{i}", make_pair("x", size=24, seed=i).image, m) for i, m in enumerate(masks)]
+    generated = write_pairset(tmp_path / "gen", pairs, CLASSES, {})
+    train = write_pairset(tmp_path / "train", [make_pair("t", size=24)], CLASSES, {})
+    expected = _slow_kinds(masks, MASK_SHARE)
+    assert expected["empty"] == expected["whole"] == 1 and expected["large"] >= 2
+    found = degenerate_masks(generated)
+    assert found == {"pairs": len(masks), **expected, "share": MASK_SHARE}
+    assert degenerate_masks(generated, share=0.2) == {"pairs": len(masks), **_slow_kinds(masks, 0.2), "share": 0.2}
+    report = sanity_report(generated, train)
+    assert report["degenerate_masks"] == found
+    assert report["degenerate_mask_ids"]["empty"] == ["g0"] and report["degenerate_mask_ids"]["whole"] == ["g1"]
+    assert "g3" not in report["degenerate_mask_ids"]["large"] and "g2" in report["degenerate_mask_ids"]["large"]
+    assert report["train_mask_share_max"] == 24 / (24 * 24)

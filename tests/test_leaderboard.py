@@ -20,6 +20,7 @@ from bench.records import RecordStore
 from bench.report.browser import check, chromium, open_page
 from tests.helpers.pairs import make_pair
 from tests.helpers.records import run_record
+from tests.helpers.releases import class_folder_release
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "results" / "leaderboard"
@@ -133,3 +134,22 @@ def test_the_site_in_a_real_browser(capsys, isolated_dirs):
         assert deltas() == sorted(deltas()) and len(set(deltas())) > 1
         table.locator("th").nth(column).click()
         assert deltas() == sorted(deltas(), reverse=True)
+
+
+def test_the_real_grid_takes_a_root_per_release_and_refuses_before_any_run(tmp_path, capsys, isolated_dirs):
+    out = isolated_dirs / "real"
+    assert main(["leaderboard", "--grid", "real", "--dry-run", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.count("18 grid points, 15 distinct runs (bench/grids/real.yaml)") == 2
+    tile = class_folder_release(tmp_path / "mt", classes=("Blowhole", "Break", "Crack", "Fray", "Uneven"), per_class=1, normals=1)
+    (tile / "layout.yaml").unlink()  # read by the shipped magnetic-tile layout
+    for roots, message in (
+        ([f"magnetic-tile={tile}"], "the grid's bsdata block needs the release on disk; give --data-root bsdata=PATH"),
+        ([f"magnetic-tile={tile}", f"bsdata={tmp_path / 'nope'}"], f"data root {tmp_path / 'nope'} does not exist"),
+        ([f"magnetic-tile={tile}", f"magnetic-tile={tile}"], "--data-root given twice for magnetic-tile"),
+        ([f"={tile}"], "no dataset before '='"),
+    ):
+        assert main(["leaderboard", "--grid", "real", "--no-screenshot", "--out", str(out),
+                     *[a for root in roots for a in ("--data-root", root)]]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+    assert not (out / "records").exists() or not list((out / "records").iterdir()), "nothing ran"

@@ -7,7 +7,7 @@ from bench.perf.toy_baseline import benchmark, markdown
 
 
 def test_every_toy_product_is_measured_and_reported(tmp_path):
-    result = benchmark("bisenetv2", (0,), "smoke", tmp_path)
+    result = benchmark("segformer", (0,), "smoke", tmp_path)
     assert [r["category"] for r in result["runs"]] == list(toy.CATEGORIES)
     for row in result["runs"]:
         assert 0.0 <= row["background_share"] <= 1.0 and 0.0 <= row["mIoU_defect"] <= 1.0 and row["seconds"] > 0

@@ -12,33 +12,6 @@ from bench.metrics import quality as q
 from bench.protocols import PROTOCOLS
 
 
-def _random_inception(path):
-    """torch-fidelity's Inception v3 with random weights, saved in the layout it loads."""
-    from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
-
-    class Unloaded(FeatureExtractorInceptionV3):
-        def load_state_dict(self, state_dict, strict=True, assign=False):
-            return super().load_state_dict(state_dict, strict=False)
-
-    empty = path.with_name("empty.pth")
-    torch.save({}, empty)
-    torch.manual_seed(0)
-    torch.save(Unloaded("inception-v3-compat", ["2048"], feature_extractor_weights_path=str(empty)).state_dict(), path)
-
-
-@pytest.fixture
-def weights(tmp_path, monkeypatch):
-    import torchvision
-
-    root = tmp_path / "weights"
-    (root / "checkpoints").mkdir(parents=True)
-    _random_inception(root / "checkpoints" / q.INCEPTION_FILE)
-    torch.manual_seed(1)
-    torch.save(torchvision.models.alexnet().state_dict(), root / "checkpoints" / q.BACKBONE_FILES["alex"])
-    monkeypatch.setenv("BENCH_WEIGHTS", str(root))
-    return root
-
-
 def _direct_fid(f1: np.ndarray, f2: np.ndarray) -> float:
     """FID with tr sqrt(S1 S2) as the nuclear norm of the centred cross-product (exact for sample covariances)."""
     c1, c2 = f1 - f1.mean(0), f2 - f2.mean(0)

@@ -33,6 +33,14 @@ def test_a_new_record_validates_against_the_shipped_json_schema_and_round_trips(
     record = read_run(raw)
     assert record.to_dict() == raw
     assert record.spec.generator == GeneratorSpec.of("copy-paste", max_defects=2) and record.spec.seed == 2
+    assert "benign" not in raw, "benign decisions are the report's, from class_areas and the rules it is given"
+
+
+def test_a_record_written_with_benign_decisions_still_reads_and_keeps_them():
+    decisions = {"rules": "defect-spectrum", "recall": 0.5, "false_reject_rate": 0.25}
+    raw = {**_written(run_record("copy-paste", 1.0)), "benign": decisions}
+    VALIDATOR.validate(raw)
+    assert read_run(raw).benign == decisions and read_run(raw).to_dict() == raw
 
 
 def test_a_v1_record_as_written_before_versioning_migrates_and_keeps_its_run_id():

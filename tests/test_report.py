@@ -252,6 +252,20 @@ def test_degenerate_runs_are_flagged_in_the_leaderboard_and_every_caption():
         assert "2 of 6 runs are degenerate (predicts background only)" in t.caption
 
 
+def test_degenerate_generated_masks_are_noted_per_setting_and_in_every_caption():
+    masks = {"pairs": 15, "empty": 1, "whole": 2, "large": 0, "share": 0.5}
+    flagged = [dataclasses.replace(r, generator=dataclasses.replace(r.generator, masks=masks)) if r.spec.seed == 0 else r
+               for r in runs("defectdiffu", 1.0, 0.6)]
+    clean = [dataclasses.replace(r, generator=dataclasses.replace(r.generator, masks={**masks, "empty": 0, "whole": 0}))
+             for r in runs("copy-paste", 1.0, 0.6)]
+    records = runs() + flagged + clean
+    table = run_table(records_frame(records))
+    assert table.frame["note"].tolist() == ["", "", "degenerate masks in 1 of 3 seeds' sets (2 whole-picture, 1 empty of 15 masks)"]
+    for t in tables(records):
+        assert "1 of 9 runs trained on generated sets with degenerate masks" in t.caption and "defectdiffu" in t.caption
+    assert "degenerate masks" not in run_table(records_frame(runs() + clean)).caption, "no finding, no note"
+
+
 def test_any_metric_a_record_carries_can_be_compared():
     records = [dataclasses.replace(r, metrics={**r.metrics, "AUPRO": r.metrics["mIoU"] / 2}) for r in runs() + runs("copy-paste", 1.0, 0.7)]
     frame = records_frame(records)

@@ -22,11 +22,7 @@ from generators import GENERATORS, build
 @click.option("--path", "import_path", default=None, help="Folder of a published tool's output (import:* generators; same as --gen-param path=DIR).")
 @click.option("--n", "n", required=True, type=click.IntRange(1, 1_000_000), help="Number of pairs to generate.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Where to write the pair set (replaced if it exists).")
-@options.dataset
-@options.data_root
-@options.category
-@options.split
-@options.image_size
+@options.task
 @options.seed
 @click.option("--schedule", default=None,
               help="Train a learned generator at the profile it declares for this schedule, as `bench run` does "
@@ -47,16 +43,16 @@ def generate(generator, gen_param, import_path, n, out, dataset, data_root, cate
         spec = GeneratorSpec.of(spec.name, **dict(spec.params), path=str(Path(import_path).expanduser().resolve()))
     if schedule is not None:
         spec = scheduled(spec, schedule)
-    build(spec)  # bad parameters fail here, before any data is loaded
+    backend = build(spec)  # bad parameters fail here, before any data is loaded
     out = _writable_out(Path(out))
 
     tasks = Tasks(progress=True)
     task = TaskRef(dataset, category, split, image_size)
     data = tasks.load(task, data_root)
     train, normals = data.train, data.normals
-    sources = load_sources(spec, tasks, dataset, data_root, image_size)
+    sources = load_sources(spec, tasks, dataset, data_root, task)
     t0 = time.perf_counter()
-    generated, cache_hit = synthesize(spec, train, normals, n, seed, progress=True, sources=sources)
+    generated, cache_hit = synthesize(spec, train, normals, n, seed, progress=True, sources=sources, generator=backend)
     seconds = time.perf_counter() - t0
     target = _copy_set(generated.root, out)
     report = read_sanity(generated) or sanity_report(generated, train, progress=True)
@@ -85,6 +81,7 @@ def format_sanity(report: dict) -> str:
     lines = [
         f"pairs: {report['pairs']}",
         f"empty masks: {report['empty_masks']}" + _ids(report["empty_mask_ids"], report["empty_masks"]),
+        *_degenerate_lines(report),
         f"size mismatches (vs training sizes {', '.join(report['train_sizes'])}): {report['size_mismatches']}"
         + _ids(report["size_mismatch_ids"], report["size_mismatches"]),
         "class histogram: "
@@ -92,6 +89,17 @@ def format_sanity(report: dict) -> str:
         f"memorization rate: {rate} ({mem['near_duplicates']} near-duplicates, distance < {mem['threshold']}; {mem['variant']})",
     ]
     return "\n".join(lines)
+
+
+def _degenerate_lines(report: dict) -> list[str]:
+    """Whole-picture and large masks (a report written before they were counted has none)."""
+    found, ids = report.get("degenerate_masks"), report.get("degenerate_mask_ids", {})
+    if found is None:
+        return []
+    share = f"{100 * found['share']:g}%"
+    return [f"whole-picture masks: {found['whole']}" + _ids(ids.get("whole", []), found["whole"]),
+            f"masks over {share} of the picture: {found['large']}" + _ids(ids.get("large", []), found["large"])
+            + f" (training masks cover at most {100 * report['train_mask_share_max']:.1f}%)"]
 
 
 def _ids(ids: list[str], count: int) -> str:

@@ -15,6 +15,7 @@ from bench.cli.report import build_report
 from bench.cli.sweep import load_sweep
 from bench.core.errors import BenchError
 from bench.core.paths import results_dir, writable_dir
+from bench.data.base import DATASETS
 from bench.records import RecordStore
 from bench.report.browser import screenshot
 from bench.spec import RunSpec
@@ -44,7 +45,9 @@ def layout(out: Path) -> dict[str, Path]:
 @click.command()
 @click.option("--grid", "grid", default="toy", show_default=True, help="A shipped leaderboard grid (toy, ds-mvtec) or a grid file.")
 @click.option("--out", default=None, help="The leaderboard folder [default: results/leaderboard, or results/leaderboard-<grid>].")
-@click.option("--data-root", default=None, help="Root of the dataset release on disk, for grids on real data.")
+@click.option("--data-root", "data_roots", multiple=True, metavar="[DATASET=]PATH",
+              help="Root of a dataset release on disk, for grids on real data: DATASET=PATH for that dataset's blocks "
+                   "(repeat for each release), or PATH for every block.")
 @click.option("--rebuild", is_flag=True, help="Run nothing: rewrite the tables, plots and site from the folder's records.")
 @click.option("--dry-run", is_flag=True, help="List the distinct runs the grid still needs and stop.")
 @click.option("--screenshot/--no-screenshot", default=True, show_default=True,
@@ -52,15 +55,16 @@ def layout(out: Path) -> dict[str, Path]:
 @sequential_options
 @options.strict
 @executor_options
-def leaderboard(grid, out, data_root, rebuild, dry_run, screenshot, until_decided, max_seeds, seed_batch, margin, strict, executor, jobs,
+def leaderboard(grid, out, data_roots, rebuild, dry_run, screenshot, until_decided, max_seeds, seed_batch, margin, strict, executor, jobs,
                 threads, address):
     """Build a published leaderboard: the grid's runs, then records, tables, plots and the site in one folder."""
     path = grid_path(grid)
     target = writable_dir(Path(out) if out else results_dir() / ("leaderboard" if grid == "toy" else f"leaderboard-{Path(grid).stem}"), "--out")
     parts = layout(target)
-    override = {"data_root": data_root} if data_root else {}
+    roots = roots_by_dataset(data_roots)
     where = source_name(path)
-    plans = [api.plan(name, {**values, **override}, where, path.resolve().parent) for name, values in load_sweep(path)]  # all checked first
+    plans = [api.plan(name, {**values, **with_root(values, roots, dry_run)}, where, path.resolve().parent)
+             for name, values in load_sweep(path)]  # all checked first
     sequential = sequential_of(until_decided, max_seeds, seed_batch, margin)
     store = RecordStore(writable_dir(parts["records"], "--out"), strict=strict)
     if not rebuild:
@@ -79,6 +83,30 @@ def leaderboard(grid, out, data_root, rebuild, dry_run, screenshot, until_decide
         written.append(photograph(parts["site"] / "index.html", parts["screenshot"]))
     for p in written:
         click.echo(f"written: {p}", err=True)
+
+
+def roots_by_dataset(values: tuple[str, ...]) -> dict[str | None, str]:
+    """``--data-root`` values by the dataset they are for (None: every block's)."""
+    roots: dict[str | None, str] = {}
+    for value in values:
+        dataset, sep, root = value.rpartition("=") if "=" in value else (None, "", value)
+        key = dataset or None
+        if sep and not dataset:
+            raise BenchError(f"--data-root {value}: no dataset before '='", "give DATASET=PATH, e.g. --data-root bsdata=~/BSData")
+        if key in roots:
+            raise BenchError(f"--data-root given twice for {key or 'every block'}", "give one root per dataset")
+        roots[key] = root
+    return roots
+
+
+def with_root(values: dict, roots: dict[str | None, str], dry_run: bool) -> dict:
+    """A grid block's data root from ``--data-root``: its dataset's, else the one for every block, else its own.
+    A block on a release with none is refused before the first block runs (a dry run only counts runs)."""
+    root = roots.get(values.get("dataset"), roots.get(None)) or values.get("data_root")
+    dataset = values.get("dataset", "toy")
+    if root is None and not dry_run and DATASETS.get(dataset).needs_root:
+        raise BenchError(f"the grid's {dataset} block needs the release on disk", f"give --data-root {dataset}=PATH")
+    return {"data_root": root} if root else {}
 
 
 def source_name(path: Path) -> str:

@@ -8,6 +8,7 @@ import click
 
 from bench.cli import options
 from bench.cli.output import tabulate
+from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.specs import TaskRef
@@ -99,11 +100,7 @@ def benign(rules, pred_dir, gt_dir, product, dataset, as_json):
 
 @metrics.command("align")
 @click.option("--pairs", "pairs_dir", required=True, help="The generated pair set to check (e.g. written by `bench generate --out`).")
-@options.dataset
-@options.data_root
-@options.category
-@options.split
-@options.image_size
+@options.task
 @click.option("--segmenter", default="segformer", show_default=True, help="The segmenter that measures alignment.")
 @click.option("--schedule", default=DEFAULT_SCHEDULE, show_default=True, help="Its training schedule.")
 @options.seed
@@ -118,7 +115,6 @@ def align(pairs_dir, dataset, data_root, category, split, image_size, segmenter,
     from bench.alignment import AlignmentSetup, mask_alignment
     from bench.core.pairset import PairSet
     from bench.data.tasks import load_task
-    from bench.runner import resolve_device
     from generators.sanity import sanity_report
 
     setup = AlignmentSetup(segmenter, SCHEDULES.get(schedule), seed, resolve_device(device).type, pretrained)

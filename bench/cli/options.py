@@ -6,6 +6,7 @@ import math
 
 import click
 
+from bench.core.device import DEVICES
 from bench.core.errors import BenchError
 from bench.core.specs import IMAGE_SIZE_FORM, GeneratorSpec, param_value, parse_generator, parse_image_size, split_top_level
 from bench.spec import MAX_RATIO
@@ -46,8 +47,17 @@ image_size = click.option(
     help=f"Resize every picture (area) and mask (nearest) of the category to this size at import: {IMAGE_SIZE_FORM}. "
          "Part of the task: its own pool, run id and table rows. Needed when a release's pictures differ in size "
          "[default: the release's own size].")
+
+
+def task(command):
+    """The task a command reads: --dataset, --data-root, --category, --split and --image-size, said once."""
+    for option in (image_size, split, category, data_root, dataset):
+        command = option(command)
+    return command
+
+
 seed = click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Seed of generation and training.")
-device = click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]), help="Where to train.")
+device = click.option("--device", default="auto", show_default=True, type=click.Choice(DEVICES), help="Where to train.")
 records = click.option("--records", default=None, help="Records folder [default: results/runs].")
 as_json = click.option("--json", "as_json", is_flag=True, help="Machine-readable output on stdout.")
 max_ratio = click.option("--max-ratio", default=MAX_RATIO, show_default=True, type=click.FloatRange(min=0), callback=finite,

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import click
 
+from bench.core.device import resolve_device
 from bench.core.paths import results_dir
 from segmenters import SEGMENTERS
 from segmenters.registry import table_order
@@ -27,7 +28,6 @@ def perf_segmenters(names, size, batch_size, device, warmup, iters, threads, out
     """Latency (ms per image, batch 1) and throughput of the segmenters, in Defect Spectrum Table 2 format."""
     # deferred: the benchmark builds models with torch and MMSegmentation
     from bench.perf.segmenters import benchmark
-    from bench.runner import resolve_device
 
     if threads is not None:
         import torch

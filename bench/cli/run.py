@@ -4,6 +4,7 @@ import click
 
 from bench import api
 from bench.cli import options
+from bench.core.device import resolve_device
 from bench.core.jsonfile import dumps
 from bench.core.paths import results_dir, writable_dir
 from bench.core.specs import GeneratorSpec
@@ -23,16 +24,12 @@ from segmenters import SEGMENTERS
               help="Defect-free training images added per real training pair.")
 @click.option("--fill-to", default=0, show_default=True, type=click.IntRange(min=0), help="Fill the training set with synthetic pairs up to this size (instead of --ratio).")
 @click.option("--segmenter", "-s", default="segformer", show_default=True, help="Segmenter (`bench segmenters list`).")
-@options.dataset
-@options.data_root
-@options.category
-@options.split
-@options.image_size
+@options.task
 @options.seed
 @click.option("--generator-seed", default=None, type=click.IntRange(min=0),
               help="Seed the generator fits with [default: --seed]; fixed, runs of several seeds share one trained generator.")
 @click.option("--schedule", default=DEFAULT_SCHEDULE, show_default=True,
-              help="Training schedule: smoke (tests), short (learns the toy defects in about a minute on CPU) or paper.")
+              help="Training schedule: smoke (tests), short (learns the toy defects in about a minute on CPU), cpu (real defects at about 128 px from scratch on a CPU: about 10 minutes) or paper.")
 @options.device
 @click.option("--pretrained/--from-scratch", default=False, show_default=True, help="Start from ImageNet backbone weights in $BENCH_WEIGHTS.")
 @click.option("--batches", type=click.Choice(list(BATCHES)), default=ASKED_BATCHES, show_default=True,
@@ -46,9 +43,8 @@ from segmenters import SEGMENTERS
 def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, data_root, category, split, image_size, seed, generator_seed,
         schedule, device, pretrained, batches, force, records, strict, max_ratio, as_json):
     """Train a segmenter on real + synthetic pairs of one category and record its test metrics."""
-    from bench.runner import check_spec, resolve_device  # deferred: a run loads torch and the model stack
-
-    # Everything a typo can break is checked before any data is loaded: names, parameters, numbers, paths.
+    # Everything a typo can break is checked before any data is loaded: names and numbers here, the records
+    # folder, then parameters and weight files as the run is settled (bench.api.run).
     check_ratio(ratio, max_ratio, "--ratio")
     spec = RunSpec(
         generator=options.generator_spec(generator, gen_param, GENERATORS.canonical),
@@ -67,7 +63,6 @@ def run(generator, gen_param, ratio, normal_ratio, fill_to, segmenter, dataset, 
         image_size=image_size,
         batches=batches,
     )
-    check_spec(spec)
     outcome = api.run(spec, records=writable_dir(records or results_dir() / "runs", "--records"), data_root=data_root, force=force,
                       strict=strict)
     if as_json:

@@ -65,6 +65,12 @@ def resolve_root(adapter: DatasetAdapter, data_root: str | Path | None) -> Path 
     return root.resolve()
 
 
+def dataset_categories(dataset: str, data_root: str | Path | None = None) -> list[str]:
+    """The product categories of a dataset (under ``data_root`` where it needs one)."""
+    adapter = DATASETS.get(dataset)
+    return adapter.categories(resolve_root(adapter, data_root))
+
+
 def load_pool(dataset: str, category: str, data_root: str | Path | None = None, progress: bool = False,
               image_size: str = "", one_size: bool = False) -> PairSet:
     """The normalized pool of one category, imported into the cache on first use: at ``image_size`` (canonical

@@ -63,7 +63,8 @@ class Layout:
 
     def record(self) -> dict:
         """What a pool's meta and a run record say of the layout."""
-        return {"file": str(self.file), "name": self.file.stem if self.shipped else None, "hash": self.hash,
+        file = f"bench/data/layouts/{self.file.name}" if self.shipped else str(self.file)  # no install path in records
+        return {"file": file, "name": self.file.stem if self.shipped else None, "hash": self.hash,
                 "content": json.loads(self.content)}
 
     def release_root(self, data_root: Path) -> Path:

@@ -85,11 +85,11 @@ class RunTask(Job):
         return memory_key(self.spec)
 
     def compute(self, progress: bool) -> dict:
-        """A worker that does not see the driver's pair sets (another Ray node) resolves the spec again from the
+        """A worker that does not see the driver's pair sets (another Ray node) settles the spec again from the
         data root, and must arrive at the same run id."""
-        from bench.runner import compute_record, resolve  # deferred: torch and the model stack load in workers only
+        from bench.runner import compute_record, settle  # deferred: torch and the model stack load in workers only
 
-        run = self.run if self.run.on_disk() else resolve(self.spec, self.data_root)
+        run = self.run if self.run.on_disk() else settle(self.spec, self.data_root)  # the spec is effective already
         return compute_record(run, progress=progress, request=self.request)
 
     def __str__(self) -> str:

@@ -9,7 +9,7 @@ import numpy as np
 
 from bench.core.errors import BenchError
 from bench.core.pairset import PairSet
-from bench.metrics.benign import BenignRules, benign_from_areas, class_areas
+from bench.metrics.benign import class_areas
 from bench.metrics.image_scores import DEFAULT_IMAGE_SCORE, IMAGE_SCORES, image_labels, image_scores
 from bench.metrics.pro import DEFAULT_FPR_LIMIT, pixel_curves
 from bench.metrics.scores import ap_from_counts, auroc_from_counts, detection_scores, f1_at_threshold, f1max_from_counts
@@ -55,8 +55,8 @@ def metric_variants(settings: MetricSettings = MetricSettings()) -> dict:
         "image_score": score.name,
         "f1_threshold": settings.f1_threshold,
         "aupro_fpr_limit": settings.aupro_fpr_limit,
-        "benign": "accept/reject per test image by the product's benign rule applied to the ground-truth and to "
-        "the predicted mask; recall of defective products, false-reject rate of benign ones",
+        "benign": "not stored: a report applies its benign rules to class_areas, accepting or rejecting each test image "
+        "by the ground-truth and by the predicted mask; recall of defective products, false-reject rate of benign ones",
         "test_set": "defect test images of the split plus the release's test normals",
     }
 
@@ -114,12 +114,12 @@ def accumulate_confusion(gts, labels, num_classes: int) -> np.ndarray:
 
 
 def evaluate_predictions(
-    test: PairSet, predictions, classes: Mapping[int, str], product: str = "", rules: BenignRules | None = None,
-    settings: MetricSettings = MetricSettings(), dataset: str | None = None, types: Mapping[str, Sequence[str]] | None = None,
+    test: PairSet, predictions, classes: Mapping[int, str], settings: MetricSettings = MetricSettings(),
+    types: Mapping[str, Sequence[str]] | None = None,
 ) -> dict:
     """``metrics`` (headline, per class, binary, pixel/image detection and, given ``types`` (name -> test ids),
-    ``by_type``), ``metric_variants``, ``confusion_matrix``, per-image ``class_areas`` (so benign rules can be
-    re-applied from the record) and, with rules, ``benign``."""
+    ``by_type``), ``metric_variants``, ``confusion_matrix`` and per-image ``class_areas``: what benign rules
+    decide from, in a report, with the rules it is given (``bench.report.frames``)."""
     settings = settings.validated()
     num_classes = max(classes) + 1
     gts = np.stack([test.mask(pair_id) for pair_id in predictions.ids])
@@ -127,13 +127,10 @@ def evaluate_predictions(
     gt_areas = [class_areas(g, num_classes).tolist() for g in gts]
     pred_areas = [class_areas(p, num_classes).tolist() for p in predictions.labels]
     by_type = metrics_by_type(predictions.ids, gts, np.asarray(predictions.defect_prob), types, settings) if types else {}
-    out = {
+    return {
         "metrics": {**segmentation_metrics(cm, classes), **detection_metrics(gts, predictions.defect_prob, settings),
                     **({"by_type": by_type} if by_type else {})},
         "metric_variants": {**metric_variants(settings), **({"by_type": BY_TYPE} if by_type else {})},
         "confusion_matrix": cm.tolist(),
         "class_areas": {"ids": list(predictions.ids), "gt": gt_areas, "pred": pred_areas},
     }
-    if rules is not None:
-        out["benign"] = benign_from_areas(gt_areas, pred_areas, classes, product, rules, dataset)
-    return out

@@ -100,8 +100,8 @@ def training_seconds(model: DiT, bank: TextBank, reading, batch: int, device: to
     mask = (torch.rand(n, 1, side, side, generator=g) > 0.9).float()
     data = Encoded(torch.randn(n, 4, side, side, generator=g), torch.full((n, 4, side, side), 0.05), torch.randn(n, 4, side, side, generator=g),
                    torch.full((n, 4, side, side), 0.05), mask, torch.nn.functional.adaptive_max_pool2d(mask, grid)[:, 0],
-                   tuple((WORDS * n)[:n]))
-    step = TrainingStep(model.train(), data, bank, reading, "product", batch, seed=0, device=device)
+                   tuple((WORDS * n)[:n]), ("product",) * n)
+    step = TrainingStep(model.train(), data, bank, reading, batch, seed=0, device=device)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
 
     def one(i):

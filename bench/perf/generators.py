@@ -23,6 +23,7 @@ from typing import Mapping, Sequence
 import click
 import torch
 
+from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.core.pairset import PairSet, write_pairset
 from bench.core.paths import results_dir
@@ -35,7 +36,6 @@ from bench.perf.grid import cache_at
 from bench.perf.host import host
 from bench.perf.output import write_result
 from bench.perf.utilisation import describe, timed
-from bench.runner import resolve_device
 from generators import GENERATORS
 from generators.dcdganc.config import PROFILES as DCDGANC_PROFILES
 from generators.defectdiffu.config import PROFILES as DEFECTDIFFU_PROFILES

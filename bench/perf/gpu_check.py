@@ -28,6 +28,7 @@ from typing import Callable
 import click
 import torch
 
+from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.core.paths import results_dir
 from bench.core.progress import progress
@@ -40,7 +41,6 @@ from bench.perf.grid import cache_at, time_grid, tiny_grid
 from bench.perf.host import host
 from bench.perf.output import write_result
 from bench.perf.utilisation import describe, sampler
-from bench.runner import resolve_device
 from segmenters import SEGMENTERS, Schedule
 from segmenters.config import load_config
 from segmenters.openmmlab import ops_available

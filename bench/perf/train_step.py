@@ -29,12 +29,12 @@ import mmseg
 import numpy as np
 import torch
 
+from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.core.paths import results_dir
 from bench.data.toy import ToyConfig, category_pairs, classes
 from bench.perf.host import host
 from bench.perf.output import write_result
-from bench.runner import resolve_device
 from segmenters import SEGMENTERS, Schedule
 from segmenters.config import load_config, optim_config, round_up
 from segmenters.loop import train_model

@@ -35,7 +35,7 @@ from bench.data.tasks import Tasks
 from bench.perf.host import host
 from bench.perf.output import write_result
 from bench.provenance import git_describe
-from bench.runner import Streams, compute_record, effective_spec, resolve
+from bench.runner import Streams, compute_record, effective_spec, settle
 from bench.spec import ASKED_BATCHES, RunSpec
 from generators import GENERATORS
 from segmenters.loop import TrainingSeeds
@@ -104,7 +104,7 @@ def run_cell(config: dict, tasks: Tasks) -> dict:
     s = config["streams"]
     streams = Streams(TrainingSeeds(s["init"], s["batches"], s["added"], s["dropout"]), s["synthesis"], s["normals"])
     start = time.perf_counter()
-    record = compute_record(resolve(spec, tasks=tasks), progress=False, streams=streams)
+    record = compute_record(settle(spec, tasks=tasks), progress=False, streams=streams)
     return {"config": config, "metrics": {m: record["metrics"][m] for m in METRICS}, "seconds": time.perf_counter() - start,
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "git": record["provenance"].get("git")}
 

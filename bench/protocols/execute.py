@@ -14,7 +14,7 @@ from bench.data.tasks import Tasks
 from bench.executors import EXECUTORS, Executor, Finished, Job, RunTask
 from bench.executors.base import ExecutorOptions
 from bench.records import RecordStore, Request
-from bench.runner import ResolvedRun, effective_spec, resolve
+from bench.runner import ResolvedRun, effective_spec, settle
 from bench.spec import RunSpec
 
 
@@ -103,20 +103,17 @@ def run_specs(
     protocol: str | None = None,
     source: str | None = None,
 ) -> GridOutcome:
-    """Segmenter runs through ``run_jobs``: each distinct point resolved first (a typo or a missing weights file
+    """Segmenter runs through ``run_jobs``: each distinct run settled first (a typo or a missing weights file
     fails the grid before any run starts, each category's pool is loaded once), points that are one run (ratio 0
     of every generator, say) answered by one, then computed. ``protocol`` and ``source`` (the grid file,
     "command-line options", "bench run") are recorded with each computed run."""
     loaded = Tasks(progress)
-    resolved: dict[RunSpec, ResolvedRun] = {}
     runs: dict[str, ResolvedRun] = {}
     asked: dict[str, list[RunSpec]] = {}
-    for spec in specs:
-        if spec not in resolved:
-            resolved[spec] = resolve(spec, data_root, loaded)
-        run = resolved[spec]
+    for spec, points in points_by_run(specs).items():  # each point made effective once, here
+        run = settle(spec, data_root, loaded)
         runs.setdefault(run.run_id, run)
-        asked.setdefault(run.run_id, []).append(spec)
+        asked.setdefault(run.run_id, []).extend(points)
     root = None if data_root is None else str(data_root)
     tasks = [RunTask(run, root, Request(protocol, source, tuple(p.to_dict() for p in asked[run_id]))) for run_id, run in runs.items()]
     return run_jobs(tasks, store, executor, force, progress, label, points=len(specs))

@@ -1,10 +1,12 @@
-"""Defect transfer (DCDGANc section 3.6 and Table 8, DefectDiffu's zero-shot generation): a generator learns
-the defects of a source product and puts them on the target product's normals; the segmenter trains on
-those pairs alone (normal ratio 0) or with target normals added (p x |source train|), and is tested on
-every real defect image of the target types the transfer moves onto (split ``zero-shot``), each type also
-scored alone. Source classes take the target's class of the same name or the one ``class_map`` names
-(``hole=crack,scratch=rough`` for wood -> tile), or are left out (``color=-``); ``dcdganc-transfer`` is this
-grid at DCDGANc's values."""
+"""Defect transfer (DCDGANc section 3.6 and Table 8; DefectDiffu's zero-shot generation, eq. 12): a generator
+learns the defects of a source product and puts them on pictures of the target product, handed the
+source's training pairs and the target's normals; the segmenter trains on those pairs alone (normal ratio
+0) or with target normals added (p x |source train|), and is tested on every real defect image of the
+target types the transfer moves onto (split ``zero-shot``), each type also scored alone. Source classes take
+the target's class of the same name or the one ``class_map`` names (``hole=crack,scratch=rough`` for wood ->
+tile), or are left out (``color=-``); ``dcdganc-transfer`` is this grid at DCDGANc's values. Only generators
+that declare how they move defects onto another product's pictures (``Generator.transfers``: the compositing
+baselines, DCDGANc, DefectDiffu by eq. 12) run; any other is refused when the grid is resolved, before any work."""
 
 from __future__ import annotations
 
@@ -22,8 +24,8 @@ if TYPE_CHECKING:  # tables load pandas; declaring the protocol (bench protocol 
 
     from bench.report.tables import Reading, Table
 
-SOURCES = Option("sources", str, (), "Source tasks DATASET/CATEGORY[/SPLIT] whose defects move onto each category.", many=True,
-                 unset="none: give at least one")
+SOURCES = Option("sources", str, (), "Source tasks DATASET/CATEGORY[/SPLIT] whose defects move onto each category's pictures "
+                 "(generators that can: `bench generators list`, column transfers).", many=True, unset="none: give at least one")
 CLASS_MAP = Option("class_map", str, "", "SOURCE=TARGET class names where they differ, SOURCE=- for a source class left out "
                    "(hole=crack,scratch=rough,color=-).", unset="classes of the same name")
 
@@ -103,7 +105,8 @@ TRANSFER = Form("transfer", transfer_tables, place=50)
 PROTOCOLS.register(
     Protocol(
         "transfer",
-        "defects of a source product on the target's normals; trained on them alone or with target normals, tested on the target types they become",
+        "defects of a source product on the target's pictures (generators that can move them: `bench generators list`, "
+        "column transfers); trained on them alone or with target normals, tested on the target types they become",
         transfer_specs,
         options=(SOURCES, CLASS_MAP, NORMAL_RATIOS),
         defaults={"split": "zero-shot", "ratios": (1.0,), "normal_ratios": (0.0, 1.0)},

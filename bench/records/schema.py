@@ -112,6 +112,7 @@ class GeneratorFacts:
     cache_hit: bool | None = None
     resolved: dict | None = None  # what the backend resolves beyond its parameters (profile, reading, sizes): Generator.settings()
     fitted_state: str | None = None  # digest of the networks that made the pairs (generators.state); None: nothing learned
+    masks: dict | None = None  # degenerate masks of the generated set (generators.sanity.degenerate_masks); None: no pairs
 
     @classmethod
     def from_dict(cls, raw: Mapping) -> "GeneratorFacts":
@@ -120,12 +121,14 @@ class GeneratorFacts:
         if cache_hit is not None and not isinstance(cache_hit, bool):
             _fail(f"'generator.cache_hit' must be true, false or null, got {cache_hit!r}")
         return cls(_text(raw, "name"), _text(raw, "version"), params, effective, _text(raw, "cache_key", False), cache_hit,
-                   _block(raw, "resolved", False), _text(raw, "fitted_state", False))
+                   _block(raw, "resolved", False), _text(raw, "fitted_state", False), _block(raw, "masks", False))
 
     def to_dict(self) -> dict:
         out = {"name": self.name, "version": self.version, "params": self.params, "effective": self.effective,
                "cache_key": self.cache_key, "cache_hit": self.cache_hit, "resolved": self.resolved}
-        return out if self.fitted_state is None else {**out, "fitted_state": self.fitted_state}
+        if self.fitted_state is not None:
+            out["fitted_state"] = self.fitted_state
+        return out if self.masks is None else {**out, "masks": self.masks}
 
 
 def portable_config(node):
@@ -181,6 +184,8 @@ class RunRecord:
     degenerate: str | None = None  # e.g. "predicts background only"; None for a segmenter that separates classes
     confusion_matrix: list | None = None
     class_areas: dict | None = None
+    # The shipped rules' decisions at run time, in records written before reports took them from class_areas
+    # alone (with the rules a report is given); kept as read, never written anew.
     benign: dict | None = None
     metric_variants: dict = field(default_factory=dict)
     units: str = "fractions in [0, 1]"
@@ -245,7 +250,7 @@ class RunRecord:
             "degenerate": self.degenerate,
             "confusion_matrix": self.confusion_matrix,
             "class_areas": self.class_areas,
-            "benign": self.benign,
+            **({} if self.benign is None else {"benign": self.benign}),
             "metric_variants": self.metric_variants,
             "units": self.units,
             "timings": self.timings,

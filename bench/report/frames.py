@@ -61,6 +61,15 @@ def refitted(group: pd.DataFrame) -> str:
     return f"{FITTED_ONCE} but its seeds come from {len(states)} fittings"
 
 
+def mask_note(masks: dict | None) -> str:
+    """The degenerate masks of a run's generated set in words (``generator.masks``), empty where it has none."""
+    if not masks:
+        return ""
+    kinds = [(masks["whole"], "whole-picture"), (masks["large"], f"over {100 * masks['share']:g}%"), (masks["empty"], "empty")]
+    found = [f"{n} {kind}" for n, kind in kinds if n]
+    return f"{', '.join(found)} of {masks['pairs']} masks" if found else ""
+
+
 def requested_by(record: RunRecord) -> str:
     if record.request.protocol:
         return record.request.protocol
@@ -107,13 +116,14 @@ def records_frame(records: Iterable[RunRecord], rules: BenignRules | None = None
             "seed": int(spec.seed), "run_id": r.run_id, "created": r.created, "requested_by": requested_by(r),
             "normal_effective": effective_normal_ratio(r), "fitted_state": r.generator.fitted_state or "",
             "generator_name": spec.generator.name,
+            "masks": mask_note(r.generator.masks),
             "degenerate": r.degenerate or "",
             "image_score": str(r.metric_variants.get("image_score", "")),
             **{m: r.scalar_metrics().get(m, np.nan) for m in metrics},
             **_benign(r, rules),
         })
-    columns = [*GROUP, "seed", "run_id", "created", "requested_by", "normal_effective", "fitted_state", "generator_name", "degenerate",
-               "image_score", *metrics, *BENIGN]
+    columns = [*GROUP, "seed", "run_id", "created", "requested_by", "normal_effective", "fitted_state", "generator_name", "masks",
+               "degenerate", "image_score", *metrics, *BENIGN]
     frame = pd.DataFrame(rows, columns=columns).astype({m: float for m in [*metrics, "benign_recall", "benign_frr"]})
     frame = frame.sort_values([*GROUP, "seed", "created", "run_id"], kind="stable")
     repeated = frame.duplicated([*GROUP, "seed"], keep="last")

@@ -115,13 +115,31 @@ def _degenerate_warning(frame: pd.DataFrame) -> str:
             "the training data; see the runs table.")
 
 
+def _mask_warning(frame: pd.DataFrame) -> str:
+    flagged = frame[frame["masks"] != ""] if "masks" in frame else frame.iloc[:0]
+    if flagged.empty:
+        return ""
+    names = ", ".join(sorted(set(flagged["generator"])))
+    return (f" Warning: {len(flagged)} of {len(frame)} runs trained on generated sets with degenerate masks (empty, whole-picture "
+            f"or covering most of the picture: {names}); see the runs table.")
+
+
+def mask_flags(group: pd.DataFrame) -> str:
+    """A note when a setting's generated sets hold degenerate masks: how many seeds, and each one's counts."""
+    flagged = group[group["masks"] != ""] if "masks" in group else group.iloc[:0]
+    if flagged.empty:
+        return ""
+    return f"degenerate masks in {len(flagged)} of {len(group)} seeds' sets ({'; '.join(sorted(set(flagged['masks'])))})"
+
+
 def caption(what: str, frame: pd.DataFrame, counts: Iterable[int], extra: str = "") -> str:
     """``what``, then the protocols that asked for the runs, what all rows share, the seeds and how many
     each row has, ``extra`` (statistics), and a warning when degenerate runs are among them."""
     protocols = ", ".join(sorted(set(frame["requested_by"]))) or "none"
     shared = constants(frame)
     return (f"{what} Protocol: {protocols}; {shared + '; ' if shared else ''}seeds: {seeds_text(frame['seed'])} "
-            f"({per_row(counts)} per row).{' ' + extra if extra else ''}{_degenerate_warning(frame)}{_refit_warning(frame)}")
+            f"({per_row(counts)} per row).{' ' + extra if extra else ''}{_degenerate_warning(frame)}{_refit_warning(frame)}"
+            f"{_mask_warning(frame)}")
 
 
 # --- the run leaderboard -----------------------------------------------------------------------------
@@ -140,7 +158,7 @@ def leaderboard(frame: pd.DataFrame, metrics: Sequence[str]) -> pd.DataFrame:
         degenerate = f"degenerate: {', '.join(sorted(set(bad['degenerate'])))} ({len(bad)} of {len(group)} seeds)" if len(bad) else ""
         row.update(seeds=group["seed"].nunique(), seed_list=seeds_text(group["seed"]),
                    requested_by=", ".join(sorted(set(group["requested_by"]))),
-                   degenerate="; ".join(filter(None, (degenerate, refitted(group)))))
+                   degenerate="; ".join(filter(None, (degenerate, refitted(group), mask_flags(group)))))
         for m in metrics:
             row[f"{m}_mean"], row[f"{m}_std"] = group[m].mean(), group[m].std()
         rows.append(row)

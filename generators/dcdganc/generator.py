@@ -40,7 +40,8 @@ class DCDGANc(Generator):
     kind = "learned"
     needs_training = True
     version = "2"  # eq. (6) log loss, native-scale crops and the 125k-step paper budget by default
-    schedule_profiles = {"short": "toy"}  # the default `bench run` schedule on a CPU: the toy profile
+    schedule_profiles = {"short": "toy", "cpu": "toy"}  # the default `bench run` schedule on a CPU: the toy profile
+    transfers = "defect contents learned from the source blended onto the target's normals (improved Poisson blending)"
 
     def __init__(
         self,

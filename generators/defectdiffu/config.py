@@ -17,6 +17,10 @@ LATENT_CHANNELS = 4
 MASK_BELOW = 100  # the mask is averaged over the sampling steps with t < 100 (see Reading.mask_average)
 R_RANGE = (2.0, 8.0)  # eq. 9: the attention ratio is clamped to [2, 8]
 LAMBDA = 0.2  # eq. 11: weight of the mask loss, paper and released code alike
+# The grey level some pixel of a decoded mask must reach for the map to mark anything: the midpoint of the mask
+# images' background (-1) and defect (+1). Both sources binarise by the iterative threshold alone, which splits any
+# map in two, so a map that reads no defect anywhere came out as a whole-picture mask (docs/defectdiffu.md).
+MASK_FLOOR = 0.0
 
 TEMPLATE = "a photo of {}"
 GOOD = "good"  # the defect-free condition c_g
@@ -61,6 +65,9 @@ READINGS.register(
 )
 READING_NAMES = ("paper", "released")
 GUIDANCE_NAMES = ("double-free", "cfg")
+# What one model learns from: every product of the run's dataset, each with its own prompts (the paper's
+# section 3.2 and the released train.py, which reads every product folder), or the run's product alone.
+TRAININGS = ("cross-product", "per-product")
 
 
 @dataclass(frozen=True)
@@ -84,6 +91,7 @@ class Profile:
     sample_batch: int
     steps: int | None  # sampling steps; None: the reading's
     reading: str  # the reading this profile runs unless told otherwise
+    training: str = "cross-product"  # TRAININGS: what one model learns from unless told otherwise
     vae_channels: tuple[int, ...] = ()  # tiny VAE widths (downsampling 2 ** (len - 1))
     vae_steps: int = 0  # iterations fitting the tiny VAE to the training images and masks
     vae_lr: float = 1e-3
@@ -97,7 +105,7 @@ class Profile:
     def training_dict(self) -> dict:
         """The fields that shape trained weights (sampling batch and steps do not)."""
         fields = asdict(self)
-        for key in ("name", "sample_batch", "steps", "reading"):
+        for key in ("name", "sample_batch", "steps", "reading", "training"):
             del fields[key]
         return fields
 
@@ -107,13 +115,14 @@ PROFILES: Registry[Profile] = Registry("defectdiffu profile", "bench.defectdiffu
 PROFILES.register(Profile(
     "smoke", resolution=32, hidden=32, heads=2, blocks=(1, 1, 1), patch=4, vae="tiny", text="tiny", dit=None,
     epochs=2, batch_size=4, lr=1e-3, weight_decay=0.0, checkpoint_every=50, sample_batch=4, steps=8, reading="paper",
-    vae_channels=(8, 16), vae_steps=10, text_width=16, max_tokens=16,
+    training="per-product", vae_channels=(8, 16), vae_steps=10, text_width=16, max_tokens=16,
 ))
 # toy: the embedded toy data on a CPU, about ten minutes on two cores (docs/defectdiffu.md says what it learns).
+# Per product: a model over the three toy products trains three times as long, which one product's run cannot afford.
 PROFILES.register(Profile(
     "toy", resolution=64, hidden=128, heads=4, blocks=(2, 2, 2), patch=4, vae="tiny", text="tiny", dit=None,
     epochs=2000, batch_size=8, lr=1e-3, weight_decay=0.0, checkpoint_every=500, sample_batch=8, steps=50, reading="paper",
-    vae_channels=(16, 32), vae_steps=300, vae_lr=2e-3, text_width=32, max_tokens=16,
+    training="per-product", vae_channels=(16, 32), vae_steps=300, vae_lr=2e-3, text_width=32, max_tokens=16,
 ))
 # short: self-contained like toy, wider and longer: a quick GPU run.
 PROFILES.register(Profile(

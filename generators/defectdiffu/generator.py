@@ -1,5 +1,10 @@
 """The ``defectdiffu`` generator: fit the DiT once per (settings, data, seed), sample many times.
 
+One model learns every product it is handed (``training``): the run's own, the products of its dataset it
+is co-trained with (``cotrained_tasks``, ``use_sources``) and, in a transfer, the target product of the
+normals. Sampling conditions on the product of the normals, so a transfer is the paper's eq. 12: the
+target's product prompt with the source's defect prompts.
+
 torch and the hub libraries are imported only when the generator fits, so listing generators stays cheap.
 """
 
@@ -7,8 +12,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import asdict
-from typing import Annotated, Iterator
+from dataclasses import asdict, dataclass, replace
+from typing import Annotated, Any, Callable, Iterator, Mapping, Sequence
 
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
@@ -16,6 +21,7 @@ from bench.core.jsonfile import write_json_atomic
 from bench.core.pairset import NORMAL_GROUP, Pair, PairSet
 from bench.core.params import OneOf, Range, check_params
 from bench.core.paths import cache_dir
+from bench.core.specs import TaskRef
 from generators.base import Generator
 from generators.defectdiffu import weights
 from generators.defectdiffu.config import (
@@ -26,6 +32,7 @@ from generators.defectdiffu.config import (
     LAMBDA,
     LATENT_CHANNELS,
     MASK_BELOW,
+    MASK_FLOOR,
     NAMINGS,
     PROFILE_NAMES,
     PROFILES,
@@ -33,6 +40,7 @@ from generators.defectdiffu.config import (
     READING_NAMES,
     READINGS,
     TIMESTEPS,
+    TRAININGS,
     model_key,
     prompt_names,
     prompts,
@@ -42,6 +50,26 @@ from generators.registry import GENERATORS
 
 DEVICES = ("auto", "cpu", "cuda")
 FALLBACK_PRODUCT = "product"  # the product word when the training set does not name its category
+DEFAULT_PROFILE = "toy"
+# What both sources train and sample at, for the deviations: the released code's DiT-XL/2 and budget (the paper
+# gives none and the paper profile takes them), the paper's 512 px and the released 256 px.
+REFERENCE = PROFILES.get("paper")
+SIDES = {"paper": 512, "released": 256}
+
+
+def product_of(pairs: PairSet) -> str:
+    """The product a pair set shows: the category its pool was imported from."""
+    return (pairs.meta.get("source") or {}).get("category") or FALLBACK_PRODUCT
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One training picture of one product, by its pair set and id; ``hash`` is its content."""
+
+    product: str
+    hash: str
+    pairs: PairSet
+    pair_id: str
 
 
 @GENERATORS.register
@@ -50,9 +78,13 @@ class DefectDiffu(Generator):
 
     name = "defectdiffu"
     aliases = ("defect-diffu",)
-    schedule_profiles = {"short": "toy"}  # the default `bench run` schedule on a CPU: the toy profile
+    schedule_profiles = {"short": "toy", "cpu": "toy"}  # the default `bench run` schedule on a CPU: the toy profile
     kind = "learned"
     needs_training = True
+    # 2: one model over several products (training=cross-product), every picture under its own product's prompt,
+    # eq. 12 for a transfer, and an empty mask where the mask head reads no defect anywhere (MASK_FLOOR)
+    version = "2"
+    transfers = "eq. 12: the target product's prompt with the source's defect prompts, the target's normals learned as good"
 
     def __init__(
         self,
@@ -63,9 +95,11 @@ class DefectDiffu(Generator):
         w_p: Annotated[float, Range(0, None)] = 1.0,
         steps: Annotated[int | None, Range(1, TIMESTEPS)] = None,
         names: Annotated[str, OneOf(*NAMINGS)] = "unified",
+        training: Annotated[str | None, OneOf(*TRAININGS)] = None,
         device: Annotated[str, OneOf(*DEVICES)] = "auto",
     ):
-        values = dict(profile=profile, reading=reading, guidance=guidance, scales=scales, w_p=w_p, steps=steps, names=names, device=device)
+        values = dict(profile=profile, reading=reading, guidance=guidance, scales=scales, w_p=w_p, steps=steps, names=names,
+                      training=training, device=device)
         check_params(f"generator '{self.name}'", self.declared(), values)
         if not scales or not all(isinstance(s, (int, float)) and not isinstance(s, bool) and math.isfinite(s) and s >= 0 for s in scales):
             raise BenchError(f"generator '{self.name}': scales={scales!r} must be a non-empty list of numbers >= 0", "e.g. scales=[1.0, 2.0]")
@@ -76,10 +110,33 @@ class DefectDiffu(Generator):
         self.w_p = float(w_p)
         self.steps = steps or self.profile.steps or self.reading.steps
         self.names = names
+        self.training = training or self.profile.training
         self.device_name = device
         if self.profile.weights:
             weights.require(self.profile.weights, self.profile.name)  # before any data is read or trained on
+        self._sources: dict[TaskRef, PairSet] = {}
         self._state: dict = {}
+
+    @classmethod
+    def _resolved(cls, params: Mapping[str, Any], key: str) -> str:
+        """A parameter that defaults to its profile's value (``reading``, ``training``), from checked parameters."""
+        return params.get(key) or getattr(PROFILES.get(params.get("profile") or DEFAULT_PROFILE), key)
+
+    @classmethod
+    def transfer_method(cls, params: Mapping[str, Any]) -> str:
+        """Eq. 12 needs a model that learned the target's normals; the released reading trains on defect pairs only."""
+        return cls.transfers if READINGS.get(cls._resolved(params, "reading")).normals else ""
+
+    @classmethod
+    def cotrained_tasks(cls, params: Mapping[str, Any], task: TaskRef, categories: Callable[[], Sequence[str]]) -> tuple[TaskRef, ...]:
+        """Cross-product: every category of the task's dataset under the task's split; per product: the task alone
+        (in a transfer, the source, whose normals the model learns with its defects)."""
+        if cls._resolved(params, "training") == "per-product":
+            return (task,)
+        return tuple(replace(task, category=category) for category in sorted(categories()))  # at the task's picture size
+
+    def use_sources(self, sources: Mapping[TaskRef, PairSet]) -> None:
+        self._sources = dict(sources)
 
     @classmethod
     def expected_weights(cls) -> list[dict]:
@@ -96,6 +153,8 @@ class DefectDiffu(Generator):
             "w_p": self.w_p,
             "steps": self.steps,
             "names": self.names,
+            "training": self.training,
+            "products": sorted({ref.category for ref in self._sources}),
             "device": self.device_name,
             "schedule": {"betas": "linear", "beta_start": BETA_START, "beta_end": BETA_END, "timesteps": TIMESTEPS},
             "sampler": "DDPM ancestral, linspace respacing (diffusers DDPMScheduler)",
@@ -103,12 +162,61 @@ class DefectDiffu(Generator):
             "lambda": LAMBDA,
             "r_range": list(R_RANGE),
             "mask_below": MASK_BELOW,
-            "mask_threshold": "iterative (isodata), grey = 0.299 R + 0.587 G + 0.114 B",
+            "mask_floor": MASK_FLOOR,
+            "mask_threshold": f"iterative (isodata), grey = 0.299 R + 0.587 G + 0.114 B; empty where no pixel reaches {MASK_FLOOR:g}",
         }
 
     def fingerprint(self) -> str:
-        """The effective settings and the weight files, so the generation cache follows what actually runs."""
-        return sha256_text(canonical_json({"settings": self.settings(), "weights": weights.fingerprint(self.profile.weights)}))[:20]
+        """The effective settings, the weight files and the co-trained products' pairs, so the generation cache
+        follows what actually runs."""
+        sources = {str(ref): pairs.content_hash() for ref, pairs in sorted(self._sources.items(), key=lambda kv: str(kv[0]))}
+        return sha256_text(canonical_json({"settings": self.settings(), "weights": weights.fingerprint(self.profile.weights),
+                                           **({"sources": sources} if sources else {})}))[:20]
+
+    def shared_fitting(self, train: PairSet, normals: PairSet | None, seed: int) -> str:
+        """One model over every product: the runs of each product wait on one lock (training fields, data, seed)."""
+        if self.training != "cross-product":
+            return ""
+        data = {product: sorted(e.hash for e in entries) for product, entries in self._entries(train, normals).items()}
+        reading = {k: v for k, v in asdict(self.reading).items() if k not in ("guidance", "guided_channels", "mask_average", "steps")}
+        return sha256_text(canonical_json({"profile": self.profile.training_dict(), "reading": reading, "names": self.names,
+                                           "data": data, "seed": seed}))[:20]
+
+    def deviations(self, train: PairSet) -> tuple[str, ...]:
+        """Where this run departs from the reading it follows (the paper, or the released code) and from both,
+        a few words each (docs/defectdiffu.md gives each against its sources): one model per product, the
+        self-contained profiles' sizes, networks and budget, the sampling steps, guidance or names changed from
+        the reading's, the empty-mask floor, a resize to the pairs' size, bf16 on CUDA and, in the released
+        reading, shuffled batches and a CLIP text encoder other than RN50."""
+        p, r, ref = self.profile, self.reading, REFERENCE
+        names = "unified" if r.name == "paper" else "original"  # Supplementary Table 2; the release prompts its folder names
+        checks = [
+            (self.training == "per-product", "per-product model"),
+            (p.resolution != SIDES[r.name], f"{p.resolution} px"),
+            ((p.hidden, p.blocks, p.patch) != (ref.hidden, ref.blocks, ref.patch),
+             f"DiT {p.hidden} wide, {'+'.join(map(str, p.blocks))} blocks, patch {p.patch}"),
+            (p.dit is None, "random-init DiT"),
+            (p.vae == "tiny", "tiny fitted VAE"),
+            (p.text == "tiny", "tiny random text encoder"),
+            (p.text != "tiny" and r.name == "released", "CLIP text encoder, not RN50"),
+            ((p.epochs, p.batch_size, p.lr) != (ref.epochs, ref.batch_size, ref.lr),
+             f"{p.epochs} epochs, batch {p.batch_size}, lr {p.lr:g}"),
+            (p.weight_decay != ref.weight_decay, f"weight decay {p.weight_decay:g}"),
+            (self.steps != r.steps, f"{self.steps} steps"),
+            (self.guidance_name != r.guidance, f"{self.guidance_name} guidance"),
+            (self.names != names, f"{self.names} defect names"),
+            (True, f"empty mask below grey {MASK_FLOOR:g}"),
+            (r.name == "released", "shuffled batches"),
+        ]
+        out = [text for applies, text in checks if applies]
+        sizes = Counter(train.image(i).shape[:2] for i in train.ids)
+        if sizes:
+            height, width = sizes.most_common(1)[0][0]
+            if (height, width) != (p.resolution, p.resolution):
+                out.append(f"resized {p.resolution} px <-> {width}x{height}")
+        if self._device().type == "cuda":
+            out.append("bf16 autocast")
+        return tuple(out)
 
     def _device(self):
         import torch
@@ -118,50 +226,79 @@ class DefectDiffu(Generator):
         return torch.device("cuda" if self.device_name != "cpu" and torch.cuda.is_available() else "cpu")
 
     # --- fit ------------------------------------------------------------------------------------
-    def _defect_types(self, train: PairSet) -> tuple[list, dict[int, str]]:
-        """Training items of the defect pairs and class id -> prompt word (the pair's dominant class,
-        named after the defect type it was filed under, else its class name)."""
+    def _entries(self, train: PairSet, normals: PairSet | None) -> dict[str, list[Entry]]:
+        """Every picture the model learns, per product (sorted), each once and in content order: the training
+        pairs, the co-trained products' pairs and normals, and the normals (a transfer's target product). A
+        model over several products is then the same whichever product's run fits it."""
+        sets = [train, *(pairs for _, pairs in sorted(self._sources.items(), key=lambda kv: str(kv[0])))]
+        if normals is not None:
+            sets.append(normals)
+        found: dict[str, dict[str, Entry]] = {}
+        for pairs in sets:
+            product = product_of(pairs)
+            for pair_id in pairs.ids:
+                digest = pairs.hash(pair_id)
+                found.setdefault(product, {}).setdefault(digest, Entry(product, digest, pairs, pair_id))
+        return {product: sorted(found[product].values(), key=lambda e: e.hash) for product in sorted(found)}
+
+    def _words(self, pairs: Sequence) -> dict[int, str]:
+        """Class id -> prompt word for one product's defect pairs (pair, class map): the pair's dominant class,
+        named after the defect type it was filed under, else its class name."""
+        import numpy as np
+
+        filed: dict[int, Counter] = {}
+        for pair, classes, group in pairs:
+            class_id = int(np.bincount(pair.mask[pair.mask > 0]).argmax())
+            filed.setdefault(class_id, Counter())[group if group and group != NORMAL_GROUP else classes[class_id]] += 1
+        return prompt_names({k: c.most_common(1)[0][0] for k, c in sorted(filed.items())}, self.names)
+
+    def _items(self, train: PairSet, normals: PairSet | None) -> tuple[list, dict[str, dict[int, str]], str]:
+        """The training items of every product (defect pairs, then normals as ``good`` where the reading trains
+        on them), each product's class id -> defect word, and a hash of what the items are."""
         import numpy as np
 
         from generators.defectdiffu.training import Item  # deferred: training loads torch
 
-        pairs = [p for p in train if p.mask.any()]
-        if not pairs:
-            raise BenchError(f"generator '{self.name}' needs training pairs with defects; {train.root} has none")
-        dominant = [int(np.bincount(p.mask[p.mask > 0]).argmax()) for p in pairs]
-        filed: dict[int, Counter] = {}
-        for pair, class_id in zip(pairs, dominant):
-            filed.setdefault(class_id, Counter())[pair.group if pair.group and pair.group != NORMAL_GROUP else train.classes[class_id]] += 1
-        words = prompt_names({k: c.most_common(1)[0][0] for k, c in sorted(filed.items())}, self.names)
-        items = [Item(p.image, p.mask > 0, words[k]) for p, k in zip(pairs, dominant)]
-        return items, words
+        items, words, listed = [], {}, []
+        for product, entries in self._entries(train, normals).items():
+            loaded = [(e, e.pairs.pair(e.pair_id)) for e in entries]
+            defects = [(e, p) for e, p in loaded if p.mask.any()]
+            kept = defects + ([(e, p) for e, p in loaded if not p.mask.any()] if self.reading.normals else [])
+            words[product] = self._words([(p, e.pairs.classes, e.pairs.group(e.pair_id)) for e, p in defects])
+            for e, pair in kept:
+                word = words[product][int(np.bincount(pair.mask[pair.mask > 0]).argmax())] if pair.mask.any() else GOOD
+                items.append(Item(pair.image, pair.mask > 0, word, product))
+                listed.append([product, word, e.hash])
+        return items, words, sha256_text(canonical_json(listed))
 
     def fit(self, train: PairSet, normals: PairSet | None, seed: int) -> None:
-        """Train (or load from the model cache) the DiT on the defect pairs, and the normals as ``good``
-        where the reading trains on them."""
-        import numpy as np
+        """Train (or load from the model cache) the DiT on the defect pairs of every product it is handed, and
+        their normals as ``good`` where the reading trains on them; sample the product of the normals."""
         import torch
 
         # deferred: the networks load torch; listing generators needs none of it
         from generators.defectdiffu.dit import DiT, DiTConfig, load_public_dit, read_checkpoint
         from generators.defectdiffu.text import BANK, TextBank, build_bank
-        from generators.defectdiffu.training import Item, encode_items, load_checkpoint, pictures, train_dit
+        from generators.defectdiffu.training import encode_items, load_checkpoint, pictures, train_dit
         from generators.defectdiffu.vae import fit_tiny_vae, pretrained_vae
 
         profile, reading = self.profile, self.reading
+        if self.training == "cross-product" and product_of(train) not in {ref.category for ref in self._sources}:
+            raise BenchError(f"defectdiffu training=cross-product learns every product of the dataset, but {product_of(train)}'s "
+                             "were not handed over", "run it through bench run, bench generate or a protocol, or use training=per-product")
         device = self._device()
-        items, words = self._defect_types(train)
-        data_hashes = [train.content_hash()]
-        if reading.normals:
-            extra = [p for p in train if not p.mask.any()] + (list(normals) if normals is not None else [])
-            items += [Item(p.image, np.zeros(p.mask.shape, bool), GOOD) for p in extra]
-            data_hashes.append(normals.content_hash() if normals is not None else None)
-        product = (train.meta.get("source") or {}).get("category") or FALLBACK_PRODUCT
-        texts = sorted({text for word in [*words.values(), GOOD] for p in (product, None) for text in prompts(word, p)})
-        key = model_key(profile, reading, sha256_text(canonical_json(data_hashes)), texts, weights.fingerprint(profile.weights), seed)
+        own = product_of(train)
+        target = product_of(normals) if normals is not None and len(normals) else own
+        items, words, data_hash = self._items(train, normals)
+        if not words.get(own):
+            raise BenchError(f"generator '{self.name}' needs training pairs with defects; {train.root} has none")
+        products = sorted(words)
+        every_word = sorted({w for ws in words.values() for w in ws.values()} | {GOOD})
+        texts = sorted({text for word in every_word for p in [*products, None] for text in prompts(word, p)})
+        key = model_key(profile, reading, data_hash, texts, weights.fingerprint(profile.weights), seed)
         directory = cache_dir() / "models" / "defectdiffu" / key
         directory.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(directory / "settings.json", {**self.settings(), "prompts": texts, "seed": seed})
+        write_json_atomic(directory / "settings.json", {**self.settings(), "products": products, "prompts": texts, "seed": seed})
 
         if profile.vae == "tiny":
             images, mask_images, _ = pictures(items, profile.resolution)
@@ -197,13 +334,13 @@ class DefectDiffu(Generator):
         else:
             data = encode_items(vae, items, profile.resolution, profile.patch, device, sample=profile.vae != "tiny")
             train_dit(
-                directory, model, data, bank, reading, product, iterations, profile.batch_size, profile.lr,
+                directory, model, data, bank, reading, iterations, profile.batch_size, profile.lr,
                 profile.weight_decay, profile.checkpoint_every, seed, device,
             )
-        sizes = Counter(p.image.shape[:2] for p in train if p.mask.any())
+        sizes = Counter(train.image(i).shape[:2] for i in train.ids if train.mask(i).any())
         self._state = {
-            "model": model.eval(), "vae": vae, "bank": bank, "product": product,
-            "types": sorted(words.items()), "size": sizes.most_common(1)[0][0],
+            "model": model.eval(), "vae": vae, "bank": bank, "product": target,
+            "types": sorted(words[own].items()), "size": sizes.most_common(1)[0][0],
         }
 
     def trained_modules(self) -> dict:

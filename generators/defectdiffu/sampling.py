@@ -7,7 +7,8 @@ own generator seeded by (seed, index), so a pair depends on the seed and its ind
 
 The mask is the mask head's output averaged over the steps with t < 100 (paper: "the last 100
 timesteps" of a 1000-step chain; released: the last 5 of 50 steps, t = 82 ... 0), decoded by the
-VAE, turned grey and binarised with the released code's iterative threshold.
+VAE, turned grey and binarised with the released code's iterative threshold; a map in which no pixel
+reaches ``MASK_FLOOR`` marks nothing (``binarize``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 
 from bench.core.progress import progress as progress_bar
-from generators.defectdiffu.config import BETA_END, BETA_START, GOOD, MASK_BELOW, TIMESTEPS, Reading, prompts
+from generators.defectdiffu.config import BETA_END, BETA_START, GOOD, MASK_BELOW, MASK_FLOOR, TIMESTEPS, Reading, prompts
 from generators.defectdiffu.dit import Conditions, DiT
 from generators.defectdiffu.guidance import Guidance, guide
 from generators.defectdiffu.text import TextBank
@@ -120,10 +121,12 @@ def iterative_threshold(values: np.ndarray, tolerance: float = 1e-4) -> float:
     return float(threshold)
 
 
-def binarize(masks: torch.Tensor) -> np.ndarray:
-    """Decoded masks -> B x H x W bool: grey value at or above its own iterative threshold. A constant
-    map (nothing to split) is empty, where the released code would mark every pixel."""
+def binarize(masks: torch.Tensor, floor: float = MASK_FLOOR) -> np.ndarray:
+    """Decoded masks -> B x H x W bool: grey value at or above its own iterative threshold, in a map whose
+    brightest pixel reaches ``floor``. The iterative threshold splits every map in two, so a map that reads
+    background everywhere (a pair whose defect did not appear) would mark its brighter bulk, nearly the whole
+    picture; such a map, and a constant one, is empty (the released code would mark every pixel)."""
     out = []
     for g in gray(masks):
-        out.append(np.zeros(g.shape, bool) if np.ptp(g) < 1e-6 else g >= iterative_threshold(g))
+        out.append(np.zeros(g.shape, bool) if np.ptp(g) < 1e-6 or g.max() < floor else g >= iterative_threshold(g))
     return np.stack(out)

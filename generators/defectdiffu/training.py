@@ -31,11 +31,13 @@ CHECKPOINT = "checkpoint.pt"
 
 @dataclass(frozen=True)
 class Item:
-    """One training picture: RGB uint8, its defect pixels (bool) and its prompt word (``good`` for normals)."""
+    """One training picture: RGB uint8, its defect pixels (bool), its prompt word (``good`` for normals) and
+    the product it shows (its background prompt)."""
 
     image: np.ndarray
     defect_pixels: np.ndarray
     word: str
+    product: str
 
 
 def pictures(items: Sequence[Item], resolution: int) -> tuple[torch.Tensor, torch.Tensor, np.ndarray]:
@@ -60,6 +62,7 @@ class Encoded:
     latent_mask: torch.Tensor  # N x 1 x h x w, area-resized: the mask of eq. 10
     token_mask: torch.Tensor  # N x g x g, 1 where a token overlaps the defect: the mask of eq. 8
     words: tuple[str, ...]
+    products: tuple[str, ...]
 
 
 def encode_items(vae, items: Sequence[Item], resolution: int, patch: int, device: torch.device, sample: bool) -> Encoded:
@@ -72,6 +75,7 @@ def encode_items(vae, items: Sequence[Item], resolution: int, patch: int, device
     return Encoded(
         latent_mean, latent_std, mask_mean, mask_std,
         torch.from_numpy(latent)[:, None].float(), torch.from_numpy(tokens).float(), tuple(i.word for i in items),
+        tuple(i.product for i in items),
     )
 
 
@@ -104,7 +108,6 @@ def train_dit(
     data: Encoded,
     bank: TextBank,
     reading: Reading,
-    product: str | None,
     iterations: int,
     batch_size: int,
     lr: float,
@@ -127,7 +130,7 @@ def train_dit(
     if start >= iterations:
         return losses
 
-    step = TrainingStep(model, data, bank, reading, product, batch_size, seed, device)
+    step = TrainingStep(model, data, bank, reading, batch_size, seed, device)
 
     def save(done: int) -> None:
         state = {"config": asdict(model.config), "step": done, "losses": losses,
@@ -150,11 +153,10 @@ def train_dit(
 
 class TrainingStep:
     """The loss of one iteration, from draws seeded by (seed, iteration): batch, latent samples, timesteps,
-    noise and condition dropout."""
+    noise and condition dropout. Each picture is conditioned on its own product."""
 
-    def __init__(self, model: DiT, data: Encoded, bank: TextBank, reading: Reading, product: str | None,
-                 batch_size: int, seed: int, device: torch.device):
-        self.model, self.data, self.bank, self.reading, self.product = model, data, bank, reading, product
+    def __init__(self, model: DiT, data: Encoded, bank: TextBank, reading: Reading, batch_size: int, seed: int, device: torch.device):
+        self.model, self.data, self.bank, self.reading = model, data, bank, reading
         self.batch_size, self.seed, self.device = batch_size, seed, device
         self.scheduler = make_scheduler(model.config.learn_sigma)
         self.betas = linear_betas()
@@ -170,7 +172,7 @@ class TrainingStep:
         t = torch.randint(0, self.scheduler.config.num_train_timesteps, (b,), generator=g)
         noise = torch.randn(shape, generator=g)
         draws = torch.rand((b, 3), generator=g).tolist()
-        conditions = [drop_condition(self.reading, data.words[i], self.product, u) for i, u in zip(index.tolist(), draws)]
+        conditions = [drop_condition(self.reading, data.words[i], data.products[i], u) for i, u in zip(index.tolist(), draws)]
         cond = self.bank.conditions([prompts(word, p) for word, p in conditions], self.model.config.context == "tokens")
         x0, m0, t, noise = x0.to(device), m0.to(device), t.to(device), noise.to(device)
         x_t = self.scheduler.add_noise(x0, noise, t)

@@ -45,7 +45,7 @@ class DiffusionGenerator(Generator):
     # middle block), the released reading's u = 400 and its 5 / 50 training pictures per type
     version = "3"
     # `bench run` on a CPU (schedule short) trains the toy profile; --schedule paper reproduces the release.
-    schedule_profiles = {"short": "toy", "paper": "released"}
+    schedule_profiles = {"short": "toy", "cpu": "toy", "paper": "released"}
 
     def __init__(
         self,

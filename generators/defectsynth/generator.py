@@ -63,7 +63,7 @@ class DefectSynth(Generator):
     """DefectSynth: HMI masks, then a ControlNet fine-tuned on frozen Stable Diffusion 1.5 with SAE and SFF."""
 
     name = "defectsynth"
-    schedule_profiles = {"short": "toy"}  # the default `bench run` schedule on a CPU: the toy profile
+    schedule_profiles = {"short": "toy", "cpu": "toy"}  # the default `bench run` schedule on a CPU: the toy profile
     kind = "learned"
     version = "2"  # the paper reading generates onto a normal picture (blend=paper); version 1 generated whole pictures
     needs_training = True

@@ -105,6 +105,15 @@ def defectdiffu_grids(folder: Path, n: int = 6, tile: int = 16, per_row: int = 4
     return tiles, soft_masks
 
 
+def tool_output(root: Path, n: int = 20, size: int = 64, seed: int = 500) -> Path:
+    """``import:generic`` of ``n`` binary pairs at ``size`` (the toy pictures' 64 px by default), none a copy of a
+    toy picture: what a run on a toy task can import."""
+    for i in range(n):
+        save(root / "images" / f"{i:02d}.png", picture(seed + i, size))
+        save(root / "masks" / f"{i:02d}.png", binary(seed + i, size))
+    return root
+
+
 def generic_output(root: Path, size: int = SIZE) -> Path:
     """``import:generic``: images/<name>.png with masks/<name>.png or <name>_mask.png, index (a) and binary (b)."""
     save(root / "images" / "a.png", picture(0, size))

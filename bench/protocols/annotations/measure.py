@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 import torch
 
+from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.specs import TaskRef
@@ -20,7 +21,6 @@ from bench.metrics.evaluate import evaluate_predictions
 from bench.protocols.annotations import ANNOTATIONS, ARMS, ORIGINAL, REFINED
 from bench.protocols.base import Grid, Point
 from bench.provenance import device_name, provenance
-from bench.runner import resolve_device
 from segmenters import SCHEDULES, SEGMENTERS
 from segmenters.train import train_and_evaluate
 
@@ -84,7 +84,7 @@ class AnnotationsJob(Job):
     point: AnnotationPoint
     run_id: str
     task: MatchedTask
-    rules: str  # the benign rules the arms' decisions are recorded under
+    rules: str  # the name of the benign rules checked against both releases' classes, recorded with the arms
 
     @property
     def memory(self) -> tuple:
@@ -94,14 +94,14 @@ class AnnotationsJob(Job):
         return f"annotations/{self.point.segmenter}/{self.point.category}/seed {self.point.seed}"
 
     def compute(self, progress: bool) -> dict:
-        point, task, rules = self.point, self.task, load_rules(self.rules)
+        point, task = self.point, self.task
         device, schedule = torch.device(point.device), SCHEDULES.get(point.schedule)
         arms = {}
         for arm in ARMS:
             train, test = task.part(arm, "train"), task.part(arm, "test")
             result = train_and_evaluate(SEGMENTERS.get(point.segmenter), [train], test, test.num_classes, schedule, point.seed,
                                         device, point.pretrained, progress)
-            evaluation = evaluate_predictions(test, result.predictions, test.classes, point.category, rules, dataset=arm)
+            evaluation = evaluate_predictions(test, result.predictions, test.classes)
             arms[arm] = {"classes": {str(k): v for k, v in test.classes.items()}, "n_train": len(train),
                          "metrics": evaluation["metrics"], "class_areas": evaluation["class_areas"],
                          "timings": {"train_s": result.train_seconds, "eval_s": result.eval_seconds},
@@ -117,7 +117,7 @@ class AnnotationsJob(Job):
                          "split": f"{point.split} on the {REFINED} pool, less the images {ORIGINAL} lacks",
                          "judges": {"refined": f"every arm's decisions against the {REFINED} masks",
                                     "own": "each arm's decisions against its own release's masks"},
-                         "rules": rules.name},
+                         "rules": self.rules},
             "device_name": device_name(device), "provenance": provenance(device),
         }
 

@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import numpy as np
 import torch
 
+from bench.core.device import resolve_device
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.pairset import PairSet
 from bench.core.specs import BASE_VERSION, GeneratorSpec, TaskRef
@@ -18,10 +19,10 @@ from bench.metrics.classification import accuracy, macro_f1, per_class_accuracy
 from bench.protocols.base import ADDED_LATER, Grid, Point, resolved_size
 from bench.protocols.classification import CLASSIFICATION, PAPER_GENERATED, PARTITIONS
 from bench.provenance import device_name, provenance
-from bench.runner import check_import, load_sources, resolve_device, resolved_settings, scheduled
+from bench.runner import check_import, load_sources, resolved_settings, scheduled
 from bench.spec import NO_GENERATOR, RunSpec
 from generators import GENERATORS
-from generators.registry import checked_params
+from generators.registry import build, checked_params
 from generators.synthesize import synthesize
 
 
@@ -114,8 +115,9 @@ class ClassificationJob(Job):
         sets = [data.train]
         n_synthetic = point.n_generated or int(round(point.ratio * len(data.train)))
         spec = GeneratorSpec.from_dict(point.generator)
+        generator = build(spec)
         if n_synthetic:
-            sets.append(synthesize(spec, data.train, data.normals, n_synthetic, point.seed, sources=dict(self.sources))[0])
+            sets.append(synthesize(spec, data.train, data.normals, n_synthetic, point.seed, sources=dict(self.sources), generator=generator)[0])
         labels = np.concatenate([image_labels(s, defect_ids) for s in sets])
         images = torch.cat([as_batch(s, schedule.size) for s in sets])
         keep = labels >= 0  # a synthetic pair without a defect pixel teaches no type
@@ -131,7 +133,7 @@ class ClassificationJob(Job):
             "data": {"manifest_hash": data.manifest_hash, "types": [data.pool.classes[k] for k in defect_ids],
                      "n_train_real": len(data.train), "n_synthetic": n_synthetic, "n_untyped_dropped": int((~keep).sum()),
                      "n_test": len(tested)},
-            **({"generator": {"version": GENERATORS.get(spec.name).version, "resolved": resolved_settings(spec, data.train)}}
+            **({"generator": {"version": GENERATORS.get(spec.name).version, "resolved": resolved_settings(generator, data.train)}}
                if n_synthetic else {}),
             "metrics": {"accuracy": accuracy(truth, predicted), "F1": macro_f1(truth, predicted, present),
                         "per_type_accuracy": {data.pool.classes[defect_ids[k]]: v
@@ -159,14 +161,15 @@ def classification_jobs(grid: Grid, tasks: Tasks) -> list[ClassificationJob]:
         pretrained_file()
     jobs = []
     for point in classification_points(grid, device.type):
-        data = tasks.load(TaskRef(point.dataset, point.category, point.split, point.image_size), grid.data_root)
+        task = TaskRef(point.dataset, point.category, point.split, point.image_size)
+        data = tasks.load(task, grid.data_root)
         spec = GeneratorSpec.from_dict(point.generator)
         sources = {}
         if spec.name != NO_GENERATOR.name:
             if GENERATORS.get(spec.name).kind == "import":
-                check_import(RunSpec(generator=spec, ratio=point.ratio, fill_to=point.n_generated, dataset=point.dataset,
-                                     category=point.category, split=point.split, image_size=point.image_size),
+                check_import(build(spec), RunSpec(generator=spec, ratio=point.ratio, fill_to=point.n_generated, dataset=point.dataset,
+                                                  category=point.category, split=point.split, image_size=point.image_size),
                              data, tasks, grid.data_root, point.n_generated or int(round(point.ratio * len(data.train))))
-            sources = load_sources(spec, tasks, point.dataset, grid.data_root, point.image_size)
+            sources = load_sources(spec, tasks, point.dataset, grid.data_root, task)
         jobs.append(ClassificationJob(point, point.run_id(data.manifest_hash), data, tuple(sources.items())))
     return jobs

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.core.pairset import PairSet
 from bench.core.paths import cache_at
@@ -20,7 +21,7 @@ from bench.executors import Job
 from bench.protocols.base import Grid, Point
 from bench.protocols.efficiency import EFFICIENCY
 from bench.provenance import device_name, provenance
-from bench.runner import load_sources, resolve_device, scheduled
+from bench.runner import load_sources, scheduled
 from generators import GENERATORS
 from generators.registry import build
 from segmenters.timing import measure
@@ -122,7 +123,8 @@ class EfficiencyJob(Job):
 def efficiency_jobs(grid: Grid, tasks: Tasks) -> list[EfficiencyJob]:
     jobs = []
     for point, spec in efficiency_points(grid, resolve_device(grid.device)):
-        data = tasks.load(TaskRef(point.dataset, point.category, point.split, point.image_size), grid.data_root)
-        sources = () if spec is None else tuple(load_sources(spec, tasks, point.dataset, grid.data_root, point.image_size).items())
+        task = TaskRef(point.dataset, point.category, point.split, point.image_size)
+        data = tasks.load(task, grid.data_root)
+        sources = () if spec is None else tuple(load_sources(spec, tasks, point.dataset, grid.data_root, task).items())
         jobs.append(EfficiencyJob(point, point.run_id(data.manifest_hash), data, spec, sources))
     return jobs

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from bench.alignment import AlignmentSetup, mask_alignment
+from bench.core.device import resolve_device
 from bench.core.errors import BenchError
 from bench.core.hashing import canonical_json, sha256_text
 from bench.core.pairset import PairSet
@@ -29,9 +30,10 @@ from bench.metrics.pixel_stats import PIXEL_STATS_VARIANT, pixel_stats
 from bench.protocols.base import Grid, resolved_size
 from bench.protocols.quality import QUALITY
 from bench.provenance import provenance
-from bench.runner import load_sources, resolve_device, resolved_settings, scheduled
+from bench.runner import load_sources, resolved_settings, scheduled
 from generators import GENERATORS
 from generators.contrast import set_contrast
+from generators.registry import build
 from generators.sanity import memorization, thumbnail
 from generators.synthesize import synthesize
 from segmenters import SCHEDULES
@@ -137,8 +139,9 @@ class QualityJob(Job):
         checks = dict(self.networks)
         setup = alignment_setup(spec, device)
         train, real_test = data.train, data.pool.subset(data.split.test)
-        generator = spec.generator
-        generated, cache_hit = synthesize(generator, train, data.normals, spec.n_generated, spec.seed, progress, dict(self.sources))
+        generator, backend = spec.generator, build(spec.generator)
+        generated, cache_hit = synthesize(generator, train, data.normals, spec.n_generated, spec.seed, progress, dict(self.sources),
+                                          generator=backend)
         gen_images, gen_masks, gen_lpips = _arrays(generated, spec.region)
         real_images, real_masks, real_lpips = _arrays(real_test, spec.region)
         _, _, centres = _arrays(train, spec.region)
@@ -170,7 +173,7 @@ class QualityJob(Job):
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "data": {"manifest_hash": data.manifest_hash, "n_generated": len(gen_images), "n_real_test": len(real_images),
                      "n_centres": len(centres), "generator_cache_hit": cache_hit},
-            "generator": {"version": GENERATORS.get(generator.name).version, "resolved": resolved_settings(generator, train)},
+            "generator": {"version": GENERATORS.get(generator.name).version, "resolved": resolved_settings(backend, train)},
             "metrics": metrics,
             "unverified_metrics": unverified,
             "left_out": {name: {"metrics": networks[name]["metrics"], "why": networks[name]["note"]} for name in spec.left_out},
@@ -217,8 +220,9 @@ def quality_jobs(grid: Grid, tasks: Tasks) -> list[QualityJob]:
         setup = alignment_setup(spec, device)
         if setup is not None:
             setup.check()
-        data = tasks.load(TaskRef(spec.dataset, spec.category, spec.split, spec.image_size), grid.data_root)
-        sources = load_sources(spec.generator, tasks, spec.dataset, grid.data_root, spec.image_size)
+        task = TaskRef(spec.dataset, spec.category, spec.split, spec.image_size)
+        data = tasks.load(task, grid.data_root)
+        sources = load_sources(spec.generator, tasks, spec.dataset, grid.data_root, task)
         jobs.append(QualityJob(spec, spec.run_id(data.manifest_hash), data, tuple(sources.items()), tuple(checks.items()), device.type))
     _say_what_is_not_shown(jobs)
     return jobs
