@@ -107,7 +107,7 @@ def write_table_plots(tables, folder: Path) -> dict[str, list[tuple[Path, str]]]
         for plot in table.plots:
             import matplotlib.pyplot as plt  # deferred: only a table with plots loads matplotlib
 
-            from bench.report.plots import PNG_METADATA
+            from bench.report.plots import PNG_METADATA  # deferred: the plots module loads pandas
 
             fig, path = plot.draw(), folder / f"{plot.name}.png"
             with atomic_file(path) as tmp:

@@ -27,6 +27,7 @@ from bench.report.format import number
 from bench.report.frames import FITTED_ONCE
 from bench.report.tables import Plot, Reading, Table, deltas, metric_label, runs_of, used
 from bench.report.utility import BETTER, MIN_POINTS, coefficient_text, correlation_rows, interval_text, predictor_sentence
+from bench.report.utility_plots import scatter_figure
 
 UTILITY_RATIO = 1.0  # synthetic pairs per real pair the gain is read at, where the runs hold it
 UTILITY_METRIC = "mIoU_defect"  # the gain: Δ defect mIoU
@@ -130,8 +131,6 @@ def _slug(text: str) -> str:
 
 
 def _plots(found: Utility) -> tuple[Plot, ...]:
-    from bench.report.utility_plots import scatter_figure  # deferred: matplotlib loads only when a plot is written
-
     several = found.points["condition"].nunique() > 1
     plots = []
     for _, row in found.rows.iterrows():
