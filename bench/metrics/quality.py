@@ -112,8 +112,8 @@ def check_weights(file: str) -> dict:
 def weights_note(check: dict) -> str:
     """Why a network's metrics are not shown, or '' when they are."""
     if check["status"] == MISSING:
-        return (f"its weights {check['path']} are missing: put {check['file']} there (torch hub layout) and set BENCH_WEIGHTS "
-                "(`bench weights check`), then run the grid again")
+        return (f"its weights {check['path']} are missing: put {check['file']} there (torch hub layout) and set BENCH_WEIGHTS, "
+                "then run the grid again")
     if check["status"] == UNVERIFIED:
         named = DIGEST_IN_NAME.search(check["file"])
         return (f"its weights file's SHA-256 ({check['sha256'][:12]}...) does not begin with the digest its name carries "
