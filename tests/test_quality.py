@@ -35,7 +35,9 @@ def test_quality_protocol_records_metrics_and_fid_matches_direct_computation(wei
     assert main(["protocol", "quality", "--generators", "copy-paste", "--seeds", "0", "--n-generated", "8", "--schedule", "smoke"]) == 0
     assert "protocol quality: 1 done, 0 skipped" in capsys.readouterr().out
     (record,) = RecordStore(isolated_dirs / "results" / "quality", QUALITY)
-    m = record["metrics"]
+    assert {n["status"] for n in record["networks"].values()} == {"unverified"}, "random weights are not the published files"
+    assert not set(record["metrics"]) & {"FID", "KID_mean", "IS_mean", "LPIPS", "IC_LPIPS"} and "left_out" not in record["spec"]
+    m = {**record["metrics"], **record["unverified_metrics"]}  # what the random networks measured, kept apart
     assert m["kid_subset_size"] == 8, "KID subsets fitted to the smaller set"
     assert record["variants"]["ic_lpips"] == "bench" and record["variants"]["ic_lpips_detail"]["net"] == "alex"
     assert record["spec"]["lpips"] == record["variants"]["lpips_variant"] == "diversity"
@@ -76,12 +78,14 @@ def test_alignment_is_measured_by_the_first_segmenter_unless_turned_off():
     assert off.alignment_segmenter is None and off.run_id("m") != spec.run_id("m")
 
 
-def test_missing_weights_are_listed_in_one_error(isolated_dirs, monkeypatch):
+def test_missing_weights_are_named_with_where_they_go(isolated_dirs, monkeypatch):
     monkeypatch.setenv("BENCH_WEIGHTS", str(isolated_dirs / "nowhere"))
-    with pytest.raises(BenchError) as info:
-        q.weight_paths(q.required_weights(q.ic_lpips_variant("seas")))
-    message = str(info.value)
-    assert q.INCEPTION_FILE in message and q.BACKBONE_FILES["vgg"] in message and "\n" not in message
+    inception, backbone = q.feature_networks(q.ic_lpips_variant("seas"))
+    assert (inception.file, backbone.file, backbone.metrics) == (q.INCEPTION_FILE, q.BACKBONE_FILES["vgg"], ("LPIPS", "IC_LPIPS"))
+    for net in (inception, backbone):
+        check = q.check_weights(net.file)
+        note = q.weights_note(check)
+        assert check["status"] == "missing" and str(isolated_dirs / "nowhere" / "checkpoints" / net.file) in note and "\n" not in note
     with pytest.raises(BenchError, match="unknown IC-LPIPS variant 'x'"):
         q.ic_lpips_variant("x")
 
@@ -144,5 +148,5 @@ def test_quality_sizes_name_the_papers_count_and_keep_old_ids():
     assert spec.run_id("m") == sha256_text(canonical_json(old))[:16]
     from dataclasses import replace
 
-    assert len({spec.run_id("m"), replace(spec, lpips="to-real").run_id("m"),
-                replace(spec, generator=GeneratorSpec("defectsynth")).run_id("m")}) == 3
+    assert len({spec.run_id("m"), replace(spec, lpips="to-real").run_id("m"), replace(spec, left_out=("inception",)).run_id("m"),
+                replace(spec, generator=GeneratorSpec("defectsynth")).run_id("m")}) == 4

@@ -100,8 +100,25 @@ def write_figures(frame, metric: str, folder: Path) -> list[tuple[Path, str]]:
     return out
 
 
+def write_table_plots(tables, folder: Path) -> dict[str, list[tuple[Path, str]]]:
+    """The figures that go with tables (``Table.plots``) as PNG files, by table name, each with its caption."""
+    out: dict[str, list[tuple[Path, str]]] = {}
+    for table in tables:
+        for plot in table.plots:
+            import matplotlib.pyplot as plt  # deferred: only a table with plots loads matplotlib
+
+            from bench.report.plots import PNG_METADATA  # deferred: the plots module loads pandas
+
+            fig, path = plot.draw(), folder / f"{plot.name}.png"
+            with atomic_file(path) as tmp:
+                fig.savefig(tmp, dpi=110, format="png", metadata=PNG_METADATA)
+            plt.close(fig)
+            out.setdefault(table.name, []).append((path, plot.caption))
+    return out
+
+
 def write_report(built: api.Report, metric: str, target: Path) -> list[Path]:
-    """Every table in markdown, LaTeX and CSV, the ratio plots as PNG, and a static HTML page."""
+    """Every table in markdown, LaTeX and CSV, the ratio plots and the tables' plots as PNG, and a static HTML page."""
     # deferred: tables load pandas
     from bench.report.render import html_page, latex_document, render
 
@@ -110,6 +127,7 @@ def write_report(built: api.Report, metric: str, target: Path) -> list[Path]:
              target / "report.tex": latex_document(tables)}
     texts.update({target / "csv" / f"{t.name}.csv": render(t, "csv") for t in tables})
     plots = [] if frame is None else [path for path, _ in write_figures(frame, metric, target / "plots")]
+    plots += [path for figures in write_table_plots(tables, target / "plots").values() for path, _ in figures]
     texts[target / "index.html"] = html_page(tables, [f"plots/{p.name}" for p in plots])
     for path, text in texts.items():
         write_text_atomic(path, text)
@@ -124,11 +142,13 @@ def write_site(built: api.Report, metric: str, target: Path, intro: str = "") ->
 
     tables, frame, records = built.tables, built.frame, built.records.runs.records
     figures = write_figures(frame, metric, target / "plots")
+    beside = write_table_plots(tables, target / "plots")
     samples, sample_files = write_samples(records, target / "samples")
     provenance = {r.run_id: {**r.provenance} for r in records}
-    page = site_page(tables, [Figure(f"plots/{p.name}", c) for p, c in figures], samples, provenance, intro=intro)
+    page = site_page(tables, [Figure(f"plots/{p.name}", c) for p, c in figures], samples, provenance, intro=intro,
+                     table_figures={name: [Figure(f"plots/{p.name}", c) for p, c in found] for name, found in beside.items()})
     write_text_atomic(target / "index.html", page)
-    return [target / "index.html", *(p for p, _ in figures), *sample_files]
+    return [target / "index.html", *(p for p, _ in figures), *(p for found in beside.values() for p, _ in found), *sample_files]
 
 
 def write_samples(records, folder: Path, per_grid: int = 8):

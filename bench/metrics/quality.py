@@ -2,6 +2,12 @@
 generated set, or generated vs real) and IC-LPIPS through the lpips package. Weights come only from the local weights folder (torch hub layout,
 ``$BENCH_WEIGHTS/checkpoints/<file>``); nothing is downloaded.
 
+Each network's file is checked before it is used (``check_weights``): missing, published (its SHA-256 begins
+with the digest its name carries, torch hub's naming, which torchvision checks on download) or unverified (a
+random initialisation, another file). A feature network at a random initialisation gives numbers that
+measure nothing (a random Inception reads KID 0 for every set), so the quality protocol leaves out what a
+missing file would measure and keeps what an unverified one measures apart from its metrics.
+
 IC-LPIPS has several incompatible public implementations, so the variant is chosen by name and written
 into every record: the LPIPS backbone, the cap on images per cluster, the pair order and what an empty
 (or single-image) cluster contributes. LPIPS itself is read two ways, named the same way: the diversity
@@ -12,7 +18,10 @@ the real defective images").
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
@@ -54,18 +63,63 @@ def ic_lpips_variant(name: str) -> ICLPIPSVariant:
     return IC_LPIPS_VARIANTS[name]
 
 
-def required_weights(variant: ICLPIPSVariant) -> list[str]:
-    return [INCEPTION_FILE, BACKBONE_FILES[variant.net]]
+FIDELITY_METRICS = ("FID", "KID_mean", "KID_std", "IS_mean", "IS_std")
+LPIPS_METRICS = ("LPIPS", "IC_LPIPS")
 
 
-def weight_paths(files: list[str]) -> dict[str, Path]:
-    """Local paths of the weight files, or one error listing every missing one."""
+@dataclass(frozen=True)
+class Network:
+    """A feature network the quality metrics need weights for, and the metrics it gives."""
+
+    name: str
+    file: str
+    metrics: tuple[str, ...]
+
+
+def feature_networks(variant: ICLPIPSVariant) -> tuple[Network, ...]:
+    """Inception v3 (FID, KID, IS) and the LPIPS backbone of the IC-LPIPS variant (LPIPS, IC-LPIPS)."""
+    return (Network("inception", INCEPTION_FILE, FIDELITY_METRICS),
+            Network(f"lpips-{variant.net}", BACKBONE_FILES[variant.net], LPIPS_METRICS))
+
+
+MISSING, PUBLISHED, UNVERIFIED = "missing", "published", "unverified"
+DIGEST_IN_NAME = re.compile(r"-([a-f0-9]+)\.")  # torch hub's naming: <name>-<first hex digits of the SHA-256>.<ext>
+
+
+@lru_cache(maxsize=16)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_weights(file: str) -> dict:
+    """Where a network's weights file is and whether it is the published one: ``missing``; ``published`` when
+    its SHA-256 begins with the digest its name carries; ``unverified`` otherwise."""
     root = weights_dir()
-    paths = {f: (root / "checkpoints" / f) if root else Path("$BENCH_WEIGHTS/checkpoints") / f for f in files}
-    missing = [str(p) for p in paths.values() if not p.is_file()]
-    if missing:
-        raise BenchError(f"quality weights missing: {', '.join(missing)}", "put them there (torch hub layout) and set BENCH_WEIGHTS")
-    return paths
+    path = (root / "checkpoints" / file) if root else Path("$BENCH_WEIGHTS/checkpoints") / file
+    if not path.is_file():
+        return {"file": file, "path": str(path), "status": MISSING, "sha256": None}
+    stat = path.stat()
+    sha = _sha256(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    named = DIGEST_IN_NAME.search(file)
+    status = PUBLISHED if named and sha.startswith(named.group(1)) else UNVERIFIED
+    return {"file": file, "path": str(path), "status": status, "sha256": sha}
+
+
+def weights_note(check: dict) -> str:
+    """Why a network's metrics are not shown, or '' when they are."""
+    if check["status"] == MISSING:
+        return (f"its weights {check['path']} are missing: put {check['file']} there (torch hub layout) and set BENCH_WEIGHTS, "
+                "then run the grid again")
+    if check["status"] == UNVERIFIED:
+        named = DIGEST_IN_NAME.search(check["file"])
+        return (f"its weights file's SHA-256 ({check['sha256'][:12]}...) does not begin with the digest its name carries "
+                f"({named.group(1) if named else 'none'}): not the published weights (a random initialisation, say), so what it "
+                "measures is kept apart (unverified_metrics) and shown nowhere")
+    return ""
 
 
 class _Images(torch.utils.data.Dataset):

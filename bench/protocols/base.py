@@ -169,12 +169,14 @@ class Form:
     """A table form: the tables it makes (``tables``, from a ``bench.report.tables.Reading`` of the records of the
     protocols that list it) and where they stand in a report (``place``, lower first; the shared run tables hold
     0 to 9 and the benign one 80). A form that compares settings with the real-only baseline names which of its
-    protocols' settings it compares (``compares``): they are one family, Holm-corrected together."""
+    protocols' settings it compares (``compares``): they are one family, Holm-corrected together. A form that
+    also reads the records of other protocols' kinds, where a folder holds them, names those kinds (``reads``)."""
 
     name: str
     tables: Callable[["Reading"], list["Table"]]
     place: int = 100
     compares: Callable[["pd.DataFrame"], "pd.Series"] | None = None
+    reads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

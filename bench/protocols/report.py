@@ -6,7 +6,8 @@ that names none, written by ``bench run`` or before requests were recorded, belo
 point a ``bench run`` is (``UNNAMED``: its --ratio, --fill-to and --normal-ratio). The runs of a protocol that
 is not installed show in the shared tables only. A record of a protocol's own kind belongs to that protocol.
 A form reads the settings its protocols asked for, with the real-only baselines of their tasks whoever asked
-for those; a comparing form corrects its comparisons as one family.
+for those, and the records of the kinds it names beside its own (``Form.reads``); a comparing form corrects its
+comparisons as one family.
 """
 
 from __future__ import annotations
@@ -93,6 +94,7 @@ def report_tables(frame: pd.DataFrame | None, side: Mapping[str, Sequence[dict]]
         runs = asked(frame, [p.name for p in owners if p.kind is RUNS]) if frame is not None else None
         if not records and (runs is None or not runs.any()):
             continue
+        records += tuple(r for kind in form.reads if kind not in kinds for r in side.get(kind, ()))
         points = means = None
         if form.compares is not None and runs is not None:
             points, means = comparisons(frame, form, runs, metric, alpha, margin, designs)

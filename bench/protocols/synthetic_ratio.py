@@ -2,8 +2,10 @@
 
 Its form, ``SYNTHETIC``, compares every setting that adds generated pairs to the real ones with the real-only
 baseline of its task (Defect Spectrum Table 4/5 form, and Table 6 for fill-to rows) and counts each generator's
-verdicts in the generator leaderboard; the protocols whose settings add generated pairs to real ones list it
-too, so their comparisons are one family, corrected together.
+verdicts in the generator leaderboard, with what they say in words under it; the protocols whose settings add
+generated pairs to real ones list it too, so their comparisons are one family, corrected together. It reads
+the quality records where a folder holds them, to say under the leaderboard how well image quality predicted
+the gains (``bench.protocols.quality.utility``).
 """
 
 from __future__ import annotations
@@ -47,14 +49,17 @@ def with_without_table(reading: Reading) -> Table:
 
 
 def synthetic_tables(reading: Reading) -> list[Table]:
-    from bench.report.tables import generator_table  # deferred: tables load pandas
+    # deferred: tables load pandas
+    from bench.protocols.quality.utility import predictor
+    from bench.report.tables import generator_table
 
     if reading.points.empty:
         return []
-    return [with_without_table(reading), generator_table(reading.frame, reading.points, reading.metric, reading.alpha, reading.margin)]
+    return [with_without_table(reading),
+            generator_table(reading.frame, reading.points, reading.metric, reading.alpha, reading.margin, predictor(reading))]
 
 
-SYNTHETIC = Form("with_without", synthetic_tables, place=20, compares=adds_synthetic)
+SYNTHETIC = Form("with_without", synthetic_tables, place=20, compares=adds_synthetic, reads=("quality",))
 
 PROTOCOLS.register(
     Protocol(

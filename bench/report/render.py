@@ -45,7 +45,8 @@ def render(table: Table, fmt: str) -> str:
     frame = table.frame.astype(str)
     rows, headers = frame.values.tolist(), list(frame.columns)
     if fmt == "markdown":
-        return f"{table.caption}\n\n{tabulate(rows, headers=headers, tablefmt='github', disable_numparse=True)}\n"
+        note = f"\n{table.note}\n" if table.note else ""
+        return f"{table.caption}\n\n{tabulate(rows, headers=headers, tablefmt='github', disable_numparse=True)}\n{note}"
     if fmt == "latex":
         return latex_table(table.caption, headers, rows)
     if fmt == "html":
@@ -86,12 +87,13 @@ def anchor(text: str) -> str:
 
 
 def html_table(table: Table, headers: list[str], rows: list[list[str]]) -> str:
-    """A titled, captioned table whose headers sort it (``SORT_SCRIPT``)."""
+    """A titled, captioned table whose headers sort it (``SORT_SCRIPT``), with its note under it."""
     head = "".join(f'<th scope="col" title="sort by {escape(h)}">{escape(h)}</th>' for h in headers)
     body = "\n".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    note = f'<p class="summary">{escape(table.note)}</p>\n' if table.note else ""
     return (f'<section class="table" id="{anchor(table.name)}">\n<h2>{escape(table.title)}</h2>\n'
             f"<p class=\"caption\">{escape(table.caption.replace('**', ''))}</p>\n<div class=\"scroll\"><table class=\"sortable\">\n"
-            f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table></div>\n</section>\n")
+            f"<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody></table></div>\n{note}</section>\n")
 
 
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1400px;margin:auto;padding:0 1em;color:#222}

@@ -54,9 +54,12 @@ def provenance_text(run_ids: Sequence[str], provenance: Mapping[str, dict]) -> s
             f"device {counted(p.get('device') for p in found)}.")
 
 
-def _table(table: Table, provenance: Mapping[str, dict]) -> str:
-    """The table, with the provenance of its runs (tables of quality or efficiency records have no runs)."""
+def _table(table: Table, provenance: Mapping[str, dict], figures: Sequence[Figure] = ()) -> str:
+    """The table, with the provenance of its runs (tables of quality or efficiency records have no runs) and the
+    figures that go with it."""
     html = render(table, "html")
+    if figures:
+        html = html.replace("</section>", f"{_figures(figures)}\n</section>", 1)
     if not table.run_ids:
         return html
     return html.replace("</section>", f'<p class="caption">{escape(provenance_text(table.run_ids, provenance))}</p>\n</section>', 1)
@@ -79,18 +82,23 @@ def _samples(samples: Sequence[Sample]) -> str:
 
 
 def site_page(tables: Sequence[Table], figures: Sequence[Figure], samples: Sequence[Sample], provenance: Mapping[str, dict],
-              title: str = "bench leaderboard", intro: str = "") -> str:
+              title: str = "bench leaderboard", intro: str = "", table_figures: Mapping[str, Sequence[Figure]] | None = None) -> str:
     """The page: the generator leaderboard, the ratio curves, the sample grids, the comparisons behind the
-    verdicts, per product and segmenter, then every other table; each table with the provenance of its runs."""
+    verdicts, per product and segmenter, then every other table; each table with the provenance of its runs and
+    its own figures (``table_figures``, by table name)."""
     by_name = {t.name: t for t in tables}
     lead, behind, detail = ([by_name[n] for n in names if n in by_name] for names in (LEAD, BEHIND, DETAIL))
     rest = [t for t in tables if t.name not in LEAD + BEHIND + DETAIL]
-    sections = [("Verdicts against real only", "".join(_table(t, provenance) for t in lead)),
+
+    def shown(group: Sequence[Table]) -> str:
+        return "".join(_table(t, provenance, (table_figures or {}).get(t.name, ())) for t in group)
+
+    sections = [("Verdicts against real only", shown(lead)),
                 ("Ratio curves", _figures(figures)),
                 ("Samples", _samples(samples)),
-                ("Comparisons behind the verdicts", "".join(_table(t, provenance) for t in behind)),
-                ("Per product and segmenter", "".join(_table(t, provenance) for t in detail)),
-                ("More tables", "".join(_table(t, provenance) for t in rest))]
+                ("Comparisons behind the verdicts", shown(behind)),
+                ("Per product and segmenter", shown(detail)),
+                ("More tables", shown(rest))]
     sections = [(name, body) for name, body in sections if body]
     nav = "<nav>" + "".join(f'<a href="#{anchor(name)}">{escape(name)}</a>' for name, _ in sections) + "</nav>\n"
     body = "".join(f'<div class="part" id="{anchor(name)}">\n<h2>{escape(name)}</h2>\n{content}\n</div>\n' for name, content in sections)

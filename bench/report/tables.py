@@ -12,7 +12,7 @@ Holm-corrected across its comparisons, and every form shows and explains them th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,6 +21,7 @@ from bench.metrics.benign import BenignRules
 from bench.report import compare, stats
 from bench.report.format import mean_std, percent, seeds_text
 from bench.report.frames import GROUP, SETTING, TASK, constants, is_baseline, metrics_of, needed_columns, refitted, setting_label
+from bench.report.utility import verdict_paragraph
 
 # Which metrics the run table shows (those the records have), and how headers name metrics: data, so a
 # new metric is a line here, and any metric the records carry can be the report's --metric anyway.
@@ -33,6 +34,15 @@ MEAN_KEY = [c for c in GROUP if c not in ("category", "data")]  # what a mean ov
 
 
 @dataclass(frozen=True)
+class Plot:
+    """A figure that goes with a table, drawn only when it is written (matplotlib is slow to load)."""
+
+    name: str  # file stem
+    caption: str
+    draw: Callable[[], object]  # -> a matplotlib figure
+
+
+@dataclass(frozen=True)
 class Table:
     name: str  # file stem
     title: str
@@ -40,6 +50,8 @@ class Table:
     frame: pd.DataFrame  # display strings
     run_ids: tuple[str, ...] = ()  # the runs behind it, for its provenance
     keep: tuple[str, ...] = ()  # columns shown even where every row has the same value (the verdict counts)
+    note: str = ""  # a paragraph shown under the table (what it says, in words)
+    plots: tuple[Plot, ...] = ()  # figures shown with it
 
 
 @dataclass(frozen=True)
@@ -49,7 +61,7 @@ class Reading:
 
     frame: pd.DataFrame | None  # one row per run record (``frames.records_frame``); None without run records
     asked: pd.Series | None = None  # per run: its setting was asked for by a protocol of the form
-    records: tuple[dict, ...] = ()  # the records of the form's protocols' own kinds
+    records: tuple[dict, ...] = ()  # the records of the form's protocols' own kinds and of the kinds it reads
     points: pd.DataFrame | None = None  # a comparing form: its settings against the real-only baseline (``deltas``)
     means: pd.DataFrame | None = None  # and those present in several categories, over their mean (``category_mean_deltas``)
     metric: str = "mIoU"
@@ -309,8 +321,9 @@ def setting_comparison(points: pd.DataFrame, means: pd.DataFrame, sides: tuple[s
 
 
 def generator_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, metric: str = "mIoU", alpha: float = stats.ALPHA,
-                    margin: float = stats.MARGIN) -> Table:
-    """The generator leaderboard of one family of comparisons (``delta_frame``: the synthetic data's)."""
+                    margin: float = stats.MARGIN, predictor: str = "") -> Table:
+    """The generator leaderboard of one family of comparisons (``delta_frame``: the synthetic data's), with what
+    its verdicts say in words under it (and ``predictor``, how well image quality predicted the gains)."""
     board = generator_leaderboard(delta_frame)
     out = board.assign(mean_delta=[percent(v, True) for v in board["mean_delta"]]).rename(columns={"mean_delta": f"mean Δ {metric_label(metric)}"})
     what = (f"**Generator leaderboard** — how many category x segmenter x ratio points of each generator Δ{metric_label(metric)} "
@@ -318,7 +331,8 @@ def generator_table(frame: pd.DataFrame, delta_frame: pd.DataFrame, metric: str 
             "then the mean Δ.")
     runs = used(frame, delta_frame)
     text = compare.family_text(delta_frame, alpha, margin, runs)
-    return Table("generators", "Generator leaderboard", caption(what, runs, delta_frame["n"], text), out, runs_of(runs), keep=tuple(COUNTED))
+    return Table("generators", "Generator leaderboard", caption(what, runs, delta_frame["n"], text), out, runs_of(runs),
+                 keep=tuple(COUNTED), note=verdict_paragraph(delta_frame, margin, metric_label(metric), predictor))
 
 
 # --- per-category tables -----------------------------------------------------------------------------

@@ -82,3 +82,21 @@ def v1_record(spec: RunSpec, manifest: str, miou: float = 0.5, created: str = "2
         "resources": {"torch_threads": 1},
         "provenance": {"bench_version": "0.1.0"},
     }
+
+
+def quality_record(generator: str = "copy-paste", category: str = "wood", seed: int = 0, metrics: dict | None = None, *,
+                   networks: str | None = "published", left_out: tuple[str, ...] = (), created: str = "2025-01-01T00:00:00+00:00",
+                   **spec) -> dict:
+    """A valid ``bench.quality/1`` record of the toy task; ``networks``: the status of both feature networks' weights
+    (``published``, ``unverified``, ``missing``; None: a record from before the weights were checked)."""
+    spec = {"generator": {"name": generator, "params": {}}, "dataset": "toy", "category": category, "split": "ds-5shot", "seed": seed,
+            "n_generated": 50, "ic_lpips": "bench", "region": "image", **({"left_out": list(left_out)} if left_out else {}), **spec}
+    record = {"schema": "bench.quality/1", "run_id": sha256_text(canonical_json(spec))[:16], "spec": spec, "created": created,
+              "generator": {"version": "1", "resolved": {}}, "metrics": dict(metrics or {}), "variants": {"ic_lpips": "bench"}}
+    if networks is not None:
+        files = {"inception": ("weights-inception-2015-12-05-6726825d.pth", ["FID", "KID_mean", "KID_std", "IS_mean", "IS_std"]),
+                 "lpips-alex": ("alexnet-owt-7be5be79.pth", ["LPIPS", "IC_LPIPS"])}
+        record["networks"] = {name: {"file": file, "path": f"/w/checkpoints/{file}", "status": networks, "metrics": metrics_of,
+                                     "sha256": None if networks == "missing" else "0" * 64, "note": ""}
+                              for name, (file, metrics_of) in files.items()}
+    return record
