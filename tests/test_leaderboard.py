@@ -23,7 +23,7 @@ from tests.helpers.records import run_record
 from tests.helpers.releases import class_folder_release
 
 ROOT = Path(__file__).resolve().parent.parent
-COMMITTED = ROOT / "results" / "leaderboard"
+BOARDS = {"real": ROOT / "results" / "leaderboard", "toy": ROOT / "results" / "leaderboard-toy"}  # committed builds by grid
 TEXT_SUFFIXES = (".md", ".tex", ".csv")
 
 
@@ -98,18 +98,33 @@ def test_a_partial_build_says_what_it_still_lacks():
                                             "fabric (rerun the build command to add them).")
 
 
-@pytest.mark.skipif(not (COMMITTED / "records").is_dir(), reason="no leaderboard committed under results/leaderboard yet")
-def test_the_committed_tables_are_what_the_committed_records_give(capsys, isolated_dirs, monkeypatch):
+@pytest.mark.parametrize("grid", sorted(BOARDS))
+def test_the_committed_tables_are_what_the_committed_records_give(grid, capsys, isolated_dirs):
+    committed = BOARDS[grid]
+    if not (committed / "records").is_dir():
+        pytest.skip(f"no {grid} leaderboard committed under {committed.relative_to(ROOT)} yet")
     out = isolated_dirs / "lb"
-    (out / "records").mkdir(parents=True)
-    for path in (COMMITTED / "records").glob("*.json"):
-        (out / "records" / path.name).write_bytes(path.read_bytes())
-    assert main(["leaderboard", "--rebuild", "--no-screenshot", "--out", str(out)]) == 0
+    for part in ("records", "quality"):
+        if (committed / part).is_dir():
+            (out / part).mkdir(parents=True)
+            for path in (committed / part).glob("*.json"):
+                (out / part / path.name).write_bytes(path.read_bytes())
+    assert main(["leaderboard", "--grid", grid, "--rebuild", "--no-screenshot", "--out", str(out)]) == 0
     capsys.readouterr()
-    rebuilt, committed = files_of(out), files_of(COMMITTED)
-    for name in committed:
+    rebuilt, expected = files_of(out), files_of(committed)
+    for name in expected:
         if name.endswith(TEXT_SUFFIXES):
-            assert rebuilt.get(name) == committed[name], f"results/leaderboard/{name} differs from what its records give"
+            assert rebuilt.get(name) == expected[name], f"{committed.relative_to(ROOT)}/{name} differs from what its records give"
+
+
+@pytest.mark.skipif(chromium() is None or not (BOARDS["real"] / "site" / "index.html").is_file(),
+                    reason="no Chromium (make test installs Debian's chromium package) or no real board committed")
+def test_the_committed_real_board_leads_its_site_with_real_defects():
+    with open_page(BOARDS["real"] / "site" / "index.html") as (page, errors):
+        found = check(page, errors)
+        assert not found.broken_images and not found.errors
+        first = page.locator("section.table").first
+        assert first.is_visible() and "magnetic-tile" in first.inner_text() and "bsdata" in first.inner_text()
 
 
 @pytest.mark.skipif(chromium() is None, reason="no Chromium (make test installs Debian's chromium package)")

@@ -42,8 +42,10 @@ def layout(out: Path) -> dict[str, Path]:
 
 
 @click.command()
-@click.option("--grid", "grid", default="toy", show_default=True, help="A shipped leaderboard grid (toy, ds-mvtec) or a grid file.")
-@click.option("--out", default=None, help="The leaderboard folder [default: results/leaderboard, or results/leaderboard-<grid>].")
+@click.option("--grid", "grid", default="toy", show_default=True,
+              help="A shipped leaderboard grid (toy, real, ds-mvtec, ad-localization) or a grid file.")
+@click.option("--out", default=None,
+              help="The leaderboard folder [default: results/leaderboard for the real grid, else results/leaderboard-<grid>].")
 @click.option("--data-root", "data_roots", multiple=True, metavar="[DATASET=]PATH",
               help="Root of a dataset release on disk, for grids on real data: DATASET=PATH for that dataset's blocks "
                    "(repeat for each release), or PATH for every block.")
@@ -58,11 +60,11 @@ def leaderboard(grid, out, data_roots, rebuild, dry_run, screenshot, until_decid
                 threads, address):
     """Build a published leaderboard: the grid's runs, then records, tables, plots and the site in one folder."""
     path = grid_path(grid)
-    target = writable_dir(Path(out) if out else results_dir() / ("leaderboard" if grid == "toy" else f"leaderboard-{Path(grid).stem}"), "--out")
+    target = writable_dir(Path(out) if out else results_dir() / ("leaderboard" if grid == "real" else f"leaderboard-{Path(grid).stem}"), "--out")
     parts = layout(target)
     roots = roots_by_dataset(data_roots)
     where = source_name(path)
-    plans = [api.plan(name, {**values, **with_root(values, roots, dry_run)}, where, path.resolve().parent)
+    plans = [api.plan(name, {**values, **with_root(values, roots, dry_run or rebuild)}, where, path.resolve().parent)
              for name, values in load_sweep(path)]  # all checked first
     sequential = sequential_of(until_decided, max_seeds, seed_batch, margin)
     store = RecordStore(writable_dir(parts["records"], "--out"), strict=strict)
@@ -98,14 +100,14 @@ def roots_by_dataset(values: tuple[str, ...]) -> dict[str | None, str]:
     return roots
 
 
-def with_root(values: dict, roots: dict[str | None, str], dry_run: bool) -> dict:
+def with_root(values: dict, roots: dict[str | None, str], runs_nothing: bool) -> dict:
     """A grid block's data root from ``--data-root``: its dataset's, else the one for every block, else its own.
-    A block on a release with none is refused before the first block runs (a dry run only counts runs)."""
+    A block on a release with none is refused before the first block runs (a dry run or a rebuild reads none)."""
     from bench.data.base import DATASETS  # deferred: the data layer loads numpy, which `--help` does without
 
     root = roots.get(values.get("dataset"), roots.get(None)) or values.get("data_root")
     dataset = values.get("dataset", "toy")
-    if root is None and not dry_run and DATASETS.get(dataset).needs_root:
+    if root is None and not runs_nothing and DATASETS.get(dataset).needs_root:
         raise BenchError(f"the grid's {dataset} block needs the release on disk", f"give --data-root {dataset}=PATH")
     return {"data_root": root} if root else {}
 
