@@ -65,8 +65,7 @@ def _run_own_kind(planned: api.Plan, where: str, store: RecordStore, force: bool
     """A protocol of its own record kind: the record fields its ``row`` picks, one row per point."""
     protocol, grid = planned
     if dry_run:
-        say(f"protocol {protocol.name}: generators {', '.join(map(str, grid.generators))} on {grid.dataset} "
-            f"{', '.join(grid.categories)}, seeds {', '.join(map(str, grid.seeds))} ({where})")
+        say(f"protocol {protocol.name}: {grid}")
         return []
     outcome = api.run_protocol(planned, records=store.root, force=force, where=where, strict=store.strict, **execution)
     rows = [{**protocol.row(o.record), "status": "skipped" if o.skipped else "done"} for o in outcome.outcomes]
