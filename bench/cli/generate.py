@@ -26,7 +26,7 @@ from generators import GENERATORS, build
 @options.seed
 @click.option("--schedule", default=None,
               help="Train a learned generator at the profile it declares for this schedule, as `bench run` does "
-                   "(short: the CPU toy profile, paper: the published one) [default: the backend's default profile].")
+                   "(short and cpu: the CPU toy profile, paper: the published one) [default: the backend's default profile].")
 @click.option("--check", is_flag=True, help="Print the sanity report: empty masks, sizes, class histogram, memorization rate.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable summary (with the sanity report).")
 def generate(generator, gen_param, import_path, n, out, dataset, data_root, category, split, image_size, seed, schedule, check, as_json):
