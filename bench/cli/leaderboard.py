@@ -60,10 +60,11 @@ def leaderboard(grid, out, data_roots, rebuild, dry_run, screenshot, until_decid
                 threads, address):
     """Build a published leaderboard: the grid's runs, then records, tables, plots and the site in one folder."""
     path = grid_path(grid)
-    target = writable_dir(Path(out) if out else results_dir() / ("leaderboard" if grid == "real" else f"leaderboard-{Path(grid).stem}"), "--out")
+    where = source_name(path)
+    target = writable_dir(Path(out) if out else results_dir() / ("leaderboard" if where == "bench/grids/real.yaml" else f"leaderboard-{path.stem}"),
+                          "--out")
     parts = layout(target)
     roots = roots_by_dataset(data_roots)
-    where = source_name(path)
     plans = [api.plan(name, {**values, **with_root(values, roots, dry_run or rebuild)}, where, path.resolve().parent)
              for name, values in load_sweep(path)]  # all checked first
     sequential = sequential_of(until_decided, max_seeds, seed_batch, margin)
@@ -77,7 +78,7 @@ def leaderboard(grid, out, data_roots, rebuild, dry_run, screenshot, until_decid
                 run_protocol(planned, where, store, False, dry_run, execution)
         if dry_run:
             return
-    intro = " ".join(filter(None, [TOY_NOTE if grid == "toy" else "", completeness(plans, list(store))]))
+    intro = " ".join(filter(None, [TOY_NOTE if where == "bench/grids/toy.yaml" else "", completeness(plans, list(store))]))
     written = build_report([parts["records"]], "markdown", parts["tables"], True, parts["site"], strict=strict, intro=intro,
                            side_root=target, margin=options.margin_fraction(margin))
     if screenshot:
