@@ -156,7 +156,7 @@ def test_the_real_grid_takes_a_root_per_release_and_refuses_before_any_run(tmp_p
     assert main(["leaderboard", "--grid", "real", "--dry-run", "--out", str(out)]) == 0
     out_text = capsys.readouterr().out
     assert out_text.count("6 grid points, 6 distinct runs (bench/grids/real.yaml)") == 2  # copy-paste at 0.5 and 1, and real only
-    assert out_text.count("4 grid points, 4 distinct runs (bench/grids/real.yaml)") == 2  # cutpaste at 1 (real only shared)
+    assert out_text.count("4 grid points, 4 distinct runs (bench/grids/real.yaml)") == 1  # cutpaste at 1 (real only shared)
     assert out_text.count("protocol quality") == 2
     tile = class_folder_release(tmp_path / "mt", classes=("Blowhole", "Break", "Crack", "Fray", "Uneven"), per_class=1, normals=1)
     (tile / "layout.yaml").unlink()  # read by the shipped magnetic-tile layout
