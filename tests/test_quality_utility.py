@@ -173,8 +173,8 @@ def test_report_builds_the_correlation_table_its_plots_and_the_boards_paragraph(
 
     built = api.report(api.Records.of([*runs, *quality[:4]]))  # two points: no coefficient
     table = built.table("quality_utility")
-    assert set(table.frame["Spearman [95% CI]"]) == {"n/a (2 points; 3 needed)"} and "Fewer than 3 points" in table.caption
-    assert "Too few (generator, product) points hold both a quality record and Δ mIoU defect at ratio 1 (2; 3 needed)" in \
+    assert set(table.frame["Spearman [95% CI]"]) == {"n/a (2 points; 5 needed)"} and "Fewer than 5 points" in table.caption
+    assert "Too few (generator, product) points hold both a quality record and Δ mIoU defect at ratio 1 (2; 5 needed)" in \
         built.table("generators").note
 
 

@@ -49,11 +49,11 @@ def test_paragraph_names_decided_generators_open_comparisons_their_mde_and_the_s
     assert "No generator was shown to help." in quiet and "predictor" not in quiet and "6 of 6 comparisons stayed inconclusive" in quiet
 
 
-def test_fewer_than_three_points_give_no_coefficient_and_say_so():
-    rows = correlation_rows(_points(n=2), ["grey_W1"])
-    assert rows.loc[0, "n"] == 2 and np.isnan(rows.loc[0, "Spearman"])
-    assert coefficient_text(rows.iloc[0], "Spearman") == "n/a (2 points; 3 needed)"
-    assert predictor_sentence(rows, "Δ") == ("Too few (generator, product) points hold both a quality record and Δ (2; 3 needed) to say "
+def test_fewer_than_five_points_give_no_coefficient_and_say_so():
+    rows = correlation_rows(_points(n=4), ["grey_W1"])
+    assert rows.loc[0, "n"] == 4
+    assert coefficient_text(rows.iloc[0], "Spearman") == "n/a (4 points; 5 needed)"
+    assert predictor_sentence(rows, "Δ") == ("Too few (generator, product) points hold both a quality record and Δ (4; 5 needed) to say "
                                             "whether image quality predicts the gain.")
     flat = correlation_rows(_points().assign(delta=0.0), ["grey_W1"])
     assert coefficient_text(flat.iloc[0], "Spearman") == "n/a (a constant variable)"

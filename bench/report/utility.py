@@ -31,7 +31,7 @@ BETTER: Mapping[str, str] = {
     "memorization": "lower", "alignment_IoU": "higher", "contrast_gap": "lower",
 }
 POINT_KEY = ["generator", "dataset", "category"]
-MIN_POINTS = 3  # below this a rank correlation is not computed
+MIN_POINTS = 5  # below this no rank correlation: a bootstrap over fewer points has so few distinct resamples that its interval can collapse onto the estimate
 
 
 def correlation_rows(points: pd.DataFrame, metrics: Sequence[str], seed: int = 0) -> pd.DataFrame:
