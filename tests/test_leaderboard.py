@@ -155,8 +155,8 @@ def test_the_real_grid_takes_a_root_per_release_and_refuses_before_any_run(tmp_p
     out = isolated_dirs / "real"
     assert main(["leaderboard", "--grid", "real", "--dry-run", "--out", str(out)]) == 0
     out_text = capsys.readouterr().out
-    assert out_text.count("6 grid points, 6 distinct runs (bench/grids/real.yaml)") == 2  # copy-paste at 0.5 and 1, and real only
-    assert out_text.count("4 grid points, 4 distinct runs (bench/grids/real.yaml)") == 1  # cutpaste at 1 (real only shared)
+    assert out_text.count("9 grid points, 9 distinct runs (bench/grids/real.yaml)") == 1  # magnetic tile: copy-paste, 3 seeds
+    assert out_text.count("6 grid points, 6 distinct runs (bench/grids/real.yaml)") == 2  # BSData's, 2 seeds; cutpaste on tile
     assert out_text.count("protocol quality") == 2
     tile = class_folder_release(tmp_path / "mt", classes=("Blowhole", "Break", "Crack", "Fray", "Uneven"), per_class=1, normals=1)
     (tile / "layout.yaml").unlink()  # read by the shipped magnetic-tile layout
