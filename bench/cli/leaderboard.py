@@ -65,8 +65,10 @@ def leaderboard(grid, out, data_roots, rebuild, dry_run, screenshot, until_decid
                           "--out")
     parts = layout(target)
     roots = roots_by_dataset(data_roots)
-    plans = [api.plan(name, {**values, **with_root(values, roots, dry_run or rebuild)}, where, path.resolve().parent)
+    plans = [api.plan(name, {**values, **root_of(values, roots)}, where, path.resolve().parent)
              for name, values in load_sweep(path)]  # all checked first
+    if not (dry_run or rebuild):  # a dry run or a rebuild reads no release
+        check_roots(plans)
     sequential = sequential_of(until_decided, max_seeds, seed_batch, margin)
     store = RecordStore(writable_dir(parts["records"], "--out"), strict=strict)
     if not rebuild:
@@ -91,26 +93,29 @@ def roots_by_dataset(values: tuple[str, ...]) -> dict[str | None, str]:
     """``--data-root`` values by the dataset they are for (None: every block's)."""
     roots: dict[str | None, str] = {}
     for value in values:
-        dataset, sep, root = value.rpartition("=") if "=" in value else (None, "", value)
-        key = dataset or None
-        if sep and not dataset:
+        if value.startswith("="):
             raise BenchError(f"--data-root {value}: no dataset before '='", "give DATASET=PATH, e.g. --data-root bsdata=~/BSData")
+        dataset, _, root = value.rpartition("=")
+        key = dataset or None
         if key in roots:
             raise BenchError(f"--data-root given twice for {key or 'every block'}", "give one root per dataset")
         roots[key] = root
     return roots
 
 
-def with_root(values: dict, roots: dict[str | None, str], runs_nothing: bool) -> dict:
-    """A grid block's data root from ``--data-root``: its dataset's, else the one for every block, else its own.
-    A block on a release with none is refused before the first block runs (a dry run or a rebuild reads none)."""
+def root_of(values: dict, roots: dict[str | None, str]) -> dict:
+    """A grid block's data root from ``--data-root``: its dataset's, else the one for every block, else its own."""
+    root = roots.get(values.get("dataset"), roots.get(None))
+    return {"data_root": root} if root else {}
+
+
+def check_roots(plans: list[api.Plan]) -> None:
+    """Every block on a release has one on disk, before the first block runs."""
     from bench.data.base import DATASETS  # deferred: the data layer loads numpy, which `--help` does without
 
-    root = roots.get(values.get("dataset"), roots.get(None)) or values.get("data_root")
-    dataset = values.get("dataset", "toy")
-    if root is None and not runs_nothing and DATASETS.get(dataset).needs_root:
-        raise BenchError(f"the grid's {dataset} block needs the release on disk", f"give --data-root {dataset}=PATH")
-    return {"data_root": root} if root else {}
+    for _, grid in plans:
+        if grid.data_root is None and DATASETS.get(grid.dataset).needs_root:
+            raise BenchError(f"the grid's {grid.dataset} block needs the release on disk", f"give --data-root {grid.dataset}=PATH")
 
 
 def source_name(path: Path) -> str:
