@@ -18,6 +18,8 @@ from bench.core.paths import cache_dir
 from bench.protocols.execute import distinct
 from bench.records import RecordStore
 from bench.report.browser import check, chromium, open_page
+from bench.spec import RunSpec
+from generators import GENERATORS
 from tests.helpers.pairs import make_pair
 from tests.helpers.records import run_record
 from tests.helpers.releases import class_folder_release
@@ -27,14 +29,31 @@ BOARDS = {"real": ROOT / "results" / "leaderboard", "toy": ROOT / "results" / "l
 TEXT_SUFFIXES = (".md", ".tex", ".csv")
 
 
+def toy_settings() -> dict[str, RunSpec]:
+    """The toy grid's effective settings at seed 0, by generator name (none: the real-only baseline)."""
+    (name, values), = load_sweep(GRIDS / "toy.yaml")
+    protocol, grid = api.plan(name, values, "toy.yaml")
+    return {s.generator.name: s for s in distinct(protocol.specs(grid)) if s.seed == 0 and s.category == "wood"}
+
+
+def grid_record(spec: RunSpec, seed: int, miou: float, category: str, **changes):
+    """A hand-made record of one of the grid's runs, by the generator's current version."""
+    spec = dataclasses.replace(spec, seed=seed, category=category, **changes)
+    fields = {k: v for k, v in dataclasses.asdict(spec).items() if k not in ("generator", "ratio", "seed")}
+    return run_record(spec.generator.name, spec.ratio, seed, miou, params=dict(spec.generator.params),
+                      version=GENERATORS.get(spec.generator.name).version, **fields)
+
+
 def write_records(folder: Path) -> None:
-    """Two products, a baseline and two generators at ratio 1, three seeds; copy-paste's pairs in the cache."""
+    """Two products, the toy grid's baseline and two of its generators at ratio 1, three seeds; copy-paste's pairs
+    in the cache. Beside them two records the grid does not ask for: pooled batches, an older generator version."""
     store = RecordStore(folder)
+    settings = toy_settings()
     for category in ("wood", "fabric"):
         for seed, noise in enumerate((0.0, 0.01, -0.01)):
-            store.write(run_record("none", 0.0, seed, 0.5 + noise, category=category).to_dict())
-            store.write(run_record("flat", 1.0, seed, 0.5 - noise, category=category).to_dict())
-            record = run_record("copy-paste", 1.0, seed, 0.6 + noise, category=category)
+            store.write(grid_record(settings["none"], seed, 0.5 + noise, category).to_dict())
+            store.write(grid_record(settings["perlin"], seed, 0.5 - noise, category).to_dict())
+            record = grid_record(settings["copy-paste"], seed, 0.6 + noise, category)
             key = f"{category}{seed}"
             write_pairset(cache_dir() / "generated" / "copy-paste" / key, [make_pair(f"{key}-{i}", size=32, seed=i) for i in range(4)],
                           {1: "scratch", 2: "stain"}, {"generator": "copy-paste"})
@@ -42,6 +61,9 @@ def write_records(folder: Path) -> None:
                                          provenance={"git": "abc1234", "bench_version": "0.1.0", "device": "test CPU",
                                                      "packages": {"torch": "2.x"}})
             store.write(record.to_dict())
+    store.write(grid_record(settings["copy-paste"], 0, 0.9, "wood", batches="pooled").to_dict())
+    old = grid_record(settings["perlin"], 0, 0.9, "wood")
+    store.write(dataclasses.replace(old, run_id="0" * 16, generator=dataclasses.replace(old.generator, version="0")).to_dict())
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
@@ -81,7 +103,8 @@ def test_rebuild_writes_the_same_bytes_from_the_same_records(capsys, isolated_di
     assert any(k.startswith("site/plots/") for k in a) and f"site/samples/{sample_name('copy-paste', 'toy', 'wood')}" in a
     page = a["site/index.html"].decode()
     assert "Toy numbers show the mechanics" in page and "Provenance of the 18 runs: commit abc1234 (6), unrecorded (12)" in page
-    assert "Of its grid's 120 runs this build holds" in page and "still to run: copy-paste on fabric, wood" in page
+    assert "Of its grid's 120 runs this build holds" in page and "still to run: real only on fabric, wood; copy-paste on fabric, wood" in page
+    assert "18 run records; 2 record(s) of runs its grid does not ask for left out" in page  # pooled, older version
 
 
 def test_a_partial_build_says_what_it_still_lacks():

@@ -3,7 +3,9 @@ records, tables, plots, site and a browser screenshot into one folder (docs/lead
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 import click
 
@@ -15,7 +17,7 @@ from bench.cli.report import build_report
 from bench.cli.sweep import load_sweep
 from bench.core.errors import BenchError
 from bench.core.paths import results_dir, writable_dir
-from bench.records import RecordStore
+from bench.records import RecordStore, RunRecord
 from bench.report.browser import screenshot
 from bench.spec import RunSpec
 
@@ -82,7 +84,7 @@ def leaderboard(grid, out, data_roots, rebuild, dry_run, screenshot, until_decid
             return
     intro = " ".join(filter(None, [TOY_NOTE if where == "bench/grids/toy.yaml" else "", completeness(plans, list(store))]))
     written = build_report([parts["records"]], "markdown", parts["tables"], True, parts["site"], strict=strict, intro=intro,
-                           side_root=target, margin=options.margin_fraction(margin))
+                           side_root=target, margin=options.margin_fraction(margin), keep=asked_by(plans))
     if screenshot:
         written.append(photograph(parts["site"] / "index.html", parts["screenshot"]))
     for p in written:
@@ -140,6 +142,18 @@ def completeness(plans, records: list[dict]) -> str:
     todo = "; ".join(f"{name} on {', '.join(sorted(products))}" for name, products in cells.items())
     return (f"Of its grid's {len(wanted)} runs this build holds {len(wanted) - len(missing)}; still to run: {todo} "
             "(rerun the build command to add them).")
+
+
+def asked_by(plans) -> Callable[[RunRecord], bool]:
+    """Whether a run record is one its grid asks for: a setting of the grid at any seed (a sequential build adds
+    seeds) by the generator's current version. A folder keeps the records of earlier builds (pooled batches,
+    an older version of a generator) for resuming and history; the board reports only its own."""
+    from bench.protocols.execute import distinct  # deferred: the grid driver loads the runner and torch
+    from generators import GENERATORS
+
+    settings = {replace(spec, seed=0) for protocol, grid in plans if protocol.specs is not None for spec in distinct(protocol.specs(grid))}
+    return lambda record: (replace(record.spec, seed=0) in settings
+                           and record.generator.version == GENERATORS.get(record.spec.generator.name).version)
 
 
 def photograph(html: Path, png: Path) -> Path:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 import click
 
@@ -11,6 +13,9 @@ from bench.core.atomic import atomic_file, write_text_atomic
 from bench.core.errors import BenchError
 from bench.core.jsonfile import dumps
 from bench.core.paths import cache_dir, results_dir, writable_dir
+
+if TYPE_CHECKING:
+    from bench.records import RunRecord
 
 SUFFIX = {"markdown": ".md", "latex": ".tex", "csv": ".csv", "html": ".html"}
 
@@ -41,15 +46,19 @@ def report(fmt, out, records, write_all, site_dir, rules, metric, margin, strict
 
 def build_report(roots: list[Path], fmt: str, target: Path | None, write_all: bool, site: Path | None, rules: str = "defect-spectrum",
                  metric: str = "mIoU", strict: bool = False, as_json: bool = False, intro: str = "",
-                 side_root: Path | None = None, margin: float | None = None) -> list[Path]:
+                 side_root: Path | None = None, margin: float | None = None,
+                 keep: Callable[[RunRecord], bool] | None = None) -> list[Path]:
     """What `bench report` does, for the commands built on it: print the leaderboard, write the files. The
     records of the protocols' own kinds and of sequential builds are read from ``side_root`` [default: beside
     the first records folder] (``api.load``). ``margin``: the equivalence margin as a fraction [default: the
-    statistics' own]."""
+    statistics' own]. ``keep``: which run records to report (a leaderboard's grid); the others are counted."""
     from bench.report.render import render  # deferred: tables load pandas
     from bench.report.tables import leaderboard, summary_metrics
 
     records = api.load(roots, side=side_root, strict=strict)
+    if keep is not None:
+        kept = tuple(r for r in records.runs.records if keep(r))
+        records = replace(records, runs=replace(records.runs, records=kept, outside=len(records.runs.records) - len(kept)))
     if not records.runs.records and (not any(records.side.values()) or site is not None):
         raise BenchError(f"no run records in {', '.join(map(str, roots))}", "run `bench run ...` first or point --records at them")
     built = api.report(records, rules=rules, metric=metric, margin=margin)

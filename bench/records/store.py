@@ -126,6 +126,7 @@ class RunSet:
     files: int  # readable files read
     duplicates: tuple[Duplicate, ...]
     problems: tuple[Problem, ...]
+    outside: int = 0  # records a leaderboard left out because its grid does not ask for them
 
     def summary(self) -> str:
         """One sentence for report captions: how many records, and which were dropped."""
@@ -135,6 +136,8 @@ class RunSet:
             text += f"; {extra} older duplicate(s) of {len(self.duplicates)} run id(s) left out (newest record wins)"
         if self.problems:
             text += f"; {len(self.problems)} unreadable file(s) skipped"
+        if self.outside:
+            text += f"; {self.outside} record(s) of runs its grid does not ask for left out (another setting, batch mode or generator version)"
         return text + "."
 
 
