@@ -378,7 +378,6 @@ def compute_record(run: ResolvedRun, progress: bool = True, request: Request | N
             "schedule": dict(schedule.__dict__),
             "pretrained": spec.pretrained,
             "pretrained_checkpoint": result.pretrained_checkpoint,
-            "class_weight": result.class_weight,
             "input_size": result.input_size,
             "precision": result.precision,
             "loss_first": result.losses[0],

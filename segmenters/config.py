@@ -1,13 +1,11 @@
-"""A segmenter's MMSegmentation config adapted to the task: classes, single-device BN, input size, class weights,
+"""A segmenter's MMSegmentation config adapted to the task: classes, single-device BN, input size,
 local pretrained weights, and the optimizer at the schedule's learning rate and the device's precision."""
 
 from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Sequence
 
-import numpy as np
 import torch
 
 from bench.core.errors import BenchError
@@ -48,11 +46,11 @@ def _head_losses(head: dict) -> list[dict]:
     return [losses] if isinstance(losses, dict) else list(losses or [])
 
 
-def _adapt_heads(model: dict, num_classes: int, class_weight: Sequence[float] | None) -> None:
-    """Set the class count everywhere it lives, and the cross-entropy class weights when balancing.
+def _adapt_heads(model: dict, num_classes: int) -> None:
+    """Set the class count everywhere it lives; every cross-entropy is plain and averages over labelled pixels.
 
     Mask2Former classifies queries into ``num_classes`` + one "no object" class; its classification
-    loss carries a weight per class (MMSegmentation's 0.1 for "no object"), so that list follows too.
+    loss carries a weight per class (1 each, MMSegmentation's 0.1 for "no object"), so that list follows too.
     """
     heads = [model.get("decode_head")]
     auxiliary = model.get("auxiliary_head")
@@ -61,12 +59,12 @@ def _adapt_heads(model: dict, num_classes: int, class_weight: Sequence[float] | 
         _set_num_classes(head, num_classes)
         for loss in _head_losses(head):
             if "CrossEntropyLoss" in loss.get("type", ""):
-                loss["class_weight"] = list(class_weight) if class_weight is not None else None
+                loss["class_weight"] = None
                 loss["avg_non_ignore"] = True  # padding (ignore index) must not dilute the mean loss
         loss_cls = head.get("loss_cls")
         if loss_cls is not None and loss_cls.get("class_weight") is not None:
             no_object = loss_cls["class_weight"][-1]
-            loss_cls["class_weight"] = [*(class_weight or [1.0] * num_classes), no_object]
+            loss_cls["class_weight"] = [*[1.0] * num_classes, no_object]
 
 
 def _set_pretrained(model: dict, checkpoint: str | None) -> None:
@@ -95,7 +93,6 @@ def load_config(
     schedule: Schedule,
     pretrained: bool,
     input_size: int | None = None,
-    class_weight: Sequence[float] | None = None,
 ):
     """The segmenter's mmengine Config, adapted to the task: classes, single-device BN, input size, weights.
 
@@ -119,7 +116,7 @@ def load_config(
         cfg.merge_from_dict({key: shared[key].to_dict() for key in missing})
     model = cfg.model.to_dict()
     _replace_in_cfg(model, "type", "SyncBN", "BN")
-    _adapt_heads(model, num_classes, class_weight)
+    _adapt_heads(model, num_classes)
     side = schedule.crop_size or input_size
     preprocessor = cfg.bench_preprocessor.to_dict()
     if schedule.crop_size is not None:
@@ -144,19 +141,6 @@ def pretrained_path(spec: SegmenterSpec) -> Path:
             "download it there, set BENCH_WEIGHTS, or pass --from-scratch; `bench weights check` lists every expected file",
         )
     return path
-
-
-def balanced_class_weights(masks: np.ndarray, num_classes: int) -> tuple[float, ...]:
-    """Median-frequency balancing (Eigen and Fergus, 2015): weight_c = median(freq) / freq_c.
-
-    Classes absent from the training masks keep weight 1; they contribute no loss anyway.
-    """
-    counts = np.bincount(masks[masks < num_classes].ravel(), minlength=num_classes).astype(np.float64)
-    present = counts > 0
-    freq = counts / counts.sum()
-    weights = np.ones(num_classes)
-    weights[present] = np.median(freq[present]) / freq[present]
-    return tuple(float(w) for w in weights)
 
 
 def optim_config(cfg, schedule: Schedule, device: torch.device, fp32: bool = False) -> tuple[dict, str]:

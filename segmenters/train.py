@@ -16,7 +16,7 @@ import torch
 
 from bench.core.pairset import PairSet
 from bench.core.streams import POOLED
-from segmenters.config import balanced_class_weights, load_config, round_up
+from segmenters.config import load_config, round_up
 from segmenters.data import stack_pairs
 from segmenters.loop import TrainingSeeds, train_model
 from segmenters.predict import Predictions, predict
@@ -33,7 +33,6 @@ class TrainResult:
     num_params: int
     # Facts for the run record beside the spec:
     pretrained_checkpoint: str | None = None  # the backbone file loaded; None = trained from scratch
-    class_weight: tuple[float, ...] | None = None  # cross-entropy class weights; None = plain CE
     input_size: int = 0  # side of the square training input after padding
     precision: str = "fp32"  # fp32, or bf16 autocast on CUDA
     config: dict | None = None  # the mmengine config as trained, after adaptation to the task
@@ -49,7 +48,6 @@ def train_and_evaluate(
     device: torch.device,
     pretrained: bool = False,
     progress: bool = True,
-    balanced_loss: bool = False,
     added_sets: Sequence[PairSet] = (),
     batches: str = POOLED,
     seeds: TrainingSeeds | None = None,
@@ -59,14 +57,13 @@ def train_and_evaluate(
     There is no checkpoint selection: the model after the last iteration is the one evaluated, so the
     test split never influences training. ``pretrained`` loads the backbone's ImageNet checkpoint from
     ``$BENCH_WEIGHTS`` (segmenters without one, UNet and BiSeNetV2, start from scratch either way; the
-    result says which file was loaded). ``balanced_loss`` weights cross-entropy by median frequency.
+    result says which file was loaded).
     ``added_sets``: pairs added to the real ``train_sets`` (synthetic, defect-free), drawn into batches as
     ``batches`` says (``segmenters.data.BatchSampler``); ``seeds``: each random stream's seed [default: ``seed``].
     """
     images, masks = stack_pairs([*train_sets, *added_sets])
-    class_weight = balanced_class_weights(masks, num_classes) if balanced_loss else None
     side = round_up(schedule.crop_size or max(images.shape[1:3]))
-    cfg = load_config(spec, num_classes, schedule, pretrained, side, class_weight)
+    cfg = load_config(spec, num_classes, schedule, pretrained, side)
     checkpoint = cfg.model["backbone"].get("init_cfg") or {}
     trained = train_model(spec, cfg, images, masks, schedule, seed, device, progress, added=sum(len(s) for s in added_sets),
                           batches=batches, seeds=seeds)
@@ -80,7 +77,6 @@ def train_and_evaluate(
         eval_seconds=time.perf_counter() - start,
         num_params=sum(p.numel() for p in trained.model.parameters()),
         pretrained_checkpoint=Path(checkpoint["checkpoint"]).name if checkpoint.get("type") == "Pretrained" else None,
-        class_weight=class_weight,
         input_size=side,
         precision=trained.precision,
         config=cfg.to_dict(),

@@ -7,13 +7,12 @@ import json
 import numpy as np
 import pytest
 import torch
-from sklearn.utils.class_weight import compute_class_weight
 
 from bench.cli import main
 from bench.core.errors import BenchError
 from bench.core.pairset import Pair, write_pairset
 from segmenters import SCHEDULES, SEGMENTERS, Schedule
-from segmenters.config import balanced_class_weights, load_config
+from segmenters.config import load_config
 from segmenters.data import model_inputs
 from segmenters.model import build_model, seed_everything
 from segmenters.registry import table_order
@@ -101,28 +100,13 @@ def test_same_seed_same_losses_on_cpu(task):
     assert runs[0].losses != runs[2].losses
 
 
-def test_balanced_class_weights_are_inverse_frequency_like_scikit_learn():
-    masks = np.zeros((2, 10, 10), np.uint8)
-    masks[0, :2] = 1
-    masks[1, :5, :2] = 2
-    masks[1, 9, 9] = 255  # ignored pixels do not count
-    ours = np.array(balanced_class_weights(masks, 4))
-    labels = masks[masks < 4].ravel()
-    reference = compute_class_weight("balanced", classes=np.array([0, 1, 2]), y=labels)
-    ratio = ours[:3] / reference
-    assert np.allclose(ratio, ratio[0]) and ours[3] == 1.0  # same up to scale; an absent class keeps 1
-
-
-def test_class_weights_reach_every_classification_loss():
-    weights = (0.5, 2.0, 3.0, 4.0)
+def test_every_classification_loss_is_plain_and_sized_to_the_classes():
     smoke = SCHEDULES.get("smoke")
-    m2f = load_config(SEGMENTERS.get("mask2former"), 4, smoke, False, 32, weights).model
-    assert m2f["decode_head"]["loss_cls"]["class_weight"] == [0.5, 2.0, 3.0, 4.0, 0.1]
-    bise = load_config(SEGMENTERS.get("bisenetv2"), 4, smoke, False, 32, weights).model
+    m2f = load_config(SEGMENTERS.get("mask2former"), 4, smoke, False, 32).model
+    assert m2f["decode_head"]["loss_cls"]["class_weight"] == [1.0, 1.0, 1.0, 1.0, 0.1]  # 4 classes and "no object"
+    bise = load_config(SEGMENTERS.get("bisenetv2"), 4, smoke, False, 32).model
     heads = [bise["decode_head"], *bise["auxiliary_head"]]
-    assert len(heads) == 5 and all(h["loss_decode"]["class_weight"] == list(weights) for h in heads)
-    plain = load_config(SEGMENTERS.get("bisenetv2"), 4, smoke, False, 32).model
-    assert plain["decode_head"]["loss_decode"]["class_weight"] is None
+    assert len(heads) == 5 and all(h["loss_decode"]["class_weight"] is None and h["loss_decode"]["avg_non_ignore"] for h in heads)
 
 
 def test_config_is_adapted_to_one_device_and_the_input_size():
