@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import click
 import numpy as np
 import pytest
 
@@ -32,6 +33,16 @@ def test_each_source_moves_one_stream_from_the_shared_reference():
     seed = [c["config"] for c in by[("real only", "seed")]]
     assert [c["spec"]["seed"] for c in seed] == [0, 1, 2] and seed[1]["streams"]["dropout"] is None, "as a run's seed moves them"
     assert len({c["key"] for c in plan}) == 1 + 4 * 2 + 3 + 1 + 6 * 2 + 3 + 1 + 7 * 2 + 3
+
+
+def test_only_moves_the_named_sources_of_a_generators_settings():
+    specs = grid(["wood"], ["copy-paste", "dcdganc"], 1.0, "segformer", "short", 0, 0, "paired")
+    plan = cells(specs, 3, 0, variance.parse_only(("dcdganc=fitting,seed",)))
+    sources = {(c["setting"], c["source"]) for c in plan}
+    assert {s for setting, s in sources if setting == "dcdganc(profile=toy) x1"} == {"fitting", "seed"}
+    assert {s for setting, s in sources if setting == "copy-paste x1"} >= {"sampling", "added slots", "batches"}, "others keep every source"
+    with pytest.raises(click.BadParameter, match="sources from initialisation"):
+        variance.parse_only(("dcdganc=fiting",))
 
 
 def test_the_shares_are_each_sources_variance_over_the_seeds():

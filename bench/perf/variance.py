@@ -76,12 +76,13 @@ def reference_streams(seed: int) -> Streams:
     return Streams(TrainingSeeds(seed, seed, seed, dropout=seed), seed, seed)
 
 
-def cells(specs: list[RunSpec], repeats: int, seed: int) -> list[dict]:
-    """Every (setting, source, repeat) with the configuration it runs; repeat 0 of each source is the reference."""
+def cells(specs: list[RunSpec], repeats: int, seed: int, sources: dict[str, tuple[str, ...]] | None = None) -> list[dict]:
+    """Every (setting, source, repeat) with the configuration it runs; repeat 0 of each source is the reference.
+    ``sources``: per generator name, the sources to move for its settings [default: every source that applies]."""
     out = []
     for spec in specs:
         for source in SOURCES:
-            if not source.applies(spec):
+            if not source.applies(spec) or (sources and source.name not in sources.get(spec.generator.name, (source.name,))):
                 continue
             for repeat in range(repeats):
                 moved, streams = source.move(spec, reference_streams(seed), repeat)
@@ -196,6 +197,20 @@ def grid(categories: list[str], generators: list[str], ratio: float, segmenter: 
     return specs
 
 
+def parse_only(values: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """``--only GENERATOR=SOURCE,...`` values by generator name, each source checked."""
+    out = {}
+    for value in values:
+        name, _, listed = value.partition("=")
+        chosen = tuple(s.strip() for s in listed.split(",") if s.strip())
+        unknown = [s for s in chosen if s not in {source.name for source in SOURCES}]
+        if not name or not chosen or unknown:
+            raise click.BadParameter(f"{value!r}: give GENERATOR=SOURCE,... with sources from {', '.join(s.name for s in SOURCES)}",
+                                     param_hint="--only")
+        out[parse_generator(name).name] = chosen
+    return out
+
+
 @click.command()
 @click.option("--categories", default="wood,fabric", show_default=True, help="Toy products, comma-separated.")
 @click.option("--generators", default="copy-paste;dcdganc", show_default=True,
@@ -210,8 +225,11 @@ def grid(categories: list[str], generators: list[str], ratio: float, segmenter: 
 @click.option("--threads", default=1, show_default=True, type=int, help="Torch threads.")
 @click.option("--work", default=None, type=click.Path(path_type=Path), help="Folder of the runs [default: results/perf/variance-runs].")
 @click.option("--out", default=None, type=click.Path(path_type=Path), help="Folder [default: results/perf].")
+@click.option("--only", "only", multiple=True, metavar="GENERATOR=SOURCE,...",
+              help="Move only these sources for that generator's settings (e.g. dcdganc=fitting,seed: its own fitting beside "
+                   "the seed-to-seed spread); repeatable [default: every source that applies].")
 @click.option("--analyse-only", is_flag=True, help="Run nothing: write the result from the runs in --work.")
-def main(categories, generators, ratio, segmenter, schedule, seed, generator_seed, batches, repeats, threads, work, out, analyse_only):
+def main(categories, generators, ratio, segmenter, schedule, seed, generator_seed, batches, repeats, threads, work, out, only, analyse_only):
     """Measure and write results/perf/variance.{json,md}."""
     torch.set_num_threads(threads)
     work = work or results_dir() / "perf" / "variance-runs"
@@ -220,7 +238,8 @@ def main(categories, generators, ratio, segmenter, schedule, seed, generator_see
                      ratio, segmenter, schedule, seed, generator_seed, batches)
     except BenchError as exc:
         raise click.ClickException(str(exc)) from None
-    plan = cells(specs, repeats, seed)
+    restricted = parse_only(only)
+    plan = cells(specs, repeats, seed, restricted)
     if not analyse_only:
         measure(plan, work, click.echo)
     found = {path.stem: json.loads(path.read_text()) for path in work.glob("*.json")} if work.is_dir() else {}
@@ -233,7 +252,8 @@ def main(categories, generators, ratio, segmenter, schedule, seed, generator_see
         "git": git_describe(),
         "parameters": {"categories": sorted({s.category for s in specs}, key=[s.category for s in specs].index), "ratio": ratio,
                        "segmenter": segmenter, "schedule": schedule, "seed": seed, "generator_seed": generator_seed, "batches": batches,
-                       "repeats": repeats, "settings": sorted({setting_name(s) for s in specs})},
+                       "repeats": repeats, "settings": sorted({setting_name(s) for s in specs}),
+                       "only": {name: list(chosen) for name, chosen in restricted.items()}},
         "runs": len(used),
         "seconds": float(sum(found[k]["seconds"] for k in used)),
         "sources": {s.name: s.what for s in SOURCES},
