@@ -63,11 +63,12 @@ bench: setup
 	$(RUN) python -m bench.perf.toy_baseline
 	$(RUN) python -m bench.perf.learned_toy
 
-# Where the toy leaderboard's noise comes from, and what paired batches buy (docs/metrics.md, "Noise"): hours of
-# one core each (the commands and their cost: docs/metrics.md); resumable, their runs kept in results/perf/*-runs/.
+# Where the toy leaderboard's noise comes from, and what paired batches buy (docs/metrics.md, "Noise"): the
+# committed results/perf/variance.* and pairing.*, about 2 and 4 hours of one core (docs/metrics.md); resumable,
+# their runs kept in results/perf/*-runs/.
 noise: setup
-	$(RUN) python -m bench.perf.variance
-	$(RUN) python -m bench.perf.pairing
+	$(RUN) python -m bench.perf.variance --categories wood --generators 'copy-paste;dcdganc' --only dcdganc=fitting,seed --repeats 4
+	$(RUN) python -m bench.perf.pairing --seeds 5 --generators 'copy-paste;cutpaste;perlin;poisson;augment;hmi;dcdganc'
 
 # The first thing to run on a GPU (docs/scaling.md, "GPU check"): under 8 minutes, installs nothing beyond
 # the locked environment, writes results/perf/gpu-<device>.{json,md}. GPU_CHECK_ARGS=--parts grid,sampling
