@@ -64,6 +64,8 @@ def test_pairing_pairs_each_mode_with_the_shared_baseline():
     a = 100 * np.array([r["metrics"]["mIoU"] for r in records[8:16]])
     b = 100 * np.array([r["metrics"]["mIoU"] for r in records[:8]])
     assert by["pooled"]["sd_difference"] == pytest.approx((a - b).std(ddof=1))
+    middle = {m["batches"]: m for m in pairing.medians(rows)}
+    assert middle["paired"]["correlation"] == by["paired"]["correlation"] and middle["pooled"]["sd_difference"] == by["pooled"]["sd_difference"]
     (ratio,) = pairing.ratios(rows)
     assert ratio["ratio"] == pytest.approx(by["paired"]["sd_difference"] / by["pooled"]["sd_difference"]) and ratio["ratio"] < 0.5
 

@@ -78,6 +78,19 @@ def ratios(rows: list[dict]) -> list[dict]:
     return out
 
 
+def medians(rows: list[dict]) -> list[dict]:
+    """Per metric and batch mode, over the settings with a correlation: the median correlation and sd of differences."""
+    out = []
+    for metric in dict.fromkeys(r["metric"] for r in rows):
+        for mode in dict.fromkeys(r["batches"] for r in rows):
+            found = [r for r in rows if r["metric"] == metric and r["batches"] == mode and r["correlation"] is not None]
+            if found:
+                out.append({"metric": metric, "batches": mode, "settings": len(found),
+                            "correlation": float(np.median([r["correlation"] for r in found])),
+                            "sd_difference": float(np.median([r["sd_difference"] for r in found]))})
+    return out
+
+
 def _num(value, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
@@ -105,6 +118,8 @@ def markdown(result: dict) -> str:
     lines += [f"| {r['category']} | {r['setting']} | {r['metric']} | {r['ratio']:.2f} |" for r in result["ratios"]]
     if result["ratios"]:
         lines += ["", f"Median ratio: {np.median([r['ratio'] for r in result['ratios']]):.2f}."]
+    lines += ["", "Medians over the settings:", "", "| metric | batches | settings | correlation | sd difference |", "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {m['metric']} | {m['batches']} | {m['settings']} | {m['correlation']:.2f} | {m['sd_difference']:.2f} |" for m in result["medians"]]
     lines += ["", f"{result['runs']} runs (`python -m bench.perf.pairing`)."]
     return "\n".join(lines) + "\n"
 
@@ -151,6 +166,7 @@ def main(categories, generators, ratio, segmenter, schedule, seeds, generator_se
         "commits": sorted({str(r["provenance"].get("git")) for r in records}),
         "rows": rows,
         "ratios": ratios(rows),
+        "medians": medians(rows),
     }
     json_path, md_path = write_result(out or results_dir() / "perf", "pairing", result, markdown(result))
     click.echo(md_path.read_text())
