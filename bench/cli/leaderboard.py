@@ -20,6 +20,7 @@ from bench.core.paths import results_dir, writable_dir
 from bench.records import RecordStore, RunRecord
 from bench.report.browser import screenshot
 from bench.spec import RunSpec
+from generators import GENERATORS
 
 GRIDS = Path(__file__).resolve().parents[1] / "grids"
 TOY_NOTE = ("Toy numbers show the mechanics of the harness — paired seeds, corrected verdicts, provenance — not a ranking of "
@@ -149,7 +150,6 @@ def asked_by(plans) -> Callable[[RunRecord], bool]:
     seeds) by the generator's current version. A folder keeps the records of earlier builds (pooled batches,
     an older version of a generator) for resuming and history; the board reports only its own."""
     from bench.protocols.execute import distinct  # deferred: the grid driver loads the runner and torch
-    from generators import GENERATORS
 
     settings = {replace(spec, seed=0) for protocol, grid in plans if protocol.specs is not None for spec in distinct(protocol.specs(grid))}
     return lambda record: (replace(record.spec, seed=0) in settings
