@@ -26,6 +26,7 @@ TASK = ["dataset", "category", "split", "image_size", "labels", "segmenter", "sc
 SETTING = ["generator", "ratio", "fill_to", "normal_ratio", "synthetic_only", "source", "class_map"]
 # How the segmenter trains on that data: compared with the same shared baseline, never averaged across.
 TRAINING = ["batches"]
+NOTHING_ADDED = "-"  # the batch mode of a run that adds no pairs: both modes draw its batches alike
 GROUP = TASK + SETTING + TRAINING
 # Metrics in the order tables show them; any other numeric metric a record has follows, by name.
 METRIC_ORDER = ["mIoU", "mIoU_defect", "mDice", "mAcc", "aAcc", "pixel_AUROC", "pixel_AP", "pixel_F1max", "pixel_F1",
@@ -112,7 +113,7 @@ def records_frame(records: Iterable[RunRecord], rules: BenignRules | None = None
                                          fitting(spec.generator_seed) + tuple((r.generator.resolved or {}).get("deviations", ()))),
             "ratio": float(spec.ratio), "fill_to": int(spec.fill_to), "normal_ratio": float(spec.normal_ratio),
             "synthetic_only": bool(spec.synthetic_only), "source": spec.source, "class_map": spec.class_map,
-            "batches": spec.batches,
+            "batches": spec.batches if spec.pairs_batches else NOTHING_ADDED,
             "seed": int(spec.seed), "run_id": r.run_id, "created": r.created, "requested_by": requested_by(r),
             "normal_effective": effective_normal_ratio(r), "fitted_state": r.generator.fitted_state or "",
             "generator_name": spec.generator.name,
