@@ -64,7 +64,7 @@ def _adapt_heads(model: dict, num_classes: int) -> None:
         loss_cls = head.get("loss_cls")
         if loss_cls is not None and loss_cls.get("class_weight") is not None:
             no_object = loss_cls["class_weight"][-1]
-            loss_cls["class_weight"] = [*[1.0] * num_classes, no_object]
+            loss_cls["class_weight"] = [1.0] * num_classes + [no_object]
 
 
 def _set_pretrained(model: dict, checkpoint: str | None) -> None:

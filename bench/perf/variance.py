@@ -81,8 +81,9 @@ def cells(specs: list[RunSpec], repeats: int, seed: int, sources: dict[str, tupl
     ``sources``: per generator name, the sources to move for its settings [default: every source that applies]."""
     out = []
     for spec in specs:
+        chosen = (sources or {}).get(spec.generator.name)
         for source in SOURCES:
-            if not source.applies(spec) or (sources and source.name not in sources.get(spec.generator.name, (source.name,))):
+            if not source.applies(spec) or (chosen is not None and source.name not in chosen):
                 continue
             for repeat in range(repeats):
                 moved, streams = source.move(spec, reference_streams(seed), repeat)
